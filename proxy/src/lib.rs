@@ -1,0 +1,1 @@
+//! byok-proxy (work in progress).

@@ -1,0 +1,154 @@
+//! The stored record format (version 1).
+//!
+//! Every record in storage is a JSON object:
+//!
+//! ```text
+//! { "format": 1,
+//!   "kind":   "vault-key" | "entry" | "settings",
+//!   "kdf":    { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": "<base64>" },  // vault-key only
+//!   "sealed": { "nonce": "<base64, 12 bytes>", "ciphertext": "<base64, ciphertext || 16-byte tag>" } }
+//! ```
+//!
+//! - `vault-key` (record id `vault`): the random 256-bit vault key, sealed with AES-256-GCM under
+//!   the key PBKDF2 derives from the password with the stored `kdf` parameters.
+//! - `entry` (record id `entry:<32 hex>`): one provider key and all its metadata, JSON, sealed
+//!   under the vault key. Only the id is visible in storage.
+//! - `settings` (record id `settings`): vault settings (the auto-lock period), sealed under the
+//!   vault key so they cannot be altered from outside.
+//!
+//! The associated data of each seal is `byok-vault/v{format}/{kind}/{id}`, with
+//! `/{alg}:{iterations}:{salt}` appended for the vault key. A record therefore only opens in its
+//! own slot, as its own kind, in its own format version, and the KDF parameters cannot be edited.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Sealed};
+use crate::error::{Result, VaultError};
+use crate::kdf::KdfParams;
+use crate::secret::SymmetricKey;
+
+/// The format version this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Record id of the wrapped vault key.
+pub const HEADER_ID: &str = "vault";
+/// Record id of the settings.
+pub const SETTINGS_ID: &str = "settings";
+/// Prefix of entry record ids.
+pub const ENTRY_PREFIX: &str = "entry:";
+
+/// What a record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordKind {
+    /// The wrapped vault key and KDF parameters.
+    VaultKey,
+    /// A provider key and its metadata.
+    Entry,
+    /// Vault settings.
+    Settings,
+}
+
+impl RecordKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::VaultKey => "vault-key",
+            Self::Entry => "entry",
+            Self::Settings => "settings",
+        }
+    }
+}
+
+/// One stored record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Format version; see [`FORMAT_VERSION`].
+    pub format: u32,
+    /// What the record holds.
+    pub kind: RecordKind,
+    /// KDF parameters; present only on the vault key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kdf: Option<KdfParams>,
+    /// The encrypted payload.
+    pub sealed: Sealed,
+}
+
+#[derive(Deserialize)]
+struct FormatProbe {
+    format: u32,
+}
+
+/// The associated data binding a record to its slot, kind and format (and KDF parameters).
+#[must_use]
+pub fn associated_data(kind: RecordKind, id: &str, kdf: Option<&KdfParams>) -> Vec<u8> {
+    let mut ad = format!("byok-vault/v{FORMAT_VERSION}/{}/{id}", kind.as_str());
+    if let Some(kdf) = kdf {
+        ad.push('/');
+        ad.push_str(&kdf.binding());
+    }
+    ad.into_bytes()
+}
+
+impl Envelope {
+    /// Seals `plaintext` into a new record of `kind` stored under `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Random`] if no nonce can be drawn.
+    pub fn seal(
+        key: &SymmetricKey,
+        kind: RecordKind,
+        id: &str,
+        kdf: Option<KdfParams>,
+        plaintext: &[u8],
+    ) -> Result<Self> {
+        let ad = associated_data(kind, id, kdf.as_ref());
+        Ok(Self {
+            format: FORMAT_VERSION,
+            kind,
+            sealed: crypto::seal(key, &ad, plaintext)?,
+            kdf,
+        })
+    }
+
+    /// Parses a stored record.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::UnsupportedFormat`] for a newer format; [`VaultError::Decrypt`] for
+    /// anything unparseable (damaged data gets the same answer as a wrong password).
+    pub fn parse(raw: &str) -> Result<Self> {
+        let probe: FormatProbe = serde_json::from_str(raw).map_err(|_| VaultError::Decrypt)?;
+        if probe.format != FORMAT_VERSION {
+            return Err(VaultError::UnsupportedFormat(probe.format));
+        }
+        serde_json::from_str(raw).map_err(|_| VaultError::Decrypt)
+    }
+
+    /// Serializes for storage.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // Serializing plain structs of strings and integers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Opens the record, which MUST be of `kind` and stored under `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Decrypt`] for a wrong key, a record of another kind or slot, or any
+    /// modification.
+    pub fn open(
+        &self,
+        key: &SymmetricKey,
+        kind: RecordKind,
+        id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        if self.kind != kind || (kind == RecordKind::VaultKey) != self.kdf.is_some() {
+            return Err(VaultError::Decrypt);
+        }
+        let ad = associated_data(kind, id, self.kdf.as_ref());
+        crypto::open(key, &ad, &self.sealed)
+    }
+}

@@ -1,0 +1,76 @@
+//! The one error type of the vault.
+
+use crate::entry::{KeyShapeError, Provider};
+
+/// Everything that can go wrong in the vault.
+///
+/// # Security
+///
+/// No variant carries a password, a key or decrypted data, so every message is safe to show a
+/// user or write to a log. Wrong passwords and tampered ciphertext are deliberately the same
+/// [`VaultError::Decrypt`]: telling them apart would help an attacker.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// The vault is locked (explicitly, by the idle timer, or in another tab).
+    #[error("the vault is locked")]
+    Locked,
+    /// There is no vault in this browser profile yet.
+    #[error("no vault exists yet; create one first")]
+    NotCreated,
+    /// `create` was called but a vault already exists.
+    #[error("a vault already exists; unlock it or reset it first")]
+    AlreadyExists,
+    /// Wrong password, or stored data that fails authentication. Deliberately not more specific.
+    #[error("wrong password or damaged vault data")]
+    Decrypt,
+    /// Stored key-derivation parameters are below the floor; refusing protects against a
+    /// tampered record that tries to weaken the password hashing.
+    #[error("the stored key-derivation settings are weaker than allowed; refusing to use them")]
+    WeakKdf,
+    /// A record written by a newer version of byok.
+    #[error("vault data format {0} is not supported by this version of byok")]
+    UnsupportedFormat(u32),
+    /// The provider key does not have the right shape.
+    #[error("{0}")]
+    InvalidKey(#[from] KeyShapeError),
+    /// A caller-supplied argument is not acceptable; the message says which and why.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No key with this id is stored (or it was removed).
+    #[error("no saved key has the id {0:?}")]
+    NotFound(String),
+    /// A request needs a key for a provider that has none.
+    #[error("no key is saved for {0}")]
+    NoKey(Provider),
+    /// The browser storage failed; nothing was changed.
+    #[error("browser storage failed: {0}")]
+    Storage(String),
+    /// The system random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+impl VaultError {
+    /// A stable machine-readable code, for apps that react to specific failures.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Locked => "locked",
+            Self::NotCreated => "not_created",
+            Self::AlreadyExists => "already_exists",
+            Self::Decrypt => "decrypt",
+            Self::WeakKdf => "weak_kdf",
+            Self::UnsupportedFormat(_) => "unsupported_format",
+            Self::InvalidKey(_) => "invalid_key",
+            Self::InvalidInput(_) => "invalid_input",
+            Self::NotFound(_) => "not_found",
+            Self::NoKey(_) => "no_key",
+            Self::Storage(_) => "storage",
+            Self::Random => "random",
+        }
+    }
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;

@@ -1,0 +1,36 @@
+//! byok-vault: a browser key vault for LLM provider API keys.
+//!
+//! Keys are encrypted client-side with AES-256-GCM under a random vault key, which is itself
+//! wrapped by a key derived from the user's password (PBKDF2-HMAC-SHA256, 600,000 iterations).
+//! Only ciphertext reaches storage (IndexedDB in the browser). The vault locks itself after a
+//! period of inactivity and drops (zeroizes) all key material when it does.
+//!
+//! The core ([`Vault`]) is plain Rust and tested natively; the `wasm` module (wasm32 only) is
+//! a thin JavaScript API over it with IndexedDB, WebCrypto and a browser timer.
+//!
+//! See [`envelope`] for the stored format and `README.md` for the threat model.
+
+mod autolock;
+mod entry;
+mod error;
+mod secret;
+mod store;
+mod vault;
+
+pub mod crypto;
+pub mod envelope;
+pub mod kdf;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock};
+pub use entry::{
+    Entry, EntryMeta, KeyInfo, KeyShapeError, Provider, TestStatus, UnknownProvider, preview,
+    validate_key, validate_label,
+};
+pub use error::{Result, VaultError};
+pub use kdf::{Kdf, KdfParams, RustKdf};
+pub use secret::{SecretString, SymmetricKey};
+pub use store::{Batch, MemoryStore, Store};
+pub use vault::{LockReason, MIN_PASSWORD_CHARS, Vault};

@@ -1,0 +1,751 @@
+//! The vault: create, unlock, lock, and manage provider keys, over any [`Store`], [`Kdf`] and
+//! [`Clock`].
+//!
+//! This is plain Rust with no browser in it; the JavaScript API wraps it with IndexedDB,
+//! WebCrypto and `Date.now()`. Native tests drive it with [`crate::MemoryStore`],
+//! [`crate::RustKdf`] and [`crate::ManualClock`].
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! use byok_vault::{MemoryStore, Provider, RustKdf, SystemClock, Vault};
+//!
+//! let vault = Vault::new(MemoryStore::new(), RustKdf, SystemClock);
+//! vault.create(&"correct horse battery".into()).await?;
+//! let info = vault.add(Provider::Openai, "sk-proj-0123456789abcdefWXYZ", "work").await?;
+//! assert_eq!(info.preview, "…WXYZ");
+//! vault.lock();
+//! assert!(vault.list().is_err());
+//! # Ok::<(), byok_vault::VaultError>(())
+//! # }).unwrap();
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS};
+use crate::crypto::fill_random;
+use crate::entry::{Entry, EntryMeta, KeyInfo, Provider, TestStatus, validate_key, validate_label};
+use crate::envelope::{ENTRY_PREFIX, Envelope, HEADER_ID, RecordKind, SETTINGS_ID};
+use crate::error::{Result, VaultError};
+use crate::kdf::{Kdf, KdfParams};
+use crate::secret::{SecretString, SymmetricKey};
+use crate::store::{Batch, Store};
+
+/// Shortest vault password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Shortest auto-lock period accepted (tests use short ones; people get minutes).
+pub const MIN_AUTO_LOCK_MS: u64 = 100;
+/// Longest auto-lock period accepted: one day.
+pub const MAX_AUTO_LOCK_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Why the lock state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockReason {
+    /// The vault was unlocked (or created).
+    Unlocked,
+    /// `lock()` was called.
+    Explicit,
+    /// The idle period passed.
+    Idle,
+    /// Another tab locked (reported by the browser layer).
+    Remote,
+    /// The vault was wiped.
+    Reset,
+}
+
+impl LockReason {
+    /// Whether the vault is locked after this event.
+    #[must_use]
+    pub fn is_locked(self) -> bool {
+        self != Self::Unlocked
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Settings {
+    auto_lock_ms: u64,
+}
+
+/// Plaintext of an entry record, for writing. Holds borrowed data only.
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    key: &'a str,
+    meta: &'a EntryMeta,
+}
+
+/// Plaintext of an entry record, as read back.
+#[derive(Deserialize)]
+struct EntryIn {
+    key: SecretString,
+    meta: EntryMeta,
+}
+
+/// Key material and decrypted entries of an unlocked vault. Dropping it zeroizes them all.
+struct Session {
+    epoch: u64,
+    key: SymmetricKey,
+    entries: BTreeMap<String, Entry>,
+    unreadable: BTreeSet<String>,
+}
+
+struct State {
+    session: Option<Session>,
+    autolock: AutoLock,
+}
+
+type Observer = Rc<dyn Fn(LockReason)>;
+
+/// A key vault. See the module docs.
+pub struct Vault<S, K, C> {
+    store: S,
+    kdf: K,
+    clock: C,
+    state: RefCell<State>,
+    epochs: Cell<u64>,
+    observers: RefCell<Vec<Observer>>,
+}
+
+impl<S, K, C> std::fmt::Debug for Vault<S, K, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("Vault")
+            .field("locked", &state.session.is_none())
+            .field("entries", &state.session.as_ref().map(|s| s.entries.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
+    /// A vault over `store`, deriving keys with `kdf` and telling time with `clock`. It starts
+    /// locked; nothing is read until [`Vault::unlock`] or [`Vault::create`].
+    pub fn new(store: S, kdf: K, clock: C) -> Self {
+        Self {
+            store,
+            kdf,
+            clock,
+            state: RefCell::new(State {
+                session: None,
+                autolock: AutoLock::new(DEFAULT_TIMEOUT_MS),
+            }),
+            epochs: Cell::new(0),
+            observers: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Uses `ms` as the auto-lock period until the vault's own setting is read on unlock.
+    /// (`create` stores it as the new vault's setting.)
+    #[must_use]
+    pub fn with_auto_lock_ms(self, ms: u64) -> Self {
+        self.state.borrow_mut().autolock = AutoLock::new(ms.max(MIN_AUTO_LOCK_MS));
+        self
+    }
+
+    /// The store, for inspection in tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The key-derivation function, for inspection in tests.
+    pub fn kdf(&self) -> &K {
+        &self.kdf
+    }
+
+    /// Calls `observer` on every lock and unlock.
+    pub fn subscribe(&self, observer: impl Fn(LockReason) + 'static) {
+        self.observers.borrow_mut().push(Rc::new(observer));
+    }
+
+    fn notify(&self, reason: LockReason) {
+        // Clone the list first: an observer may call back into the vault.
+        let observers = self.observers.borrow().clone();
+        for observer in observers {
+            observer(reason);
+        }
+    }
+
+    // ---- lock state ------------------------------------------------------------------------
+
+    /// Whether a vault has been created in this store.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Storage`] if the store cannot be read.
+    pub async fn exists(&self) -> Result<bool> {
+        Ok(self.store.get(HEADER_ID).await?.is_some())
+    }
+
+    /// Whether the vault is locked. Locks it first if the idle deadline has passed.
+    pub fn is_locked(&self) -> bool {
+        self.check_idle();
+        self.state.borrow().session.is_none()
+    }
+
+    /// Locks the vault if the idle deadline has passed. The browser timer calls this; so does
+    /// every other method. Returns whether it locked now.
+    pub fn check_idle(&self) -> bool {
+        let expired = {
+            let state = self.state.borrow();
+            state.session.is_some() && state.autolock.should_lock(self.clock.now_ms())
+        };
+        if expired {
+            self.lock_with(LockReason::Idle);
+        }
+        expired
+    }
+
+    /// Records user activity, pushing the auto-lock deadline out (unless it already passed).
+    pub fn touch(&self) {
+        if !self.check_idle() {
+            let now = self.clock.now_ms();
+            self.state.borrow_mut().autolock.touch(now);
+        }
+    }
+
+    /// Locks now, dropping (and so zeroizing) every key held in memory.
+    pub fn lock(&self) {
+        self.lock_with(LockReason::Explicit);
+    }
+
+    /// Locks for `reason`. Observers hear of it only if the vault was unlocked.
+    pub fn lock_with(&self, reason: LockReason) {
+        let session = {
+            let mut state = self.state.borrow_mut();
+            state.autolock.stop();
+            state.session.take()
+        };
+        if session.is_some() {
+            drop(session);
+            self.notify(reason);
+        }
+    }
+
+    /// Milliseconds until auto-lock, or `None` when locked.
+    pub fn remaining_ms(&self) -> Option<u64> {
+        self.check_idle();
+        let state = self.state.borrow();
+        state.session.as_ref()?;
+        state.autolock.remaining_ms(self.clock.now_ms())
+    }
+
+    /// The auto-lock period in milliseconds.
+    pub fn auto_lock_ms(&self) -> u64 {
+        self.state.borrow().autolock.timeout_ms()
+    }
+
+    /// The epoch and vault key of the unlocked session, recording activity.
+    fn active(&self) -> Result<(u64, SymmetricKey)> {
+        self.check_idle();
+        let now = self.clock.now_ms();
+        let mut state = self.state.borrow_mut();
+        let (epoch, key) = match &state.session {
+            Some(s) => (s.epoch, s.key.clone()),
+            None => return Err(VaultError::Locked),
+        };
+        state.autolock.touch(now);
+        Ok((epoch, key))
+    }
+
+    fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+        self.active()?;
+        let state = self.state.borrow();
+        state.session.as_ref().map_or(Err(VaultError::Locked), f)
+    }
+
+    /// Applies `f` to the session if it is still the one of `epoch` (the vault was not locked
+    /// and reopened while a write was in flight).
+    fn update_session(&self, epoch: u64, f: impl FnOnce(&mut Session)) {
+        if let Some(session) = self.state.borrow_mut().session.as_mut()
+            && session.epoch == epoch
+        {
+            f(session);
+        }
+    }
+
+    // ---- password operations ---------------------------------------------------------------
+
+    /// Creates a new vault protected by `password` and leaves it unlocked.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::AlreadyExists`] if there is one; [`VaultError::InvalidInput`] for a
+    /// password shorter than [`MIN_PASSWORD_CHARS`]; storage and RNG failures.
+    pub async fn create(&self, password: &SecretString) -> Result<()> {
+        check_new_password(password)?;
+        if self.exists().await? {
+            return Err(VaultError::AlreadyExists);
+        }
+        let params = KdfParams::generate()?;
+        let wrapping = self.kdf.derive(password, &params).await?;
+        let vault_key = SymmetricKey::generate()?;
+        let header = wrap_vault_key(&wrapping, &vault_key, params)?;
+        let timeout = self.auto_lock_ms();
+        let settings = seal_settings(
+            &vault_key,
+            &Settings {
+                auto_lock_ms: timeout,
+            },
+        )?;
+        self.store
+            .write(Batch {
+                put: vec![(HEADER_ID.into(), header), (SETTINGS_ID.into(), settings)],
+                delete: Vec::new(),
+            })
+            .await?;
+        self.start_session(vault_key, BTreeMap::new(), BTreeSet::new(), timeout);
+        Ok(())
+    }
+
+    /// Reads the header, checks its KDF parameters and unwraps the vault key with `password`.
+    async fn unwrap_vault_key(&self, password: &SecretString) -> Result<SymmetricKey> {
+        let raw = self
+            .store
+            .get(HEADER_ID)
+            .await?
+            .ok_or(VaultError::NotCreated)?;
+        let header = Envelope::parse(&raw)?;
+        let params = header.kdf.clone().ok_or(VaultError::Decrypt)?;
+        params.check_floor()?;
+        let wrapping = self.kdf.derive(password, &params).await?;
+        let bytes = header.open(&wrapping, RecordKind::VaultKey, HEADER_ID)?;
+        let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| VaultError::Decrypt)?;
+        Ok(SymmetricKey::from_bytes(bytes))
+    }
+
+    /// Unlocks with `password`, decrypting every entry into memory. Entries that fail to
+    /// decrypt are listed by [`Vault::unreadable`] while the rest work.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Decrypt`] for a wrong password or a damaged header (nothing is changed);
+    /// [`VaultError::WeakKdf`], [`VaultError::NotCreated`], storage failures.
+    pub async fn unlock(&self, password: &SecretString) -> Result<()> {
+        let vault_key = self.unwrap_vault_key(password).await?;
+        let mut entries = BTreeMap::new();
+        let mut unreadable = BTreeSet::new();
+        let mut settings = None;
+        for (id, raw) in self.store.get_all().await? {
+            if id.starts_with(ENTRY_PREFIX) {
+                match open_entry(&vault_key, &id, &raw) {
+                    Ok(entry) => {
+                        entries.insert(id, entry);
+                    }
+                    Err(_) => {
+                        unreadable.insert(id);
+                    }
+                }
+            } else if id == SETTINGS_ID {
+                settings = open_settings(&vault_key, &raw).ok();
+            }
+        }
+        let timeout = settings.map_or(self.auto_lock_ms(), |s| s.auto_lock_ms);
+        self.start_session(vault_key, entries, unreadable, timeout);
+        Ok(())
+    }
+
+    fn start_session(
+        &self,
+        key: SymmetricKey,
+        entries: BTreeMap<String, Entry>,
+        unreadable: BTreeSet<String>,
+        timeout_ms: u64,
+    ) {
+        let epoch = self.epochs.get() + 1;
+        self.epochs.set(epoch);
+        {
+            let mut state = self.state.borrow_mut();
+            state.session = Some(Session {
+                epoch,
+                key,
+                entries,
+                unreadable,
+            });
+            state.autolock = AutoLock::new(timeout_ms.clamp(MIN_AUTO_LOCK_MS, MAX_AUTO_LOCK_MS));
+            state.autolock.start(self.clock.now_ms());
+        }
+        self.notify(LockReason::Unlocked);
+    }
+
+    /// Re-wraps the vault key under `new_password`. Entries are not touched.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Decrypt`] when `old_password` is wrong (nothing changes);
+    /// [`VaultError::InvalidInput`] for a too-short new password; storage failures.
+    pub async fn change_password(
+        &self,
+        old_password: &SecretString,
+        new_password: &SecretString,
+    ) -> Result<()> {
+        check_new_password(new_password)?;
+        let vault_key = self.unwrap_vault_key(old_password).await?;
+        let params = KdfParams::generate()?;
+        let wrapping = self.kdf.derive(new_password, &params).await?;
+        let header = wrap_vault_key(&wrapping, &vault_key, params)?;
+        self.store.write(Batch::put(HEADER_ID, header)).await?;
+        self.touch();
+        Ok(())
+    }
+
+    /// Wipes every record and locks. Only for an explicit request from the user.
+    ///
+    /// # Errors
+    ///
+    /// Storage failures (the vault is locked either way).
+    pub async fn reset(&self) -> Result<()> {
+        self.lock_with(LockReason::Reset);
+        self.store.clear().await
+    }
+
+    /// Changes the auto-lock period and stores it with the vault.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`]; [`VaultError::InvalidInput`] outside 100 ms to 24 h; storage.
+    pub async fn set_auto_lock_ms(&self, ms: u64) -> Result<()> {
+        if !(MIN_AUTO_LOCK_MS..=MAX_AUTO_LOCK_MS).contains(&ms) {
+            return Err(VaultError::InvalidInput(
+                "the auto-lock period must be between 100 ms and 24 hours".into(),
+            ));
+        }
+        let (_, key) = self.active()?;
+        let record = seal_settings(&key, &Settings { auto_lock_ms: ms })?;
+        self.store.write(Batch::put(SETTINGS_ID, record)).await?;
+        let now = self.clock.now_ms();
+        self.state.borrow_mut().autolock.set_timeout(ms, now);
+        Ok(())
+    }
+
+    // ---- entries ---------------------------------------------------------------------------
+
+    /// Metadata of every readable key, ordered by provider then creation time.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    pub fn list(&self) -> Result<Vec<KeyInfo>> {
+        self.with_session(|s| {
+            let mut keys: Vec<KeyInfo> = s
+                .entries
+                .iter()
+                .map(|(id, entry)| KeyInfo::new(id, entry))
+                .collect();
+            keys.sort_by(|a, b| {
+                (a.provider, a.created_ms, &a.id).cmp(&(b.provider, b.created_ms, &b.id))
+            });
+            Ok(keys)
+        })
+    }
+
+    /// Ids of records that could not be decrypted (damaged); they can be removed.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    pub fn unreadable(&self) -> Result<Vec<String>> {
+        self.with_session(|s| Ok(s.unreadable.iter().cloned().collect()))
+    }
+
+    /// Checks and saves a key. The first key of a provider becomes its default.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidKey`] saying what is wrong with its shape;
+    /// [`VaultError::InvalidInput`] for a bad label; [`VaultError::Locked`]; storage.
+    pub async fn add(&self, provider: Provider, api_key: &str, label: &str) -> Result<KeyInfo> {
+        let key = validate_key(provider, api_key)?;
+        let label = validate_label(label).map_err(VaultError::InvalidInput)?;
+        let (epoch, vault_key) = self.active()?;
+        let has_default = self.with_session(|s| {
+            Ok(s.entries
+                .values()
+                .any(|e| e.meta.provider == provider && e.meta.is_default))
+        })?;
+        let now = self.clock.now_ms();
+        let entry = Entry {
+            key,
+            meta: EntryMeta {
+                provider,
+                label,
+                is_default: !has_default,
+                created_ms: now,
+                updated_ms: now,
+                last_used_ms: None,
+                last_tested_ms: None,
+                test_status: TestStatus::Untested,
+            },
+        };
+        let id = new_entry_id()?;
+        let record = seal_entry(&vault_key, &id, &entry)?;
+        self.store.write(Batch::put(id.clone(), record)).await?;
+        let info = KeyInfo::new(&id, &entry);
+        self.update_session(epoch, |s| {
+            s.entries.insert(id, entry);
+        });
+        Ok(info)
+    }
+
+    /// Deletes a key (or an unreadable record). If it was the default, the provider's oldest
+    /// remaining key becomes the default.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        let (epoch, vault_key) = self.active()?;
+        let (known, promote) = self.with_session(|s| {
+            let known = s.entries.contains_key(id) || s.unreadable.contains(id);
+            let promote = s
+                .entries
+                .get(id)
+                .filter(|e| e.meta.is_default)
+                .and_then(|gone| {
+                    s.entries
+                        .iter()
+                        .filter(|(other, e)| *other != id && e.meta.provider == gone.meta.provider)
+                        .min_by_key(|(_, e)| e.meta.created_ms)
+                        .map(|(other, e)| (other.clone(), e.clone()))
+                });
+            Ok((known, promote))
+        })?;
+        if !known {
+            return Err(VaultError::NotFound(id.to_owned()));
+        }
+        let mut batch = Batch::delete(id);
+        let promoted = match promote {
+            Some((other, mut entry)) => {
+                entry.meta.is_default = true;
+                entry.meta.updated_ms = self.clock.now_ms();
+                batch
+                    .put
+                    .push((other.clone(), seal_entry(&vault_key, &other, &entry)?));
+                Some((other, entry))
+            }
+            None => None,
+        };
+        self.store.write(batch).await?;
+        self.update_session(epoch, |s| {
+            s.entries.remove(id);
+            s.unreadable.remove(id);
+            if let Some((other, entry)) = promoted {
+                s.entries.insert(other, entry);
+            }
+        });
+        Ok(())
+    }
+
+    /// Changes a key's label.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::InvalidInput`]; [`VaultError::Locked`]; storage.
+    pub async fn rename(&self, id: &str, label: &str) -> Result<KeyInfo> {
+        let label = validate_label(label).map_err(VaultError::InvalidInput)?;
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.meta.label = label;
+            e.meta.updated_ms = now;
+        })
+        .await
+    }
+
+    /// Makes `id` its provider's default key (and no other).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn set_default(&self, id: &str) -> Result<()> {
+        let (epoch, vault_key) = self.active()?;
+        let now = self.clock.now_ms();
+        let changed = self.with_session(|s| {
+            let provider = s
+                .entries
+                .get(id)
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))?
+                .meta
+                .provider;
+            Ok(s.entries
+                .iter()
+                .filter(|(_, e)| e.meta.provider == provider)
+                .filter(|(other, e)| e.meta.is_default != (*other == id))
+                .map(|(other, e)| {
+                    let mut e = e.clone();
+                    e.meta.is_default = other == id;
+                    e.meta.updated_ms = now;
+                    (other.clone(), e)
+                })
+                .collect::<Vec<_>>())
+        })?;
+        let mut batch = Batch::default();
+        for (other, entry) in &changed {
+            batch
+                .put
+                .push((other.clone(), seal_entry(&vault_key, other, entry)?));
+        }
+        self.store.write(batch).await?;
+        self.update_session(epoch, |s| s.entries.extend(changed));
+        Ok(())
+    }
+
+    /// The default key for `provider` (the oldest one if none is marked), with its id.
+    ///
+    /// # Security
+    ///
+    /// The returned secret is for building one request header; callers MUST NOT keep it.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NoKey`]; [`VaultError::Locked`].
+    pub fn key_for(&self, provider: Provider) -> Result<(String, SecretString)> {
+        self.with_session(|s| {
+            let candidates = s
+                .entries
+                .iter()
+                .filter(|(_, e)| e.meta.provider == provider);
+            candidates
+                .clone()
+                .find(|(_, e)| e.meta.is_default)
+                .or_else(|| candidates.min_by_key(|(_, e)| e.meta.created_ms))
+                .map(|(id, e)| (id.clone(), e.key.clone()))
+                .ok_or(VaultError::NoKey(provider))
+        })
+    }
+
+    /// The key stored under `id`, with its provider.
+    ///
+    /// # Security
+    ///
+    /// As for [`Vault::key_for`].
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`].
+    pub fn key_by_id(&self, id: &str) -> Result<(Provider, SecretString)> {
+        self.with_session(|s| {
+            s.entries
+                .get(id)
+                .map(|e| (e.meta.provider, e.key.clone()))
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))
+        })
+    }
+
+    /// Records that a request used key `id` now.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn record_use(&self, id: &str) -> Result<KeyInfo> {
+        let now = self.clock.now_ms();
+        self.modify(id, |e| e.meta.last_used_ms = Some(now)).await
+    }
+
+    /// Records the outcome of testing key `id` now.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn record_test(&self, id: &str, status: TestStatus) -> Result<KeyInfo> {
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.meta.last_tested_ms = Some(now);
+            e.meta.test_status = status;
+        })
+        .await
+    }
+
+    /// Re-seals one entry after `change`, writing before updating memory.
+    async fn modify(&self, id: &str, change: impl FnOnce(&mut Entry)) -> Result<KeyInfo> {
+        let (epoch, vault_key) = self.active()?;
+        let mut entry = self.with_session(|s| {
+            s.entries
+                .get(id)
+                .cloned()
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))
+        })?;
+        change(&mut entry);
+        let record = seal_entry(&vault_key, id, &entry)?;
+        self.store.write(Batch::put(id, record)).await?;
+        let info = KeyInfo::new(id, &entry);
+        self.update_session(epoch, |s| {
+            s.entries.insert(id.to_owned(), entry);
+        });
+        Ok(info)
+    }
+}
+
+fn check_new_password(password: &SecretString) -> Result<()> {
+    if password.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(VaultError::InvalidInput(format!(
+            "the vault password must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn wrap_vault_key(
+    wrapping: &SymmetricKey,
+    vault_key: &SymmetricKey,
+    params: KdfParams,
+) -> Result<String> {
+    let envelope = Envelope::seal(
+        wrapping,
+        RecordKind::VaultKey,
+        HEADER_ID,
+        Some(params),
+        vault_key.expose_secret(),
+    )?;
+    Ok(envelope.to_json())
+}
+
+fn new_entry_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes)?;
+    let mut id = String::with_capacity(ENTRY_PREFIX.len() + 32);
+    id.push_str(ENTRY_PREFIX);
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    Ok(id)
+}
+
+fn seal_entry(vault_key: &SymmetricKey, id: &str, entry: &Entry) -> Result<String> {
+    // Room for the largest key and label, so the buffer never reallocates and leaves copies.
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(2048));
+    let out = EntryOut {
+        key: entry.key.expose_secret(), // sealed immediately below, buffer zeroized on drop
+        meta: &entry.meta,
+    };
+    serde_json::to_writer(&mut *plaintext, &out)
+        .map_err(|_| VaultError::InvalidInput("entry could not be encoded".into()))?;
+    Ok(Envelope::seal(vault_key, RecordKind::Entry, id, None, &plaintext)?.to_json())
+}
+
+fn open_entry(vault_key: &SymmetricKey, id: &str, raw: &str) -> Result<Entry> {
+    let plaintext = Envelope::parse(raw)?.open(vault_key, RecordKind::Entry, id)?;
+    let entry: EntryIn = serde_json::from_slice(&plaintext).map_err(|_| VaultError::Decrypt)?;
+    Ok(Entry {
+        key: entry.key,
+        meta: entry.meta,
+    })
+}
+
+fn seal_settings(vault_key: &SymmetricKey, settings: &Settings) -> Result<String> {
+    let plaintext = serde_json::to_vec(settings)
+        .map_err(|_| VaultError::InvalidInput("settings could not be encoded".into()))?;
+    Ok(Envelope::seal(
+        vault_key,
+        RecordKind::Settings,
+        SETTINGS_ID,
+        None,
+        &plaintext,
+    )?
+    .to_json())
+}
+
+fn open_settings(vault_key: &SymmetricKey, raw: &str) -> Result<Settings> {
+    let plaintext = Envelope::parse(raw)?.open(vault_key, RecordKind::Settings, SETTINGS_ID)?;
+    serde_json::from_slice(&plaintext).map_err(|_| VaultError::Decrypt)
+}

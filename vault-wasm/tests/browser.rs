@@ -1,0 +1,405 @@
+//! The vault in headless Chromium: IndexedDB, WebCrypto, the timer, BroadcastChannel, fetch.
+//!
+//! Run by `make test` (`cargo test -p byok-vault --target wasm32-unknown-unknown --test
+//! browser`), with `tests/support/echo_server.py` listening on `BYOK_ECHO_URL` (default
+//! `http://127.0.0.1:8791`) for the `fetch` tests. Every test uses its own database name.
+#![cfg(target_arch = "wasm32")]
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use byok_vault::wasm::{BrowserKdf, IdbStore, Vault, subtle_crypto, webcrypto_pbkdf2_sha256};
+use byok_vault::{Kdf, KdfParams, RustKdf, SecretString, Store, kdf};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const PASSWORD: &str = "correct horse battery";
+const OPENAI_KEY: &str = "sk-proj-BROWSERbrowserBROWSER4242";
+const ANTHROPIC_KEY: &str = "sk-ant-api03-VAULTINTHEBROWSER77";
+const LABEL: &str = "label-that-must-not-leak";
+const ECHO_URL: &str = match option_env!("BYOK_ECHO_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8791",
+};
+
+fn unique_name(test: &str) -> String {
+    format!("byok-test-{test}-{}", js_sys::Math::random())
+}
+
+async fn open(name: &str, extra: &[(&str, JsValue)]) -> Vault {
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"name".into(), &name.into()).unwrap();
+    for (k, v) in extra {
+        Reflect::set(&options, &(*k).into(), v).unwrap();
+    }
+    Vault::open_inner(options.into()).await.unwrap()
+}
+
+async fn done(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+fn code(err: &JsValue) -> String {
+    Reflect::get(err, &"code".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}
+
+fn message(err: &JsValue) -> String {
+    Reflect::get(err, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// Every record of a vault database, raw, read through IndexedDB directly.
+async fn raw_records(name: &str) -> Vec<(String, String)> {
+    IdbStore::open(name).await.unwrap().get_all().await.unwrap()
+}
+
+fn labels(list: JsValue) -> Vec<String> {
+    js_sys::Array::from(&list)
+        .iter()
+        .map(|k| {
+            Reflect::get(&k, &"label".into())
+                .unwrap()
+                .as_string()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_and_rust_pbkdf2_give_identical_bytes() {
+    let subtle = subtle_crypto().expect("the test page is a secure context");
+    let cases: [(&[u8], &[u8], u32); 4] = [
+        (b"password", b"salt", 1),
+        (b"password", b"salt", 4096),
+        (
+            b"passwordPASSWORDpassword",
+            b"saltSALTsaltSALTsaltSALTsaltSALTsalt",
+            4096,
+        ),
+        (PASSWORD.as_bytes(), &[7u8; 16], 600_000),
+    ];
+    for (password, salt, iterations) in cases {
+        let web = webcrypto_pbkdf2_sha256(&subtle, password, salt, iterations)
+            .await
+            .unwrap();
+        let rust = kdf::pbkdf2_sha256(password, salt, iterations);
+        assert_eq!(
+            web.expose_secret(),
+            rust.expose_secret(),
+            "{iterations} iterations"
+        );
+    }
+    // RFC 7914 section 11 (PBKDF2-HMAC-SHA256, P="passwd", S="salt", c=1), first 32 bytes.
+    let rfc = webcrypto_pbkdf2_sha256(&subtle, b"passwd", b"salt", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        rfc.expose_secret()[..8],
+        [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]
+    );
+    // And through the trait the vault uses.
+    let params = KdfParams::generate().unwrap();
+    let password = SecretString::from(PASSWORD);
+    let a = BrowserKdf.derive(&password, &params).await.unwrap();
+    let b = RustKdf.derive(&password, &params).await.unwrap();
+    assert_eq!(a.expose_secret(), b.expose_secret());
+}
+
+#[wasm_bindgen_test]
+async fn create_add_reopen_and_unlock_again() {
+    let name = unique_name("roundtrip");
+    let vault = open(&name, &[]).await;
+    assert_eq!(done(vault.exists()).await.unwrap(), false);
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    assert!(!vault.is_locked());
+    let info = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    assert_eq!(Reflect::get(&info, &"preview".into()).unwrap(), "…4242");
+    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
+        .await
+        .unwrap();
+    let before = labels(vault.list().unwrap());
+    drop(vault);
+
+    // A new page load: a fresh instance over the same database starts locked.
+    let reopened = open(&name, &[]).await;
+    assert!(reopened.is_locked());
+    assert_eq!(done(reopened.exists()).await.unwrap(), true);
+    let err = reopened.list().unwrap_err();
+    assert_eq!(code(&err), "locked");
+    done(reopened.unlock(PASSWORD.into())).await.unwrap();
+    assert_eq!(labels(reopened.list().unwrap()), before);
+    assert_eq!(before, [LABEL, "second"]);
+}
+
+#[wasm_bindgen_test]
+async fn wrong_password_rejects_and_leaves_data_intact() {
+    let name = unique_name("wrongpw");
+    let vault = open(&name, &[]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    vault.lock();
+    let before = raw_records(&name).await;
+
+    let err = done(vault.unlock("not the password".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "decrypt");
+    assert_eq!(message(&err), "wrong password or damaged vault data");
+    assert!(vault.is_locked());
+    assert_eq!(raw_records(&name).await, before);
+
+    done(vault.unlock(PASSWORD.into())).await.unwrap();
+    assert_eq!(labels(vault.list().unwrap()), [LABEL]);
+}
+
+#[wasm_bindgen_test]
+async fn raw_indexeddb_never_holds_a_key_or_label_in_plaintext() {
+    let name = unique_name("raw");
+    let vault = open(&name, &[]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
+        .await
+        .unwrap();
+    let records = raw_records(&name).await;
+    assert_eq!(records.len(), 4, "vault key, settings, two entries");
+    let dump = format!("{records:?}");
+    for needle in [
+        OPENAI_KEY,
+        &OPENAI_KEY[8..20],
+        &ANTHROPIC_KEY[7..19],
+        "4242",
+        LABEL,
+        "second",
+        "openai",
+        "anthropic",
+        PASSWORD,
+    ] {
+        assert!(!dump.contains(needle), "IndexedDB shows {needle:?}");
+    }
+    // Nothing in the page's other storage either.
+    let window = Reflect::get(&js_sys::global(), &"localStorage".into()).unwrap();
+    let length = Reflect::get(&window, &"length".into()).unwrap();
+    assert_eq!(length, 0);
+}
+
+#[wasm_bindgen_test]
+async fn auto_lock_fires_from_the_timer_alone() {
+    let name = unique_name("autolock");
+    let vault = open(&name, &[("autoLockMs", 300.into())]).await;
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    let listener = Closure::<dyn Fn(bool)>::new(move |locked| sink.borrow_mut().push(locked));
+    vault.on_lock_change(
+        listener
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone(),
+    );
+    listener.forget();
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    assert_eq!(*events.borrow(), [false]);
+
+    // Activity keeps it open...
+    for _ in 0..4 {
+        TimeoutFuture::new(150).await;
+        vault.touch();
+    }
+    assert_eq!(*events.borrow(), [false], "touch postpones the lock");
+    // ...and idleness locks it, with nobody calling into the vault: only the timer runs.
+    TimeoutFuture::new(700).await;
+    assert_eq!(*events.borrow(), [false, true]);
+    assert!(vault.is_locked());
+    assert_eq!(vault.remaining_ms(), None);
+}
+
+#[wasm_bindgen_test]
+async fn locking_one_instance_locks_the_others() {
+    let name = unique_name("broadcast");
+    let first = open(&name, &[]).await;
+    let second = open(&name, &[]).await;
+    done(first.create(PASSWORD.into())).await.unwrap();
+    done(second.unlock(PASSWORD.into())).await.unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    let listener = Closure::<dyn Fn(bool)>::new(move |locked| sink.borrow_mut().push(locked));
+    second.on_lock_change(
+        listener
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone(),
+    );
+    listener.forget();
+    assert!(!second.is_locked());
+
+    first.lock();
+    TimeoutFuture::new(200).await;
+    assert!(second.is_locked());
+    assert_eq!(*seen.borrow(), [true]);
+
+    // A vault with another name is not affected.
+    let other = open(&unique_name("bystander"), &[]).await;
+    done(other.create(PASSWORD.into())).await.unwrap();
+    first.lock();
+    TimeoutFuture::new(100).await;
+    assert!(!other.is_locked());
+}
+
+#[wasm_bindgen_test]
+async fn fetch_attaches_the_key_header_only_for_the_proxy() {
+    let name = unique_name("fetch");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+
+    let locked_err = done(vault.fetch("openai".into(), "/x".into(), JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&locked_err), "no_key");
+
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    let init = js_sys::Object::new();
+    Reflect::set(&init, &"method".into(), &"POST".into()).unwrap();
+    Reflect::set(&init, &"body".into(), &"{\"hello\":1}".into()).unwrap();
+    let headers = js_sys::Object::new();
+    Reflect::set(&headers, &"Content-Type".into(), &"application/json".into()).unwrap();
+    Reflect::set(&init, &"headers".into(), &headers).unwrap();
+    let url = format!("{ECHO_URL}/openai/v1/chat/completions");
+    let response: web_sys::Response = done(vault.fetch("openai".into(), url, init.into()))
+        .await
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(response.status(), 200);
+    let echoed = done(response.json().unwrap()).await.unwrap();
+    let got = |path: &[&str]| {
+        let mut v = echoed.clone();
+        for p in path {
+            v = Reflect::get(&v, &(*p).into()).unwrap();
+        }
+        v.as_string()
+    };
+    assert_eq!(got(&["headers", "x-byok-key"]).as_deref(), Some(OPENAI_KEY));
+    assert_eq!(
+        got(&["headers", "content-type"]).as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        got(&["path"]).as_deref(),
+        Some("/openai/v1/chat/completions")
+    );
+    assert_eq!(got(&["body"]).as_deref(), Some("{\"hello\":1}"));
+
+    // Last use is recorded.
+    TimeoutFuture::new(50).await;
+    let list = js_sys::Array::from(&vault.list().unwrap());
+    assert!(
+        Reflect::get(&list.get(0), &"lastUsedMs".into())
+            .unwrap()
+            .as_f64()
+            .is_some()
+    );
+
+    // Other hosts never get the key, and redirects are refused rather than followed.
+    for elsewhere in ["https://example.invalid/v1/chat", "http://127.0.0.1:1/x"] {
+        let err = done(vault.fetch("openai".into(), elsewhere.into(), JsValue::UNDEFINED))
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), "invalid_input", "{elsewhere}");
+        assert!(!message(&err).contains(OPENAI_KEY));
+    }
+    let redirect = format!("{ECHO_URL}/redirect");
+    assert!(
+        done(vault.fetch("openai".into(), redirect, JsValue::UNDEFINED))
+            .await
+            .is_err(),
+        "a redirect response is an error, not followed"
+    );
+
+    vault.lock();
+    let err = done(vault.fetch("openai".into(), ECHO_URL.into(), JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "locked");
+}
+
+#[wasm_bindgen_test]
+async fn corrupted_record_is_reported_and_the_rest_still_work() {
+    let name = unique_name("corrupt");
+    let vault = open(&name, &[]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    let a = done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
+        .await
+        .unwrap();
+    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "b".into()))
+        .await
+        .unwrap();
+    vault.lock();
+    let id = Reflect::get(&a, &"id".into()).unwrap().as_string().unwrap();
+    let store = IdbStore::open(&name).await.unwrap();
+    store
+        .write(byok_vault::Batch::put(
+            id.clone(),
+            "{\"format\":1,\"garbage\":true}".into(),
+        ))
+        .await
+        .unwrap();
+
+    done(vault.unlock(PASSWORD.into())).await.unwrap();
+    assert_eq!(vault.unreadable().unwrap(), std::slice::from_ref(&id));
+    assert_eq!(labels(vault.list().unwrap()), ["b"]);
+    done(vault.remove(id)).await.unwrap();
+    assert!(vault.unreadable().unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn change_password_and_reset() {
+    let name = unique_name("password");
+    let vault = open(&name, &[]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
+        .await
+        .unwrap();
+    let err = done(vault.change_password("wrong password".into(), "new password".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "decrypt");
+    done(vault.change_password(PASSWORD.into(), "new password".into()))
+        .await
+        .unwrap();
+    vault.lock();
+    assert!(done(vault.unlock(PASSWORD.into())).await.is_err());
+    done(vault.unlock("new password".into())).await.unwrap();
+    assert_eq!(labels(vault.list().unwrap()), ["a"]);
+
+    done(vault.reset()).await.unwrap();
+    assert!(vault.is_locked());
+    assert!(raw_records(&name).await.is_empty());
+    assert_eq!(done(vault.exists()).await.unwrap(), false);
+}
+
+#[wasm_bindgen_test]
+fn check_key_explains_shape_problems() {
+    assert_eq!(Vault::check_key("openai", OPENAI_KEY).unwrap(), None);
+    let problem = Vault::check_key("openai", ANTHROPIC_KEY).unwrap().unwrap();
+    assert!(problem.contains("Anthropic"), "{problem}");
+    assert!(Vault::check_key("azure", OPENAI_KEY).is_err());
+}

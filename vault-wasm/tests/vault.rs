@@ -1,0 +1,522 @@
+//! The vault's behaviour, natively: an in-memory store, the Rust KDF and a manual clock.
+//!
+//! Module index:
+//! - round trips: create, add, lock, unlock, list, defaults, rename, reset
+//! - bad input: wrong password, key shapes, failed writes; none of them lose data
+//! - tampering: every byte of a record flipped, records swapped, KDF parameters downgraded
+//! - auto-lock: idle deadline over a manual clock, with and without the timer
+#![cfg(not(target_arch = "wasm32"))]
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use byok_vault::envelope::{Envelope, HEADER_ID};
+use byok_vault::kdf::MIN_ITERATIONS;
+use byok_vault::{
+    Kdf, KdfParams, LockReason, ManualClock, MemoryStore, Provider, RustKdf, SecretString,
+    SymmetricKey, TestStatus, Vault, VaultError,
+};
+use futures::executor::block_on;
+
+const PASSWORD: &str = "correct horse battery";
+const OPENAI_KEY: &str = "sk-proj-OPENAIopenaiOPENAI1234";
+const OPENAI_KEY_2: &str = "sk-proj-SECONDsecondSECOND5678";
+const ANTHROPIC_KEY: &str = "sk-ant-api03-ANTHROPICanthropic99";
+
+/// Counts derivations, so tests can prove refused parameters never reach the KDF.
+#[derive(Default)]
+struct CountingKdf(Cell<u32>);
+
+impl Kdf for CountingKdf {
+    async fn derive(
+        &self,
+        password: &SecretString,
+        params: &KdfParams,
+    ) -> byok_vault::Result<SymmetricKey> {
+        self.0.set(self.0.get() + 1);
+        RustKdf.derive(password, params).await
+    }
+}
+
+type TestVault = Vault<MemoryStore, CountingKdf, Rc<ManualClock>>;
+
+fn new_vault() -> (TestVault, Rc<ManualClock>) {
+    let clock = Rc::new(ManualClock::new(1_000_000));
+    let vault = Vault::new(MemoryStore::new(), CountingKdf::default(), clock.clone());
+    (vault, clock)
+}
+
+fn created() -> (TestVault, Rc<ManualClock>) {
+    let (vault, clock) = new_vault();
+    block_on(vault.create(&PASSWORD.into())).unwrap();
+    (vault, clock)
+}
+
+/// Reopens the same records in a fresh vault, as a page reload would.
+fn reopen(vault: &TestVault) -> TestVault {
+    let store = MemoryStore::new();
+    for (id, value) in vault.store().snapshot() {
+        store.set_raw(&id, value);
+    }
+    Vault::new(
+        store,
+        CountingKdf::default(),
+        Rc::new(ManualClock::new(2_000_000)),
+    )
+}
+
+// ---- round trips -----------------------------------------------------------------------------
+
+#[test]
+fn create_add_lock_unlock_round_trip() {
+    let (vault, _) = created();
+    let a = block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    let b = block_on(vault.add(Provider::Anthropic, ANTHROPIC_KEY, "home")).unwrap();
+    assert_eq!(a.preview, "…1234");
+    assert!(a.is_default && b.is_default);
+    vault.lock();
+    assert!(vault.is_locked());
+    assert_eq!(vault.list(), Err(VaultError::Locked));
+    assert_eq!(
+        vault.key_for(Provider::Openai).map(|_| ()),
+        Err(VaultError::Locked)
+    );
+
+    let reopened = reopen(&vault);
+    assert!(reopened.is_locked());
+    assert!(block_on(reopened.exists()).unwrap());
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    let keys = reopened.list().unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
+        ["work", "home"]
+    );
+    assert_eq!(keys[0], a);
+    let (id, key) = reopened.key_for(Provider::Anthropic).unwrap();
+    assert_eq!(
+        (id.as_str(), key.expose_secret()),
+        (b.id.as_str(), ANTHROPIC_KEY)
+    );
+    assert_eq!(
+        reopened.key_for(Provider::Gemini).map(|_| ()),
+        Err(VaultError::NoKey(Provider::Gemini))
+    );
+}
+
+#[test]
+fn storage_holds_no_plaintext_key_label_or_provider() {
+    let (vault, _) = created();
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "my-secret-label")).unwrap();
+    block_on(vault.add(Provider::Anthropic, ANTHROPIC_KEY, "other label")).unwrap();
+    let dump = format!("{:?}", vault.store().snapshot());
+    for needle in [
+        &OPENAI_KEY[3..],
+        &ANTHROPIC_KEY[7..],
+        "1234",
+        "my-secret-label",
+        "other label",
+        "openai",
+        "anthropic",
+        PASSWORD,
+    ] {
+        assert!(!dump.contains(needle), "storage shows {needle:?}");
+    }
+}
+
+#[test]
+fn defaults_follow_set_default_and_removal() {
+    let (vault, clock) = created();
+    let first = block_on(vault.add(Provider::Openai, OPENAI_KEY, "first")).unwrap();
+    clock.advance(10);
+    let second = block_on(vault.add(Provider::Openai, OPENAI_KEY_2, "second")).unwrap();
+    assert!(first.is_default && !second.is_default);
+
+    block_on(vault.set_default(&second.id)).unwrap();
+    let defaults: Vec<bool> = vault.list().unwrap().iter().map(|k| k.is_default).collect();
+    assert_eq!(defaults, [false, true]);
+    assert_eq!(
+        vault.key_for(Provider::Openai).unwrap().1.expose_secret(),
+        OPENAI_KEY_2
+    );
+
+    block_on(vault.remove(&second.id)).unwrap();
+    let keys = vault.list().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].is_default, "the remaining key is promoted");
+
+    // Persisted, not just in memory.
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.list().unwrap(), vault.list().unwrap());
+}
+
+#[test]
+fn rename_use_and_test_are_recorded() {
+    let (vault, clock) = created();
+    let k = block_on(vault.add(Provider::Openai, OPENAI_KEY, "old")).unwrap();
+    clock.advance(5);
+    assert_eq!(
+        block_on(vault.rename(&k.id, "  new  ")).unwrap().label,
+        "new"
+    );
+    assert!(matches!(
+        block_on(vault.rename(&k.id, " ")),
+        Err(VaultError::InvalidInput(_))
+    ));
+    let used = block_on(vault.record_use(&k.id)).unwrap();
+    assert_eq!(used.last_used_ms, Some(1_000_005));
+    let tested = block_on(vault.record_test(&k.id, TestStatus::Valid)).unwrap();
+    assert_eq!(tested.test_status, TestStatus::Valid);
+    assert_eq!(
+        block_on(vault.rename("entry:nope", "x")),
+        Err(VaultError::NotFound("entry:nope".into()))
+    );
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.list().unwrap()[0], tested);
+}
+
+#[test]
+fn reset_wipes_and_locks() {
+    let (vault, _) = created();
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    block_on(vault.reset()).unwrap();
+    assert!(vault.is_locked());
+    assert!(vault.store().snapshot().is_empty());
+    assert!(!block_on(vault.exists()).unwrap());
+    assert_eq!(
+        block_on(vault.unlock(&PASSWORD.into())),
+        Err(VaultError::NotCreated)
+    );
+    block_on(vault.create(&"a new password".into())).unwrap();
+}
+
+// ---- bad input -------------------------------------------------------------------------------
+
+#[test]
+fn wrong_password_changes_nothing() {
+    let (vault, _) = created();
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    vault.lock();
+    let before = vault.store().snapshot();
+    for wrong in ["correct horse batterz", "", "CORRECT HORSE BATTERY"] {
+        let err = block_on(vault.unlock(&wrong.into())).unwrap_err();
+        assert_eq!(err, VaultError::Decrypt);
+        assert_eq!(err.to_string(), "wrong password or damaged vault data");
+        assert!(vault.is_locked());
+    }
+    assert_eq!(vault.store().snapshot(), before);
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(vault.list().unwrap().len(), 1);
+}
+
+#[test]
+fn create_refuses_short_passwords_and_existing_vaults() {
+    let (vault, _) = new_vault();
+    assert!(matches!(
+        block_on(vault.create(&"short".into())),
+        Err(VaultError::InvalidInput(_))
+    ));
+    assert!(vault.store().snapshot().is_empty());
+    block_on(vault.create(&PASSWORD.into())).unwrap();
+    let before = vault.store().snapshot();
+    assert_eq!(
+        block_on(vault.create(&"another password".into())),
+        Err(VaultError::AlreadyExists)
+    );
+    assert_eq!(vault.store().snapshot(), before);
+}
+
+#[test]
+fn bad_keys_are_refused_with_a_reason_and_nothing_is_written() {
+    let (vault, _) = created();
+    let before = vault.store().snapshot();
+    let err = block_on(vault.add(Provider::Openai, ANTHROPIC_KEY, "x")).unwrap_err();
+    assert_eq!(err.code(), "invalid_key");
+    assert!(err.to_string().contains("Anthropic"));
+    assert!(!err.to_string().contains("ANTHROPIC"));
+    assert!(block_on(vault.add(Provider::Openai, "   ", "x")).is_err());
+    assert!(block_on(vault.add(Provider::Openai, OPENAI_KEY, "")).is_err());
+    assert_eq!(vault.store().snapshot(), before);
+}
+
+#[test]
+fn failed_writes_leave_everything_as_it_was() {
+    let (vault, _) = created();
+    let k = block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    let before = (vault.store().snapshot(), vault.list().unwrap());
+
+    vault.store().fail_next_write();
+    assert!(matches!(
+        block_on(vault.add(Provider::Openai, OPENAI_KEY_2, "w2")),
+        Err(VaultError::Storage(_))
+    ));
+    vault.store().fail_next_write();
+    assert!(block_on(vault.remove(&k.id)).is_err());
+    vault.store().fail_next_write();
+    assert!(block_on(vault.rename(&k.id, "renamed")).is_err());
+    vault.store().fail_next_write();
+    assert!(block_on(vault.change_password(&PASSWORD.into(), &"new password!".into())).is_err());
+
+    assert_eq!((vault.store().snapshot(), vault.list().unwrap()), before);
+    vault.lock();
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+}
+
+#[test]
+fn change_password_rewraps_only_the_vault_key() {
+    let (vault, _) = created();
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    let before = vault.store().snapshot();
+
+    let wrong = block_on(vault.change_password(&"not the password".into(), &"new password".into()));
+    assert_eq!(wrong, Err(VaultError::Decrypt));
+    assert_eq!(vault.store().snapshot(), before);
+
+    block_on(vault.change_password(&PASSWORD.into(), &"new password".into())).unwrap();
+    let after = vault.store().snapshot();
+    assert_ne!(after[HEADER_ID], before[HEADER_ID]);
+    for (id, value) in &before {
+        if id != HEADER_ID {
+            assert_eq!(&after[id], value, "{id} was rewritten");
+        }
+    }
+    vault.lock();
+    assert_eq!(
+        block_on(vault.unlock(&PASSWORD.into())),
+        Err(VaultError::Decrypt)
+    );
+    block_on(vault.unlock(&"new password".into())).unwrap();
+    assert_eq!(
+        vault.key_for(Provider::Openai).unwrap().1.expose_secret(),
+        OPENAI_KEY
+    );
+}
+
+// ---- tampering -------------------------------------------------------------------------------
+
+fn flip(raw: &str, i: usize) -> String {
+    let mut bytes = raw.as_bytes().to_vec();
+    bytes[i] ^= 0x01;
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn flipping_any_byte_of_the_header_fails_cleanly() {
+    let (vault, _) = created();
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    vault.lock();
+    let original = vault.store().snapshot()[HEADER_ID].clone();
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for i in 0..original.len() {
+        let tampered = flip(&original, i);
+        if tampered == original {
+            continue;
+        }
+        vault.store().set_raw(HEADER_ID, tampered);
+        let err = block_on(vault.unlock(&PASSWORD.into())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VaultError::Decrypt | VaultError::WeakKdf | VaultError::UnsupportedFormat(_)
+            ),
+            "byte {i}: {err:?}"
+        );
+        assert!(vault.is_locked());
+        *outcomes.entry(err.code().into()).or_default() += 1;
+    }
+    println!("header flips of {} bytes: {outcomes:?}", original.len());
+    assert!(outcomes["decrypt"] > original.len() / 2);
+    vault.store().set_raw(HEADER_ID, original);
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(vault.list().unwrap().len(), 1);
+}
+
+#[test]
+fn flipping_any_byte_of_an_entry_makes_only_that_entry_unreadable() {
+    let (vault, _) = created();
+    let victim = block_on(vault.add(Provider::Openai, OPENAI_KEY, "victim")).unwrap();
+    let other = block_on(vault.add(Provider::Anthropic, ANTHROPIC_KEY, "other")).unwrap();
+    vault.lock();
+    let original = vault.store().snapshot()[&victim.id].clone();
+    for i in 0..original.len() {
+        let tampered = flip(&original, i);
+        if tampered == original {
+            continue;
+        }
+        vault.store().set_raw(&victim.id, tampered);
+        block_on(vault.unlock(&PASSWORD.into())).unwrap();
+        assert_eq!(
+            vault.unreadable().unwrap(),
+            std::slice::from_ref(&victim.id),
+            "byte {i}"
+        );
+        assert_eq!(
+            vault.list().unwrap(),
+            std::slice::from_ref(&other),
+            "byte {i}"
+        );
+        vault.lock();
+    }
+    // The damaged record can be removed; the others are untouched.
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    block_on(vault.remove(&victim.id)).unwrap();
+    assert!(vault.unreadable().unwrap().is_empty());
+    assert!(!vault.store().snapshot().contains_key(&victim.id));
+}
+
+#[test]
+fn swapped_or_replayed_records_do_not_open() {
+    let (vault, _) = created();
+    let a = block_on(vault.add(Provider::Openai, OPENAI_KEY, "a")).unwrap();
+    let b = block_on(vault.add(Provider::Anthropic, ANTHROPIC_KEY, "b")).unwrap();
+    vault.lock();
+    let snap = vault.store().snapshot();
+
+    // Swap two entries between slots.
+    vault.store().set_raw(&a.id, snap[&b.id].clone());
+    vault.store().set_raw(&b.id, snap[&a.id].clone());
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(vault.unreadable().unwrap().len(), 2);
+    assert!(vault.list().unwrap().is_empty());
+    vault.lock();
+
+    // An entry copied into a new slot, and into the settings slot.
+    vault.store().set_raw(&a.id, snap[&a.id].clone());
+    vault.store().set_raw(&b.id, snap[&b.id].clone());
+    let copy = format!("{}00", &a.id[..a.id.len() - 2]);
+    vault.store().set_raw(&copy, snap[&a.id].clone());
+    vault.store().set_raw("settings", snap[&a.id].clone());
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(vault.unreadable().unwrap(), [copy]);
+    assert_eq!(vault.list().unwrap().len(), 2);
+    assert_eq!(vault.auto_lock_ms(), byok_vault::DEFAULT_TIMEOUT_MS);
+    vault.lock();
+
+    // An entry in place of the header.
+    vault.store().set_raw(HEADER_ID, snap[&a.id].clone());
+    assert_eq!(
+        block_on(vault.unlock(&PASSWORD.into())),
+        Err(VaultError::Decrypt)
+    );
+
+    // A header from another vault with the same password.
+    let (other, _) = created();
+    vault
+        .store()
+        .set_raw(HEADER_ID, other.store().snapshot()[HEADER_ID].clone());
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(
+        vault.unreadable().unwrap().len(),
+        3,
+        "entries of this vault do not open"
+    );
+}
+
+#[test]
+fn downgraded_kdf_parameters_are_refused_before_deriving() {
+    let (vault, _) = created();
+    let original = vault.store().snapshot()[HEADER_ID].clone();
+    let header = Envelope::parse(&original).unwrap();
+    let tweaks: [fn(&mut KdfParams); 3] = [
+        |p| p.iterations = MIN_ITERATIONS - 1,
+        |p| p.iterations = 1,
+        |p| p.salt.truncate(8),
+    ];
+    for tweak in tweaks {
+        let mut weak = header.clone();
+        tweak(weak.kdf.as_mut().unwrap());
+        vault.store().set_raw(HEADER_ID, weak.to_json());
+        let kdf_calls = vault_kdf_calls(&vault);
+        assert_eq!(
+            block_on(vault.unlock(&PASSWORD.into())),
+            Err(VaultError::WeakKdf)
+        );
+        assert_eq!(
+            vault_kdf_calls(&vault),
+            kdf_calls,
+            "refused before deriving"
+        );
+    }
+    // Raising the count is not a downgrade, but the parameters are bound to the key.
+    let mut raised = header.clone();
+    raised.kdf.as_mut().unwrap().iterations = MIN_ITERATIONS + 1;
+    vault.store().set_raw(HEADER_ID, raised.to_json());
+    assert_eq!(
+        block_on(vault.unlock(&PASSWORD.into())),
+        Err(VaultError::Decrypt)
+    );
+}
+
+fn vault_kdf_calls(vault: &TestVault) -> u32 {
+    vault.kdf().0.get()
+}
+
+// ---- auto-lock -------------------------------------------------------------------------------
+
+#[test]
+fn auto_lock_after_the_idle_period_even_without_a_timer() {
+    let (vault, clock) = created();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    vault.subscribe(move |reason| sink.borrow_mut().push(reason));
+    block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+
+    clock.advance(29 * 60_000);
+    vault.touch();
+    clock.advance(29 * 60_000);
+    assert!(!vault.is_locked(), "activity pushed the deadline out");
+    assert_eq!(vault.remaining_ms(), Some(60_000));
+    clock.advance(60_000);
+    // No timer ran; the next call sees the deadline and locks.
+    assert_eq!(
+        vault.key_for(Provider::Openai).map(|_| ()),
+        Err(VaultError::Locked)
+    );
+    assert_eq!(*events.borrow(), [LockReason::Idle]);
+    vault.touch();
+    assert!(
+        vault.is_locked(),
+        "activity after the deadline does not revive it"
+    );
+    assert_eq!(vault.remaining_ms(), None);
+}
+
+#[test]
+fn auto_lock_period_is_stored_with_the_vault() {
+    let (vault, clock) = created();
+    block_on(vault.set_auto_lock_ms(5 * 60_000)).unwrap();
+    assert!(matches!(
+        block_on(vault.set_auto_lock_ms(5)),
+        Err(VaultError::InvalidInput(_))
+    ));
+    clock.advance(5 * 60_000);
+    assert!(vault.check_idle());
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.auto_lock_ms(), 5 * 60_000);
+}
+
+#[test]
+fn observers_hear_unlock_and_lock() {
+    let (vault, _) = new_vault();
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    vault.subscribe(move |reason| sink.borrow_mut().push(reason));
+    block_on(vault.create(&PASSWORD.into())).unwrap();
+    vault.lock();
+    vault.lock();
+    block_on(vault.unlock(&PASSWORD.into())).unwrap();
+    block_on(vault.reset()).unwrap();
+    assert_eq!(
+        *events.borrow(),
+        [
+            LockReason::Unlocked,
+            LockReason::Explicit,
+            LockReason::Unlocked,
+            LockReason::Reset
+        ]
+    );
+}
