@@ -1,0 +1,93 @@
+# byok: `make run` starts the product, `make test` runs every test. Both install what they need
+# first and skip what is already there. See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+TRUNK_VERSION    := 0.21.14
+BINARYEN_VERSION := 132.0.0
+# wasm-bindgen-cli MUST match the wasm-bindgen library in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
+TOOLS  := $(CURDIR)/.tools
+export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+ECHO_PORT ?= 8791
+export BYOK_ECHO_URL := http://127.0.0.1:$(ECHO_PORT)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASM := --target wasm32-unknown-unknown
+
+.PHONY: help run test lint tools ui pkg bench test-native test-browser check-ui proxy
+
+help:
+	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
+	@echo "make test   run every test (native, headless Chromium, UI build)"
+	@echo "make lint   rustfmt and clippy, native and wasm32"
+	@echo "make bench  benchmarks (vault unlock in Chromium)"
+	@echo "make pkg    build the vault's JavaScript package into vault-wasm/pkg/"
+
+## ---- tools: each step skips itself when the right version is installed --------------------
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@[ "$$(trunk --version 2>/dev/null)" = "trunk $(TRUNK_VERSION)" ] \
+	  || cargo install --locked trunk --version $(TRUNK_VERSION)
+	@# Without --locked: its own lock file pins a crate version the registry no longer has.
+	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@# wasm-opt from npm: Debian's binaryen (108) silently produces broken wasm.
+	@[ -x $(TOOLS)/node_modules/.bin/wasm-opt ] \
+	  || npm install --silent --no-audit --no-fund --prefix $(TOOLS) binaryen@$(BINARYEN_VERSION)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -qq chromium chromium-driver; }
+
+## ---- run -----------------------------------------------------------------------------------
+
+ui: tools
+	trunk build --release
+
+run: ui
+	cargo run --release -p byok-proxy -- --static-dir dist
+
+# The proxy alone, for `trunk serve` in a second terminal.
+proxy:
+	cargo run --release -p byok-proxy
+
+## ---- tests ---------------------------------------------------------------------------------
+
+test: tools test-native test-browser check-ui
+
+test-native:
+	cargo test --workspace
+
+# The vault in headless Chromium; tests/support/echo_server.py answers its fetch tests.
+test-browser:
+	python3 tests/support/echo_server.py $(ECHO_PORT) & echo_pid=$$!; \
+	trap "kill $$echo_pid" EXIT; \
+	cargo test -p byok-vault $(WASM) --test browser
+
+# The release UI build must succeed (it is what `make run` serves).
+check-ui: ui
+	@test -s dist/index.html
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets $(WASM) -- -D warnings
+
+## ---- extras --------------------------------------------------------------------------------
+
+bench: tools
+	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --profile wasm-release -p byok-vault $(WASM) \
+	  --test bench -- --nocapture
+
+pkg: tools
+	cargo build --profile wasm-release -p byok-vault --lib $(WASM)
+	wasm-bindgen --target web --out-dir vault-wasm/pkg \
+	  target/wasm32-unknown-unknown/wasm-release/byok_vault.wasm
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+	  vault-wasm/pkg/byok_vault_bg.wasm -o vault-wasm/pkg/byok_vault_bg.wasm
+	cp vault-wasm/package.json vault-wasm/pkg/package.json
+	@ls -l vault-wasm/pkg

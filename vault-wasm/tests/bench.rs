@@ -1,0 +1,104 @@
+//! Unlock and per-entry crypto timings in headless Chromium. Prints figures; asserts only
+//! that the two PBKDF2 paths agree. Run with `make bench` (release build).
+#![cfg(target_arch = "wasm32")]
+// Benchmark helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+use byok_vault::wasm::{Vault, subtle_crypto, webcrypto_pbkdf2_sha256};
+use byok_vault::{SymmetricKey, crypto, kdf};
+use js_sys::Reflect;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn now_ms() -> f64 {
+    let performance = Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let now: js_sys::Function = Reflect::get(&performance, &"now".into()).unwrap().into();
+    now.call0(&performance).unwrap().as_f64().unwrap()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[wasm_bindgen_test]
+async fn unlock_and_entry_crypto() {
+    let subtle = subtle_crypto().unwrap();
+    let (password, salt, iterations) = (b"correct horse battery", [3u8; 16], 600_000);
+
+    let mut web = Vec::new();
+    let mut web_key = None;
+    for _ in 0..7 {
+        let t = now_ms();
+        web_key = Some(
+            webcrypto_pbkdf2_sha256(&subtle, password, &salt, iterations)
+                .await
+                .unwrap(),
+        );
+        web.push(now_ms() - t);
+    }
+    let mut rust = Vec::new();
+    let mut rust_key = None;
+    for _ in 0..3 {
+        let t = now_ms();
+        rust_key = Some(kdf::pbkdf2_sha256(password, &salt, iterations));
+        rust.push(now_ms() - t);
+    }
+    assert_eq!(
+        web_key.unwrap().expose_secret(),
+        rust_key.unwrap().expose_secret(),
+        "both paths give identical bytes"
+    );
+
+    // A whole unlock through the JS API: IndexedDB read, WebCrypto derivation, 10 entries.
+    let options = js_sys::Object::new();
+    let name = format!("byok-bench-{}", js_sys::Math::random());
+    Reflect::set(&options, &"name".into(), &name.into()).unwrap();
+    let vault = Vault::open_inner(options.into()).await.unwrap();
+    JsFuture::from(vault.create("correct horse battery".into()))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let key = format!("sk-proj-benchmarkbenchmark{i:04}");
+        JsFuture::from(vault.add("openai".into(), key, format!("key {i}")))
+            .await
+            .unwrap();
+    }
+    let mut unlock = Vec::new();
+    for _ in 0..7 {
+        vault.lock();
+        let t = now_ms();
+        JsFuture::from(vault.unlock("correct horse battery".into()))
+            .await
+            .unwrap();
+        unlock.push(now_ms() - t);
+    }
+
+    // Per-entry crypto: seal and open a 200-byte record.
+    let key = SymmetricKey::from_bytes([5; 32]);
+    let plaintext = [b'x'; 200];
+    let rounds = 2000;
+    let t = now_ms();
+    for i in 0..rounds {
+        let ad = format!("byok-vault/v1/entry/{i}");
+        let sealed = crypto::seal(&key, ad.as_bytes(), &plaintext).unwrap();
+        assert_eq!(
+            crypto::open(&key, ad.as_bytes(), &sealed).unwrap().len(),
+            200
+        );
+    }
+    let per_op_us = (now_ms() - t) * 1000.0 / f64::from(rounds);
+
+    let (web, rust, unlock) = (median(web), median(rust), median(unlock));
+    console_log!("pbkdf2-sha256 600k  webcrypto median {web:.1} ms (7 runs)");
+    console_log!("pbkdf2-sha256 600k  pbkdf2 crate (wasm) median {rust:.1} ms (3 runs)");
+    console_log!("vault unlock (10 entries) median {unlock:.1} ms (7 runs)");
+    console_log!(
+        "unlock / webcrypto = {:.2}x (target <= 1.20x); crate / webcrypto = {:.2}x",
+        unlock / web,
+        rust / web
+    );
+    console_log!("aes-256-gcm seal+open of a 200-byte entry: {per_op_us:.1} us per entry");
+}
