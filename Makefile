@@ -7,6 +7,7 @@ SHELL := /bin/bash
 
 TRUNK_VERSION    := 0.21.14
 BINARYEN_VERSION := 132.0.0
+OPENAI_SDK_VERSION := 2.54.0
 # wasm-bindgen-cli MUST match the wasm-bindgen library in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
 TOOLS  := $(CURDIR)/.tools
@@ -39,6 +40,9 @@ tools:
 	@# wasm-opt from npm: Debian's binaryen (108) silently produces broken wasm.
 	@[ -x $(TOOLS)/node_modules/.bin/wasm-opt ] \
 	  || npm install --silent --no-audit --no-fund --prefix $(TOOLS) binaryen@$(BINARYEN_VERSION)
+	@# The official OpenAI SDK, driven by the e2e tests through the unified endpoint.
+	@$(TOOLS)/venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)")' 2>/dev/null \
+	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)"; }
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	       apt-get install -y -qq chromium chromium-driver; }
@@ -75,7 +79,7 @@ check-ui: ui
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --workspace --all-targets $(WASM) -- -D warnings
+	cargo clippy -p byok-vault -p byok-web-ui --all-targets $(WASM) -- -D warnings
 
 ## ---- extras --------------------------------------------------------------------------------
 

@@ -1,1 +1,130 @@
-//! byok-proxy (work in progress).
+//! byok-proxy: forwards LLM API requests to allowlisted providers with the caller's own key.
+//!
+//! The browser sends the user's provider key in `X-BYOK-Key`; the proxy turns it into the
+//! provider's auth header, streams the answer back untouched and forgets the key. It never logs
+//! a key (the header is marked sensitive before tracing, bodies are never logged, upstream
+//! errors are scrubbed), never lets the client choose the upstream host, and never follows a
+//! redirect.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = byok_proxy::Settings::default();
+//! let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+//! let app = byok_proxy::app(byok_proxy::AppState::new(settings)?);
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Routes: `/{provider}/{*path}` (pass-through), `POST /v1/chat/completions` and
+//! `POST /v1/embeddings` (unified, `model` = `provider/model`), `POST /byok/test/{provider}`,
+//! `GET /byok/providers`, `GET /healthz`, `GET /metrics`, and the static UI at `/`.
+
+mod error;
+mod forward;
+mod limits;
+mod metrics;
+mod pipeline;
+mod provider;
+mod routes;
+mod web;
+
+pub mod config;
+pub mod scrub;
+
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use secrecy::ExposeSecret;
+use tokio::sync::Semaphore;
+
+pub use config::{Args, FallbackPolicy, LogFormat, Settings};
+pub use error::ProxyError;
+pub use forward::KEY_HEADER;
+pub use pipeline::KEY_SOURCE_HEADER;
+pub use provider::Provider;
+pub use routes::app;
+
+use limits::{Fingerprinter, RateLimiter};
+use metrics::Metrics;
+
+/// Shared state of the proxy. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The validated settings.
+    pub settings: Settings,
+    client: reqwest::Client,
+    metrics: Metrics,
+    ip_limiter: RateLimiter<IpAddr>,
+    key_limiter: RateLimiter<String>,
+    slots: Arc<Semaphore>,
+    fingerprints: Fingerprinter,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Failure to set up the HTTP client.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the HTTP client: {0}")]
+pub struct BuildError(String);
+
+impl AppState {
+    /// State for `settings`: an HTTP client that ignores system proxies, never follows
+    /// redirects and verifies TLS with the platform's roots.
+    ///
+    /// # Errors
+    ///
+    /// When the TLS configuration cannot be built.
+    pub fn new(settings: Settings) -> Result<Self, BuildError> {
+        // Several crates may race to install a provider; any installed one is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .build()
+            .map_err(|e| BuildError(e.without_url().to_string()))?;
+        Ok(Self(Arc::new(Shared {
+            client,
+            metrics: Metrics::default(),
+            ip_limiter: RateLimiter::new(settings.rate_limit_per_ip),
+            key_limiter: RateLimiter::new(settings.rate_limit_per_key),
+            slots: Arc::new(Semaphore::new(settings.max_concurrent)),
+            fingerprints: Fingerprinter::new(),
+            settings,
+        })))
+    }
+
+    /// Whether the request authenticates as the app (`Authorization: Bearer <app token>`).
+    #[must_use]
+    pub fn is_app(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        self.settings
+            .app_tokens
+            .iter()
+            .any(|t| constant_time_eq(t.expose_secret().as_bytes(), token.trim().as_bytes()))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,581 @@
+//! Configuration: flags with environment fallbacks and an optional TOML file, parsed raw first
+//! and then validated into typed [`Settings`]. Precedence: flag, environment, file, default.
+//!
+//! Server keys are the exception: they come only from the environment
+//! (`BYOK_SERVER_KEY_<PROVIDER>`), never from flags (visible in `ps`) or files.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::provider::Provider;
+
+/// Raw command-line flags (each with an environment fallback).
+#[derive(Debug, Default, Parser, Deserialize)]
+#[command(
+    name = "byok-proxy",
+    version,
+    about = "Forwards LLM requests to allowlisted providers with the caller's own key \
+             (X-BYOK-Key header), streaming responses back; never logs or stores keys.",
+    after_help = "Server keys for the optional fallback are read only from the environment: \
+                  BYOK_SERVER_KEY_OPENAI, BYOK_SERVER_KEY_ANTHROPIC, BYOK_SERVER_KEY_GEMINI, \
+                  BYOK_SERVER_KEY_OPENROUTER, BYOK_SERVER_KEY_CUSTOM.\n\
+                  Durations accept 500ms, 30s, 5m or a plain number of seconds; sizes accept \
+                  bytes or KiB/MiB suffixes.\nLog level: RUST_LOG (default info)."
+)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Args {
+    /// TOML file with any of the settings below (keys in snake_case, e.g. `listen`).
+    #[arg(long, env = "BYOK_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, env = "BYOK_LISTEN")]
+    pub listen: Option<String>,
+    /// OpenAI base URL [default: https://api.openai.com].
+    #[arg(long, env = "BYOK_UPSTREAM_OPENAI")]
+    pub upstream_openai: Option<String>,
+    /// Anthropic base URL [default: https://api.anthropic.com].
+    #[arg(long, env = "BYOK_UPSTREAM_ANTHROPIC")]
+    pub upstream_anthropic: Option<String>,
+    /// Gemini base URL [default: https://generativelanguage.googleapis.com].
+    #[arg(long, env = "BYOK_UPSTREAM_GEMINI")]
+    pub upstream_gemini: Option<String>,
+    /// OpenRouter base URL [default: https://openrouter.ai/api].
+    #[arg(long, env = "BYOK_UPSTREAM_OPENROUTER")]
+    pub upstream_openrouter: Option<String>,
+    /// Base URL of a self-hosted OpenAI-compatible server (provider `custom`; off when unset).
+    #[arg(long, env = "BYOK_UPSTREAM_CUSTOM")]
+    pub upstream_custom: Option<String>,
+    /// Origins allowed to call the API cross-origin, comma-separated (none by default).
+    #[arg(long, env = "BYOK_CORS_ORIGINS", value_delimiter = ',')]
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted [default: 10MiB].
+    #[arg(long, env = "BYOK_BODY_LIMIT")]
+    pub body_limit: Option<String>,
+    /// Time to connect to a provider [default: 10s].
+    #[arg(long, env = "BYOK_CONNECT_TIMEOUT")]
+    pub connect_timeout: Option<String>,
+    /// Time from sending a request to the provider's response headers [default: 120s].
+    #[arg(long, env = "BYOK_FIRST_BYTE_TIMEOUT")]
+    pub first_byte_timeout: Option<String>,
+    /// Longest silence allowed inside a streamed response; no cap on total time [default: 300s].
+    #[arg(long, env = "BYOK_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// Directory of static files to serve at / (the built settings page).
+    #[arg(long, env = "BYOK_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Log format: json or pretty [default: pretty].
+    #[arg(long, env = "BYOK_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// App tokens (comma-separated) that let requests use server keys, sent as
+    /// `Authorization: Bearer <token>`.
+    #[arg(
+        long,
+        env = "BYOK_APP_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    #[serde(default)]
+    pub app_tokens: Vec<String>,
+    /// Server-key fallback per provider: `provider=off|when-missing|when-missing-or-rejected`,
+    /// comma-separated [default: off for all].
+    #[arg(long, env = "BYOK_FALLBACK", value_delimiter = ',')]
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// Requests per minute per client address; 0 turns the limit off [default: 600].
+    #[arg(long, env = "BYOK_RATE_LIMIT_PER_IP")]
+    pub rate_limit_per_ip: Option<u32>,
+    /// Requests per minute per key; 0 turns the limit off [default: 600].
+    #[arg(long, env = "BYOK_RATE_LIMIT_PER_KEY")]
+    pub rate_limit_per_key: Option<u32>,
+    /// Upstream requests in flight at once [default: 2048].
+    #[arg(long, env = "BYOK_MAX_CONCURRENT")]
+    pub max_concurrent: Option<usize>,
+    /// Time running streams get to finish on shutdown [default: 30s].
+    #[arg(long, env = "BYOK_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<String>,
+}
+
+/// When a server key may stand in for the user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FallbackPolicy {
+    /// Never.
+    #[default]
+    Off,
+    /// When the request carries no `X-BYOK-Key`.
+    WhenMissing,
+    /// Also when the provider rejects the user's key (401/403), before any byte was sent.
+    WhenMissingOrRejected,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Base URL per served provider, without a trailing slash.
+    pub upstreams: BTreeMap<Provider, String>,
+    /// Origins allowed cross-origin.
+    pub cors_origins: Vec<String>,
+    /// Largest request body, bytes.
+    pub body_limit: u64,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Time to response headers.
+    pub first_byte_timeout: Duration,
+    /// Longest gap inside a streamed body.
+    pub idle_timeout: Duration,
+    /// Static files to serve.
+    pub static_dir: Option<PathBuf>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Tokens that authenticate the app.
+    pub app_tokens: Vec<SecretString>,
+    /// Fallback policy per provider (absent = off).
+    pub fallback: BTreeMap<Provider, FallbackPolicy>,
+    /// Server keys per provider, from the environment.
+    pub server_keys: BTreeMap<Provider, SecretString>,
+    /// Requests per minute per address (0 = off).
+    pub rate_limit_per_ip: u32,
+    /// Requests per minute per key (0 = off).
+    pub rate_limit_per_key: u32,
+    /// Upstream requests in flight at once.
+    pub max_concurrent: usize,
+    /// Shutdown grace period.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            upstreams: Provider::ALL
+                .into_iter()
+                .filter_map(|p| Some((p, p.default_base_url()?.to_owned())))
+                .collect(),
+            cors_origins: Vec::new(),
+            body_limit: 10 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(300),
+            static_dir: None,
+            log_format: LogFormat::Pretty,
+            app_tokens: Vec::new(),
+            fallback: BTreeMap::new(),
+            server_keys: BTreeMap::new(),
+            rate_limit_per_ip: 600,
+            rate_limit_per_key: 600,
+            max_concurrent: 2048,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A configuration error, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {problem}")]
+pub struct ConfigError {
+    setting: String,
+    problem: String,
+}
+
+fn bad(setting: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+impl Args {
+    /// Fills every unset field from `file` (a TOML config).
+    #[must_use]
+    pub fn or(self, file: Args) -> Args {
+        macro_rules! pick {
+            ($($f:ident),*) => { Args { config: self.config, $($f: self.$f.or(file.$f),)*
+                cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
+                app_tokens: if self.app_tokens.is_empty() { file.app_tokens } else { self.app_tokens },
+                fallback: if self.fallback.is_empty() { file.fallback } else { self.fallback },
+            } };
+        }
+        pick!(
+            listen,
+            upstream_openai,
+            upstream_anthropic,
+            upstream_gemini,
+            upstream_openrouter,
+            upstream_custom,
+            body_limit,
+            connect_timeout,
+            first_byte_timeout,
+            idle_timeout,
+            static_dir,
+            log_format,
+            rate_limit_per_ip,
+            rate_limit_per_key,
+            max_concurrent,
+            shutdown_grace
+        )
+    }
+
+    /// Reads the `--config` file, if any, and merges it under the flags.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or parsed.
+    pub fn with_file(self) -> Result<Args, ConfigError> {
+        let Some(path) = self.config.clone() else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| bad("--config", format!("cannot read {}: {e}", path.display())))?;
+        let file: Args = toml::from_str(&text)
+            .map_err(|e| bad("--config", format!("{}: {}", path.display(), e.message())))?;
+        Ok(self.or(file))
+    }
+
+    /// Validates into [`Settings`], reading server keys through `env`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first bad setting.
+    pub fn validate(self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        if let Some(listen) = &self.listen {
+            s.listen = listen.parse().map_err(|_| {
+                bad(
+                    "BYOK_LISTEN / --listen",
+                    "expected an address like 127.0.0.1:8787",
+                )
+            })?;
+        }
+        let given = [
+            (
+                Provider::Openai,
+                &self.upstream_openai,
+                "BYOK_UPSTREAM_OPENAI",
+            ),
+            (
+                Provider::Anthropic,
+                &self.upstream_anthropic,
+                "BYOK_UPSTREAM_ANTHROPIC",
+            ),
+            (
+                Provider::Gemini,
+                &self.upstream_gemini,
+                "BYOK_UPSTREAM_GEMINI",
+            ),
+            (
+                Provider::Openrouter,
+                &self.upstream_openrouter,
+                "BYOK_UPSTREAM_OPENROUTER",
+            ),
+            (
+                Provider::Custom,
+                &self.upstream_custom,
+                "BYOK_UPSTREAM_CUSTOM",
+            ),
+        ];
+        for (provider, value, name) in given {
+            if let Some(url) = value {
+                s.upstreams
+                    .insert(provider, parse_base_url(url).map_err(|p| bad(name, p))?);
+            }
+        }
+        s.cors_origins = self
+            .cors_origins
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &s.cors_origins {
+            let ok = url::Url::parse(origin)
+                .is_ok_and(|u| u.path() == "/" && !origin.ends_with('/') && u.host().is_some());
+            if !ok {
+                return Err(bad(
+                    "BYOK_CORS_ORIGINS",
+                    format!("{origin:?} is not an origin like https://app.example"),
+                ));
+            }
+        }
+        if let Some(v) = &self.body_limit {
+            s.body_limit = parse_size(v)
+                .ok_or_else(|| bad("BYOK_BODY_LIMIT", "expected bytes, e.g. 10MiB"))?;
+        }
+        let durations = [
+            (
+                &self.connect_timeout,
+                &mut s.connect_timeout,
+                "BYOK_CONNECT_TIMEOUT",
+            ),
+            (
+                &self.first_byte_timeout,
+                &mut s.first_byte_timeout,
+                "BYOK_FIRST_BYTE_TIMEOUT",
+            ),
+            (&self.idle_timeout, &mut s.idle_timeout, "BYOK_IDLE_TIMEOUT"),
+            (
+                &self.shutdown_grace,
+                &mut s.shutdown_grace,
+                "BYOK_SHUTDOWN_GRACE",
+            ),
+        ];
+        for (value, slot, name) in durations {
+            if let Some(v) = value {
+                *slot = parse_duration(v)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| bad(name, "expected a duration such as 500ms, 30s or 5m"))?;
+            }
+        }
+        if let Some(dir) = self.static_dir {
+            if !dir.join("index.html").is_file() {
+                return Err(bad(
+                    "BYOK_STATIC_DIR",
+                    format!(
+                        "{} has no index.html (build the UI with `make ui`)",
+                        dir.display()
+                    ),
+                ));
+            }
+            s.static_dir = Some(dir);
+        }
+        s.log_format = match self.log_format.as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(bad("BYOK_LOG_FORMAT", "expected json or pretty")),
+        };
+        s.app_tokens = self
+            .app_tokens
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from)
+            .collect();
+        for item in &self.fallback {
+            let (provider, policy) = item
+                .split_once('=')
+                .ok_or_else(|| bad("BYOK_FALLBACK", "expected provider=policy"))?;
+            let provider: Provider = provider
+                .trim()
+                .parse()
+                .map_err(|()| bad("BYOK_FALLBACK", format!("unknown provider {provider:?}")))?;
+            let policy = match policy.trim() {
+                "off" => FallbackPolicy::Off,
+                "when-missing" => FallbackPolicy::WhenMissing,
+                "when-missing-or-rejected" => FallbackPolicy::WhenMissingOrRejected,
+                other => {
+                    return Err(bad(
+                        "BYOK_FALLBACK",
+                        format!(
+                            "unknown policy {other:?}; expected off, when-missing or when-missing-or-rejected"
+                        ),
+                    ));
+                }
+            };
+            s.fallback.insert(provider, policy);
+        }
+        for provider in Provider::ALL {
+            let name = format!("BYOK_SERVER_KEY_{}", provider.id().to_ascii_uppercase());
+            if let Some(key) = env(&name).filter(|k| !k.is_empty()) {
+                s.server_keys.insert(provider, SecretString::from(key));
+            }
+        }
+        for (provider, policy) in &s.fallback {
+            if *policy == FallbackPolicy::Off {
+                continue;
+            }
+            if s.app_tokens.is_empty() {
+                return Err(bad(
+                    "BYOK_FALLBACK",
+                    "server-key fallback needs BYOK_APP_TOKENS, so only your app can spend the server key",
+                ));
+            }
+            if !s.server_keys.contains_key(provider) {
+                return Err(bad(
+                    "BYOK_FALLBACK",
+                    format!(
+                        "fallback for {provider} needs BYOK_SERVER_KEY_{}",
+                        provider.id().to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = self.rate_limit_per_ip {
+            s.rate_limit_per_ip = v;
+        }
+        if let Some(v) = self.rate_limit_per_key {
+            s.rate_limit_per_key = v;
+        }
+        if let Some(v) = self.max_concurrent {
+            if v == 0 {
+                return Err(bad("BYOK_MAX_CONCURRENT", "must be at least 1"));
+            }
+            s.max_concurrent = v;
+        }
+        Ok(s)
+    }
+}
+
+/// A provider base URL: http(s), a host, no query, fragment or credentials; trailing `/` dropped.
+fn parse_base_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{raw:?} must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{raw:?} must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL must not contain credentials".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let (number, unit) = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((raw, "s"), |i| raw.split_at(i));
+    let n: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}
+
+fn parse_size(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    let (number, unit) = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((raw, ""), |i| raw.split_at(i));
+    let n: u64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" => 1024,
+        "MiB" | "M" | "MB" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|n| *n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("byok-proxy").chain(list.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_the_public_providers_on_loopback() {
+        let s = args(&[]).validate(|_| None).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(
+            s.upstreams[&Provider::Openrouter],
+            "https://openrouter.ai/api"
+        );
+        assert!(!s.upstreams.contains_key(&Provider::Custom));
+        assert_eq!(s.body_limit, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--listen", "nowhere"], "BYOK_LISTEN"),
+            (&["--upstream-openai", "ftp://x"], "BYOK_UPSTREAM_OPENAI"),
+            (
+                &["--upstream-gemini", "https://x/?key=1"],
+                "BYOK_UPSTREAM_GEMINI",
+            ),
+            (
+                &["--upstream-custom", "https://u:p@x"],
+                "BYOK_UPSTREAM_CUSTOM",
+            ),
+            (&["--idle-timeout", "soon"], "BYOK_IDLE_TIMEOUT"),
+            (&["--body-limit", "lots"], "BYOK_BODY_LIMIT"),
+            (&["--log-format", "xml"], "BYOK_LOG_FORMAT"),
+            (
+                &["--cors-origins", "https://a.example/"],
+                "BYOK_CORS_ORIGINS",
+            ),
+            (&["--fallback", "openai=always"], "BYOK_FALLBACK"),
+            (&["--static-dir", "/nonexistent"], "BYOK_STATIC_DIR"),
+        ];
+        for (list, setting) in cases {
+            let err = args(list).validate(|_| None).unwrap_err().to_string();
+            assert!(err.contains(setting), "{list:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn fallback_requires_app_tokens_and_a_server_key() {
+        let env = |name: &str| (name == "BYOK_SERVER_KEY_OPENAI").then(|| "sk-server".to_owned());
+        let no_tokens = args(&["--fallback", "openai=when-missing"]).validate(env);
+        assert!(
+            no_tokens
+                .unwrap_err()
+                .to_string()
+                .contains("BYOK_APP_TOKENS")
+        );
+        let no_key =
+            args(&["--fallback", "anthropic=when-missing", "--app-tokens", "t"]).validate(env);
+        assert!(
+            no_key
+                .unwrap_err()
+                .to_string()
+                .contains("BYOK_SERVER_KEY_ANTHROPIC")
+        );
+        let ok = args(&[
+            "--fallback",
+            "openai=when-missing-or-rejected",
+            "--app-tokens",
+            "t",
+        ])
+        .validate(env)
+        .unwrap();
+        assert_eq!(
+            ok.fallback[&Provider::Openai],
+            FallbackPolicy::WhenMissingOrRejected
+        );
+    }
+
+    #[test]
+    fn file_settings_sit_under_flags() {
+        let file: Args =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nidle_timeout = \"5s\"").unwrap();
+        let merged = args(&["--idle-timeout", "7s"]).or(file);
+        let s = merged.validate(|_| None).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.idle_timeout, Duration::from_secs(7));
+        assert!(
+            toml::from_str::<Args>("lisen = 1").is_err(),
+            "typos are errors"
+        );
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("2h"), None);
+        assert_eq!(parse_size("10MiB"), Some(10 << 20));
+        assert_eq!(parse_size("0"), None);
+    }
+}

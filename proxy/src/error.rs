@@ -1,0 +1,109 @@
+//! The one error type of the proxy, turned into an HTTP response in one place.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything the proxy itself can answer with (upstream errors pass through, scrubbed).
+///
+/// # Security
+///
+/// Messages are fixed text plus non-secret detail (a provider id, a setting name). No variant
+/// holds a key, a URL with a query, or a body; internal detail is logged, not returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// No usable key: no `X-BYOK-Key` and no permitted server-key fallback.
+    #[error("missing API key: send your provider key in the X-BYOK-Key header")]
+    MissingKey,
+    /// The key header is not a valid header value (non-ASCII, too long).
+    #[error("the X-BYOK-Key header is not a valid API key")]
+    MalformedKey,
+    /// The key was put in the URL, where it would be logged and cached.
+    #[error("API keys are not accepted in the URL; send the key in the X-BYOK-Key header")]
+    KeyInUrl,
+    /// Unknown or unconfigured provider.
+    #[error("unknown provider {0:?}")]
+    UnknownProvider(String),
+    /// No such route.
+    #[error("no such route")]
+    NotFound,
+    /// The request path could leave the provider's API (traversal, encoded separators, ...).
+    #[error("the request path is not allowed")]
+    BadPath,
+    /// A malformed request to a route that reads the body.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Body above the configured limit; upstream was not contacted.
+    #[error("request body is larger than the limit of {0} bytes")]
+    BodyTooLarge(u64),
+    /// Rate limited; retry after the given time.
+    #[error("too many requests; retry later")]
+    RateLimited(Duration),
+    /// Too many upstream requests in flight.
+    #[error("the proxy is at capacity; retry shortly")]
+    AtCapacity,
+    /// The provider could not be reached (DNS, connect, TLS, reset).
+    #[error("the provider could not be reached")]
+    UpstreamUnreachable,
+    /// The provider answered with a redirect, which is never followed.
+    #[error("the provider answered with a redirect, which the proxy does not follow")]
+    UpstreamRedirect,
+    /// No response headers within the first-byte timeout.
+    #[error("the provider did not answer in time")]
+    FirstByteTimeout,
+}
+
+impl ProxyError {
+    /// The HTTP status for this error.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingKey | Self::MalformedKey => StatusCode::UNAUTHORIZED,
+            Self::KeyInUrl | Self::BadPath | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownProvider(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamUnreachable | Self::UpstreamRedirect => StatusCode::BAD_GATEWAY,
+            Self::FirstByteTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// OpenAI-style error `type` and `code`, so SDK clients parse our errors like theirs.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::MissingKey => ("authentication_error", "missing_api_key"),
+            Self::MalformedKey => ("authentication_error", "invalid_api_key"),
+            Self::KeyInUrl => ("invalid_request_error", "key_in_url"),
+            Self::UnknownProvider(_) => ("invalid_request_error", "unknown_provider"),
+            Self::NotFound => ("invalid_request_error", "not_found"),
+            Self::BadPath => ("invalid_request_error", "bad_path"),
+            Self::BadRequest(_) => ("invalid_request_error", "bad_request"),
+            Self::BodyTooLarge(_) => ("invalid_request_error", "body_too_large"),
+            Self::RateLimited(_) => ("rate_limit_error", "rate_limited"),
+            Self::AtCapacity => ("server_error", "at_capacity"),
+            Self::UpstreamUnreachable => ("upstream_error", "upstream_unreachable"),
+            Self::UpstreamRedirect => ("upstream_error", "upstream_redirect"),
+            Self::FirstByteTimeout => ("upstream_error", "upstream_timeout"),
+        }
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let (kind, code) = self.kind();
+        let body = json!({ "error": { "message": self.to_string(), "type": kind, "code": code } });
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::RateLimited(after) = self {
+            let secs = after.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

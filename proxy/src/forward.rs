@@ -1,0 +1,222 @@
+//! Turning an incoming request into the upstream one: pure functions, no I/O.
+//!
+//! - The upstream URL is the provider's configured base plus the validated path and query: the
+//!   client never chooses the host.
+//! - Request headers are an allowlist: everything else (our key header, the client's own
+//!   credentials, cookies, `Host`, hop-by-hop headers, proxy headers) is dropped.
+//! - Response headers lose hop-by-hop headers and cookies.
+
+use axum::http::{HeaderMap, HeaderName, Uri, header};
+use secrecy::SecretString;
+
+use crate::error::ProxyError;
+
+/// The header carrying the user's provider key.
+pub const KEY_HEADER: &str = "x-byok-key";
+
+/// Request headers passed to the provider as they are.
+const FORWARDED: [&str; 10] = [
+    "content-type",
+    "accept",
+    "user-agent",
+    "idempotency-key",
+    "openai-organization",
+    "openai-project",
+    "openai-beta",
+    "http-referer", // OpenRouter app attribution
+    "x-title",      // OpenRouter app attribution
+    "x-goog-api-client",
+];
+
+/// Prefixes of request headers passed through (provider feature flags, SDK telemetry).
+const FORWARDED_PREFIXES: [&str; 2] = ["anthropic-", "x-stainless-"];
+
+/// Hop-by-hop headers (RFC 9110 section 7.6.1), never forwarded in either direction.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Header names listed in `Connection`, which are hop-by-hop for this message.
+fn connection_named(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The headers of `incoming` that may go to the provider.
+#[must_use]
+pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
+    let dropped = connection_named(incoming);
+    let mut out = HeaderMap::new();
+    for (name, value) in incoming {
+        let n = name.as_str();
+        let allowed = FORWARDED.contains(&n) || FORWARDED_PREFIXES.iter().any(|p| n.starts_with(p));
+        if allowed && !dropped.iter().any(|d| d == n) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The headers of a provider response that go back to the client.
+#[must_use]
+pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
+    let dropped = connection_named(upstream);
+    let mut out = HeaderMap::new();
+    for (name, value) in upstream {
+        let n = name.as_str();
+        if HOP_BY_HOP.contains(&n) || n == "set-cookie" || dropped.iter().any(|d| d == n) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// The user's key from `X-BYOK-Key`, if present and non-empty.
+///
+/// # Errors
+///
+/// [`ProxyError::MalformedKey`] for a value that is not visible ASCII.
+pub fn user_key(headers: &HeaderMap) -> Result<Option<SecretString>, ProxyError> {
+    let Some(value) = headers.get(HeaderName::from_static(KEY_HEADER)) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| ProxyError::MalformedKey)?.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.len() > 1024 || text.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(ProxyError::MalformedKey);
+    }
+    Ok(Some(SecretString::from(text.to_owned())))
+}
+
+/// Validates the path after the route prefix and the query, returning what to append to the
+/// provider's base URL.
+///
+/// # Errors
+///
+/// [`ProxyError::BadPath`] for absolute-form request targets, dot segments, encoded dots,
+/// slashes or backslashes, empty segments and other oddities; [`ProxyError::KeyInUrl`] when
+/// the query carries a `key` parameter.
+pub fn upstream_path(uri: &Uri, path: &str) -> Result<String, ProxyError> {
+    if uri.scheme().is_some() || uri.authority().is_some() {
+        return Err(ProxyError::BadPath);
+    }
+    if !path.starts_with('/') || path.len() < 2 {
+        return Err(ProxyError::BadPath);
+    }
+    let lower = path.to_ascii_lowercase();
+    let suspicious = ["%2e", "%2f", "%5c", "%00", "%25", "\\", "//"];
+    if suspicious.iter().any(|s| lower.contains(s)) {
+        return Err(ProxyError::BadPath);
+    }
+    if path[1..].split('/').any(|seg| seg == "." || seg == "..") {
+        return Err(ProxyError::BadPath);
+    }
+    let mut target = path.to_owned();
+    if let Some(query) = uri.query() {
+        let has_key = query.split('&').any(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            name.eq_ignore_ascii_case("key") || name.eq_ignore_ascii_case("api_key")
+        });
+        if has_key {
+            return Err(ProxyError::KeyInUrl);
+        }
+        target.push('?');
+        target.push_str(query);
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn paths_that_could_leave_the_api_are_refused() {
+        for bad in [
+            "/..",
+            "/v1/../../admin",
+            "/v1/%2e%2e/x",
+            "/v1/%2E%2E/x",
+            "/v1%2fx",
+            "/v1/%5cx",
+            "/v1//x",
+            "/v1\\x",
+            "/v1/./x",
+            "/",
+            "",
+        ] {
+            assert!(
+                matches!(upstream_path(&uri("/x"), bad), Err(ProxyError::BadPath)),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            upstream_path(&uri("http://evil.example/openai/v1"), "/v1"),
+            Err(ProxyError::BadPath)
+        ));
+    }
+
+    #[test]
+    fn normal_paths_and_queries_pass() {
+        let u = uri("/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse");
+        assert_eq!(
+            upstream_path(&u, "/v1beta/models/gemini-2.0-flash:streamGenerateContent").unwrap(),
+            "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+        );
+        let keyed = uri("/gemini/v1beta/models?key=AIzaSECRET");
+        assert!(matches!(
+            upstream_path(&keyed, "/v1beta/models"),
+            Err(ProxyError::KeyInUrl)
+        ));
+    }
+
+    #[test]
+    fn only_allowlisted_headers_are_forwarded() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("x-byok-key", "sk-user"),
+            ("authorization", "Bearer app"),
+            ("x-api-key", "k"),
+            ("x-goog-api-key", "k"),
+            ("api-key", "k"),
+            ("cookie", "a=b"),
+            ("host", "proxy"),
+            ("connection", "keep-alive, x-title"),
+            ("keep-alive", "5"),
+            ("transfer-encoding", "chunked"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("content-type", "application/json"),
+            ("anthropic-version", "2023-06-01"),
+            ("x-title", "dropped because Connection names it"),
+            ("accept", "text/event-stream"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let out = request_headers(&h);
+        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["content-type", "anthropic-version", "accept"]);
+    }
+}

@@ -1,0 +1,147 @@
+//! Rate limits (token buckets per client address and per key fingerprint) and key
+//! fingerprints.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+/// Entries kept before idle buckets are pruned.
+const PRUNE_AT: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// A token bucket per key: `per_minute` requests, refilled evenly, bursting up to the same.
+#[derive(Debug)]
+pub struct RateLimiter<K> {
+    per_minute: u32,
+    buckets: Mutex<HashMap<K, Bucket>>,
+}
+
+impl<K: Eq + Hash> RateLimiter<K> {
+    /// A limiter of `per_minute` requests; 0 allows everything.
+    #[must_use]
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `key` at `now`.
+    ///
+    /// # Errors
+    ///
+    /// How long until a token is available.
+    pub fn check(&self, key: K, now: Instant) -> Result<(), Duration> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_sec = capacity / 60.0;
+        // A poisoned lock only means another request panicked mid-update; the map is still usable.
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= PRUNE_AT {
+            let full_after = Duration::from_secs_f64(60.0);
+            buckets.retain(|_, b| now.duration_since(b.updated) < full_after);
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
+        let elapsed = now.duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
+        }
+    }
+}
+
+/// A keyed hash of an API key with a per-process random secret: lets logs and rate limits
+/// tell keys apart without revealing them, and means nothing outside this process.
+#[derive(Clone)]
+pub struct Fingerprinter {
+    secret: [u8; 32],
+}
+
+impl std::fmt::Debug for Fingerprinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprinter([REDACTED])")
+    }
+}
+
+impl Fingerprinter {
+    /// A fingerprinter with a fresh random secret.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system has no random source (the proxy cannot run safely then).
+    #[must_use]
+    pub fn new() -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the OS random source is available");
+        Self { secret }
+    }
+
+    /// `kf_` and 16 hex digits.
+    #[must_use]
+    pub fn fingerprint(&self, key: &SecretString) -> String {
+        // HMAC accepts keys of any length.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(key.expose_secret().as_bytes()); // hashed, never stored
+        let digest = mac.finalize().into_bytes();
+        format!("kf_{}", hex::encode(&digest[..8]))
+    }
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_a_burst_then_refills() {
+        let limiter = RateLimiter::new(60);
+        let t0 = Instant::now();
+        for _ in 0..60 {
+            limiter.check("a", t0).unwrap();
+        }
+        let wait = limiter.check("a", t0).unwrap_err();
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900));
+        assert!(limiter.check("b", t0).is_ok(), "keys are independent");
+        assert!(limiter.check("a", t0 + Duration::from_secs(1)).is_ok());
+        assert!(RateLimiter::new(0).check("x", t0).is_ok());
+    }
+
+    #[test]
+    fn fingerprints_are_stable_per_process_and_reveal_nothing() {
+        let f = Fingerprinter::new();
+        let key = SecretString::from("sk-proj-abcdefghijklmnop");
+        let a = f.fingerprint(&key);
+        assert_eq!(a, f.fingerprint(&key));
+        assert_ne!(a, Fingerprinter::new().fingerprint(&key));
+        assert_eq!(a.len(), 19);
+        assert!(!a.contains("abcd"));
+    }
+}

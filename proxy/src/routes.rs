@@ -1,0 +1,284 @@
+//! The router: routes, handlers and the middleware stack, declared once.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::AppState;
+use crate::error::ProxyError;
+use crate::forward;
+use crate::pipeline::{self, InBody, KEY_SOURCE_HEADER, Outbound};
+use crate::provider::{Provider, UnifiedKind};
+use crate::web;
+
+/// Request headers that carry secrets: marked sensitive before anything can log them.
+const SECRET_HEADERS: [&str; 6] = [
+    forward::KEY_HEADER,
+    "authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "cookie",
+];
+
+/// The proxy's router over `state`.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/byok/providers", get(providers))
+        .route("/byok/test/{provider}", post(test_key))
+        .route("/v1/chat/completions", post(unified_chat))
+        .route("/v1/embeddings", post(unified_embeddings));
+    for provider in Provider::ALL {
+        let route = format!("/{}/{{*path}}", provider.id());
+        router = router.route(
+            &route,
+            any(move |state, addr, request| passthrough(state, addr, provider, request)),
+        );
+    }
+    let router = match state.settings.static_dir.clone() {
+        Some(dir) => router.fallback_service(web::static_files(&dir)),
+        None => router.fallback(|| async { ProxyError::NotFound }),
+    };
+    let cors = cors(&state.settings.cors_origins);
+    router.with_state(state).layer(
+        ServiceBuilder::new()
+            // 1. Secret headers become `Sensitive` first, so no later layer can print them.
+            .layer(SetSensitiveRequestHeadersLayer::new(
+                SECRET_HEADERS.map(HeaderName::from_static),
+            ))
+            // 2. One span per request: method and path only (never the query, never headers).
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &Request| {
+                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    })
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            // 3. CORS for the configured origins only (none: same-origin use).
+            .option_layer(cors),
+    )
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<_> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(tower_http::cors::Any)
+            .expose_headers([HeaderName::from_static(KEY_SOURCE_HEADER)])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Counts the answer in the metrics, whoever produced it.
+fn finish(state: &AppState, provider: &str, result: Result<Response, ProxyError>) -> Response {
+    let response = result.unwrap_or_else(IntoResponse::into_response);
+    let source = match response
+        .headers()
+        .get(KEY_SOURCE_HEADER)
+        .map(|v| v.as_bytes())
+    {
+        Some(b"user") => "user",
+        Some(b"server") => "server",
+        _ => "none",
+    };
+    state
+        .metrics
+        .request(provider, response.status().as_u16(), source);
+    response
+}
+
+async fn passthrough(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    provider: Provider,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (parts, body) = request.into_parts();
+        let prefix_len = provider.id().len() + 1;
+        let path = parts
+            .uri
+            .path()
+            .get(prefix_len..)
+            .unwrap_or_default()
+            .to_owned();
+        let target = forward::upstream_path(&parts.uri, &path)?;
+        pipeline::forward(
+            &state,
+            Outbound {
+                provider,
+                target,
+                parts,
+                body: InBody::Streaming(body),
+                client_ip: addr.ip(),
+            },
+        )
+        .await
+    }
+    .await;
+    finish(&state, provider.id(), result)
+}
+
+async fn unified_chat(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    unified(state, addr, UnifiedKind::Chat, request).await
+}
+
+async fn unified_embeddings(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    unified(state, addr, UnifiedKind::Embeddings, request).await
+}
+
+/// OpenAI-compatible routing: `model` is `provider/model`; the prefix picks the provider and is
+/// removed before forwarding to that provider's OpenAI-compatible endpoint.
+async fn unified(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    kind: UnifiedKind,
+    request: Request,
+) -> Response {
+    let mut provider_id = String::from("unified");
+    let result = async {
+        let (parts, body) = request.into_parts();
+        let limit = usize::try_from(state.settings.body_limit).unwrap_or(usize::MAX);
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| ProxyError::BodyTooLarge(state.settings.body_limit))?;
+        let mut json: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| ProxyError::BadRequest("the request body is not valid JSON".into()))?;
+        let model = json.get("model").and_then(Value::as_str).ok_or_else(|| {
+            ProxyError::BadRequest(
+                "`model` is required, as provider/model (e.g. openai/gpt-4o-mini)".into(),
+            )
+        })?;
+        let (prefix, model) = model.split_once('/').ok_or_else(|| {
+            ProxyError::BadRequest(
+                "`model` must be provider/model, e.g. anthropic/claude-sonnet-4-5".into(),
+            )
+        })?;
+        let provider: Provider = prefix
+            .parse()
+            .map_err(|()| ProxyError::UnknownProvider(prefix.chars().take(32).collect()))?;
+        provider_id = provider.id().to_owned();
+        let path = provider.openai_compatible_path(kind).ok_or_else(|| {
+            ProxyError::BadRequest(format!(
+                "{provider} has no OpenAI-compatible endpoint for this route"
+            ))
+        })?;
+        if model.is_empty() {
+            return Err(ProxyError::BadRequest(
+                "`model` names no model after the provider".into(),
+            ));
+        }
+        json["model"] = Value::String(model.to_owned());
+        let body = Bytes::from(
+            serde_json::to_vec(&json).map_err(|_| ProxyError::BadRequest("bad JSON".into()))?,
+        );
+        let mut parts = parts;
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        pipeline::forward(
+            &state,
+            Outbound {
+                provider,
+                target: path.to_owned(),
+                parts,
+                body: InBody::Ready(body),
+                client_ip: addr.ip(),
+            },
+        )
+        .await
+    }
+    .await;
+    finish(&state, &provider_id, result)
+}
+
+/// `POST /byok/test/{provider}`: does the provider accept the key in `X-BYOK-Key`?
+async fn test_key(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(provider): Path<String>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let provider: Provider = provider
+            .parse()
+            .map_err(|()| ProxyError::UnknownProvider(provider.chars().take(32).collect()))?;
+        let (mut parts, _) = request.into_parts();
+        if forward::user_key(&parts.headers)?.is_none() {
+            return Err(ProxyError::MissingKey);
+        }
+        // Only the user's own key is tested: no app token, so no server-key fallback.
+        parts.headers.remove(axum::http::header::AUTHORIZATION);
+        parts.method = Method::GET;
+        let target = provider.key_check_path().to_owned();
+        let response = pipeline::forward(
+            &state,
+            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip() },
+        )
+        .await?;
+        let status = response.status();
+        let message = match status.as_u16() {
+            200..=299 => "the key works".to_owned(),
+            401 | 403 => "the provider rejected the key".to_owned(),
+            429 => "the key is valid but rate limited or out of credit".to_owned(),
+            code => format!("the provider answered with status {code}"),
+        };
+        let valid = status.is_success() || status == StatusCode::TOO_MANY_REQUESTS;
+        Ok(Json(json!({ "provider": provider, "valid": valid, "status": status.as_u16(), "message": message }))
+            .into_response())
+    }
+    .await;
+    finish(&state, "test", result)
+}
+
+async fn providers(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .settings
+        .upstreams
+        .keys()
+        .map(|p| {
+            let policy = state.settings.fallback.get(p).copied().unwrap_or_default();
+            let server_key =
+                policy != crate::FallbackPolicy::Off && state.settings.server_keys.contains_key(p);
+            json!({ "id": p, "server_key": server_key })
+        })
+        .collect();
+    Json(json!({ "providers": list }))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        Body::from(state.metrics.render()),
+    )
+        .into_response()
+}

@@ -1,0 +1,48 @@
+//! End-to-end tests: one binary, one module per area.
+//!
+//! - `forwarding`: header mapping per provider and route style, stripped headers, unified
+//!   routing, the key-test endpoint, providers/health/metrics.
+//! - `streaming`: SSE passes through unbuffered and untouched; client disconnect cancels the
+//!   upstream request; first-byte and idle timeouts.
+//! - `safety`: redirects not followed, traversal and unknown providers never reach upstream,
+//!   body limit, keys in URLs refused, rate limits, error bodies scrubbed.
+//! - `fallback`: the server-key fallback policy matrix, with and without app auth.
+//! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
+//! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
+//!
+//! Each test starts its own fake provider (loopback, port 0) and its own `byok-proxy` process.
+// Tests panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+mod fallback;
+mod forwarding;
+mod logs;
+mod openai_sdk;
+mod safety;
+mod streaming;
+
+use byok_e2e::{FakeProvider, ProxyProcess};
+
+/// Upstream flags pointing every provider at `fake`.
+fn upstream_args(fake: &FakeProvider) -> Vec<String> {
+    ["openai", "anthropic", "gemini", "openrouter", "custom"]
+        .iter()
+        .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
+        .collect()
+}
+
+/// A fake provider and a proxy in front of it, with extra flags and environment.
+async fn setup(extra: &[&str], env: &[(&str, &str)]) -> (FakeProvider, ProxyProcess) {
+    let fake = FakeProvider::start().await;
+    let mut args = upstream_args(&fake);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proxy = ProxyProcess::start(&args, env);
+    (fake, proxy)
+}
+
+fn client() -> reqwest::Client {
+    // reqwest is built without a default TLS provider; any installed one is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}

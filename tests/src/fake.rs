@@ -1,0 +1,241 @@
+//! A fake LLM provider: answers like OpenAI / Anthropic / Gemini / OpenRouter would, records
+//! every request, and has paths that misbehave on purpose (redirects, stalls, slow streams).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One request as the provider saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// Body text.
+    pub body: String,
+}
+
+impl Recorded {
+    /// The first value of header `name`.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    requests: Mutex<Vec<Recorded>>,
+    cancelled: AtomicBool,
+}
+
+/// The SSE chunks `/v1/chat/completions` streams, 150 ms apart.
+pub const SSE_CHUNKS: [&str; 5] = [
+    ": keep-alive comment\n\n",
+    "event: message\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n",
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n",
+    "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+    "data: [DONE]\n\n",
+];
+/// Gap between SSE chunks.
+pub const SSE_GAP: Duration = Duration::from_millis(150);
+
+/// A running fake provider.
+#[derive(Debug, Clone)]
+pub struct FakeProvider {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl FakeProvider {
+    /// Starts one on 127.0.0.1 with a free port.
+    ///
+    /// # Panics
+    ///
+    /// If it cannot bind.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, shared }
+    }
+
+    /// Its base URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything received so far.
+    ///
+    /// # Panics
+    ///
+    /// If a handler panicked while holding the lock.
+    #[must_use]
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().expect("lock").clone()
+    }
+
+    /// Whether a slow stream noticed its reader went away.
+    #[must_use]
+    pub fn stream_cancelled(&self) -> bool {
+        self.shared.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+fn auth_value(headers: &HeaderMap) -> String {
+    ["authorization", "x-api-key", "x-goog-api-key"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
+        .unwrap_or_default()
+        .trim_start_matches("Bearer ")
+        .to_owned()
+}
+
+/// Sets a flag when dropped before it was disarmed: the stream's reader went away.
+struct CancelGuard(Arc<Shared>, bool);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.cancelled.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 24)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let uri = parts.uri.to_string();
+    shared.requests.lock().expect("lock").push(Recorded {
+        method: parts.method.to_string(),
+        uri: uri.clone(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: text.clone(),
+    });
+    let key = auth_value(&parts.headers);
+    let path = parts.uri.path();
+    if key.contains("rejected") || key.contains("invalid") {
+        // Real providers echo (part of) the key back; the proxy must scrub it.
+        let masked = format!(
+            "{}***{}",
+            &key[..key.len().min(6)],
+            &key[key.len().saturating_sub(4)..]
+        );
+        let body = json!({ "error": {
+            "message": format!("Incorrect API key provided: {masked}. You passed {key}."),
+            "type": "invalid_request_error", "code": "invalid_api_key" } });
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    match path {
+        "/redirect" => (
+            StatusCode::FOUND,
+            [(header::LOCATION, "http://127.0.0.1:9/steal")],
+        )
+            .into_response(),
+        "/slow-first-byte" => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late".into_response()
+        }
+        "/stall" => {
+            let stream = futures_util::stream::unfold(0u8, |n| async move {
+                if n > 0 {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from_static(b"data: first\n\n")),
+                    n + 1,
+                ))
+            });
+            Response::new(Body::from_stream(stream))
+        }
+        "/slow-stream" => {
+            let guard = CancelGuard(shared.clone(), false);
+            let stream = futures_util::stream::unfold((guard, 0u32), |(guard, n)| async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let chunk = Bytes::from(format!("data: {n}\n\n"));
+                Some((Ok::<_, std::io::Error>(chunk), (guard, n + 1)))
+            });
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        p if p.ends_with("/chat/completions") => {
+            let request: Value = serde_json::from_str(&text).unwrap_or_default();
+            let model = request["model"].as_str().unwrap_or_default().to_owned();
+            if request["stream"].as_bool() == Some(true) {
+                let stream = futures_util::stream::unfold(0usize, |i| async move {
+                    if i >= SSE_CHUNKS.len() {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(SSE_GAP).await;
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(Bytes::from_static(SSE_CHUNKS[i].as_bytes())),
+                        i + 1,
+                    ))
+                });
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/event-stream"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    Body::from_stream(stream),
+                )
+                    .into_response()
+            } else {
+                axum::Json(json!({
+                    "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000,
+                    "model": model,
+                    "choices": [{ "index": 0, "finish_reason": "stop",
+                                  "message": { "role": "assistant", "content": "Hello from the fake provider" } }],
+                    "usage": { "prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8 }
+                }))
+                .into_response()
+            }
+        }
+        p if p.ends_with("/embeddings") => {
+            let request: Value = serde_json::from_str(&text).unwrap_or_default();
+            axum::Json(json!({ "object": "list", "model": request["model"],
+                "data": [{ "object": "embedding", "index": 0, "embedding": [0.1, 0.2] }],
+                "usage": { "prompt_tokens": 1, "total_tokens": 1 } }))
+            .into_response()
+        }
+        _ => axum::Json(json!({ "ok": true, "path": uri })).into_response(),
+    }
+}
