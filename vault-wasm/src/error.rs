@@ -46,6 +46,9 @@ pub enum VaultError {
     /// The browser storage failed; nothing was changed.
     #[error("browser storage failed: {0}")]
     Storage(String),
+    /// The proxy answered a key test with an error (its message, which never holds a key).
+    #[error("the key could not be tested: {0}")]
+    Proxy(String),
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
@@ -67,6 +70,7 @@ impl VaultError {
             Self::NotFound(_) => "not_found",
             Self::NoKey(_) => "no_key",
             Self::Storage(_) => "storage",
+            Self::Proxy(_) => "proxy",
             Self::Random => "random",
         }
     }

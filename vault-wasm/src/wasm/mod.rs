@@ -506,9 +506,19 @@ impl Vault {
             let init = Object::new();
             Reflect::set(&init, &"method".into(), &"POST".into())?;
             let response = send_with_key(&url, &init.into(), &key).await?;
-            let body = JsFuture::from(response.json()?)
-                .await
-                .map_err(|_| invalid("the proxy gave an unreadable answer"))?;
+            let body = JsFuture::from(response.json()?).await.ok();
+            if !response.ok() {
+                // The proxy's own error ({"error":{"message"}}): unreachable provider, limits.
+                let message = body
+                    .and_then(|b| Reflect::get(&b, &"error".into()).ok())
+                    .and_then(|e| Reflect::get(&e, &"message".into()).ok())
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_else(|| {
+                        format!("the proxy answered with status {}", response.status())
+                    });
+                return Err(js_error(VaultError::Proxy(message)));
+            }
+            let body = body.ok_or_else(|| invalid("the proxy gave an unreadable answer"))?;
             let result: KeyTestResult = serde_wasm_bindgen::from_value(body)
                 .map_err(|_| invalid("the proxy gave an unreadable answer"))?;
             let status = if result.valid {
