@@ -18,13 +18,13 @@ export BYOK_ECHO_URL := http://127.0.0.1:$(ECHO_PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
-.PHONY: help run test lint tools ui pkg bench test-native test-browser check-ui proxy
+.PHONY: help run test lint tools ui pkg bench bench-vault bench-proxy test-native test-browser check-ui proxy
 
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
 	@echo "make test   run every test (native, headless Chromium, UI build)"
 	@echo "make lint   rustfmt and clippy, native and wasm32"
-	@echo "make bench  benchmarks (vault unlock in Chromium)"
+	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx (figures printed)"
 	@echo "make pkg    build the vault's JavaScript package into vault-wasm/pkg/"
 
 ## ---- tools: each step skips itself when the right version is installed --------------------
@@ -83,9 +83,20 @@ lint:
 
 ## ---- extras --------------------------------------------------------------------------------
 
-bench: tools
+bench: bench-vault bench-proxy
+
+# Unlock time (WebCrypto vs the pbkdf2 crate) and per-entry crypto, in headless Chromium.
+bench-vault: tools
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --profile wasm-release -p byok-vault $(WASM) \
 	  --test bench -- --nocapture
+
+# Throughput and latency direct / via nginx / via byok-proxy, and memory with 1,000 streams.
+bench-proxy:
+	@command -v wrk >/dev/null && command -v nginx >/dev/null \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -qq wrk nginx-light; }
+	cargo build --release -p byok-proxy
+	bench/run.sh
 
 pkg: tools
 	cargo build --profile wasm-release -p byok-vault --lib $(WASM)

@@ -23,7 +23,7 @@ struct Histogram {
 /// Counters, updated by the request path and rendered by `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16, &'static str), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     latency: Mutex<BTreeMap<Provider, Histogram>>,
     bytes: [AtomicU64; Provider::ALL.len()],
 }
@@ -37,14 +37,12 @@ fn index(provider: Provider) -> usize {
 
 impl Metrics {
     /// Counts one finished request.
-    pub fn request(&self, provider: &str, status: u16, key_source: &'static str) {
+    pub fn request(&self, provider: &'static str, status: u16, key_source: &'static str) {
         let mut requests = self
             .requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *requests
-            .entry((provider.to_owned(), status, key_source))
-            .or_default() += 1;
+        *requests.entry((provider, status, key_source)).or_default() += 1;
     }
 
     /// Records time to the provider's response headers.

@@ -185,11 +185,22 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     };
     let url = format!("{base}{target}");
     let mut headers = forward::request_headers(&parts.headers);
+    if let Some(length) = body.as_bytes().map(<[u8]>::len) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    } else if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
+        // A streamed body keeps its declared length, so it goes up unchunked, as sent.
+        headers.insert(header::CONTENT_LENGTH, length.clone());
+    }
     provider.authorize(&mut headers, &choice.key)?;
 
     let mut source = choice.source;
     let mut used_key = choice.key;
-    let mut upstream = send(state, provider, &parts.method, &url, headers.clone(), body).await?;
+    let first_headers = if buffer {
+        headers.clone()
+    } else {
+        std::mem::take(&mut headers)
+    };
+    let mut upstream = send(state, provider, &parts.method, &url, first_headers, body).await?;
     if let (Some(server_key), Some(body)) = (choice.retry_with, retry_body)
         && matches!(
             upstream.status(),

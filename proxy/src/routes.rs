@@ -90,7 +90,11 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 }
 
 /// Counts the answer in the metrics, whoever produced it.
-fn finish(state: &AppState, provider: &str, result: Result<Response, ProxyError>) -> Response {
+fn finish(
+    state: &AppState,
+    provider: &'static str,
+    result: Result<Response, ProxyError>,
+) -> Response {
     let response = result.unwrap_or_else(IntoResponse::into_response);
     let source = match response
         .headers()
@@ -163,7 +167,7 @@ async fn unified(
     kind: UnifiedKind,
     request: Request,
 ) -> Response {
-    let mut provider_id = String::from("unified");
+    let mut provider_id = "unified";
     let result = async {
         let (parts, body) = request.into_parts();
         let limit = usize::try_from(state.settings.body_limit).unwrap_or(usize::MAX);
@@ -185,7 +189,7 @@ async fn unified(
         let provider: Provider = prefix
             .parse()
             .map_err(|()| ProxyError::UnknownProvider(prefix.chars().take(32).collect()))?;
-        provider_id = provider.id().to_owned();
+        provider_id = provider.id();
         let path = provider.openai_compatible_path(kind).ok_or_else(|| {
             ProxyError::BadRequest(format!(
                 "{provider} has no OpenAI-compatible endpoint for this route"
@@ -215,7 +219,7 @@ async fn unified(
         .await
     }
     .await;
-    finish(&state, &provider_id, result)
+    finish(&state, provider_id, result)
 }
 
 /// `POST /byok/test/{provider}`: does the provider accept the key in `X-BYOK-Key`?
