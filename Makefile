@@ -13,8 +13,6 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TOOLS  := $(CURDIR)/.tools
 export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CHROMEDRIVER ?= /usr/bin/chromedriver
-ECHO_PORT ?= 8791
-export BYOK_ECHO_URL := http://127.0.0.1:$(ECHO_PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
@@ -68,9 +66,12 @@ test-native:
 
 # The vault in headless Chromium; tests/support/echo_server.py answers its fetch tests.
 test-browser:
-	python3 tests/support/echo_server.py $(ECHO_PORT) & echo_pid=$$!; \
-	trap "kill $$echo_pid" EXIT; \
-	cargo test -p byok-vault $(WASM) --test browser
+	port_file=$$(mktemp); \
+	python3 tests/support/echo_server.py 0 > "$$port_file" & echo_pid=$$!; \
+	trap 'kill '"$$echo_pid"' 2>/dev/null || true; rm -f '"$$port_file" EXIT; \
+	for _ in $$(seq 100); do [ -s "$$port_file" ] && break; sleep 0.1; done; \
+	BYOK_ECHO_URL="http://127.0.0.1:$$(head -n1 "$$port_file")" \
+	  cargo test -p byok-vault $(WASM) --test browser
 
 # The release UI build must succeed (it is what `make run` serves).
 check-ui: ui

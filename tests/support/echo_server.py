@@ -3,7 +3,7 @@
 
 Answers every request with JSON describing what it received (method, path, headers), and
 allows any origin (CORS), so a page served by wasm-bindgen-test-runner can call it. It binds
-127.0.0.1 only. Usage: echo_server.py PORT
+127.0.0.1 only. Usage: echo_server.py PORT (0 picks a free port); prints the port it listens on.
 """
 import json
 import sys
@@ -51,4 +51,6 @@ class Echo(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Echo)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()

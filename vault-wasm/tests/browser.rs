@@ -1,8 +1,9 @@
 //! The vault in headless Chromium: IndexedDB, WebCrypto, the timer, BroadcastChannel, fetch.
 //!
 //! Run by `make test` (`cargo test -p byok-vault --target wasm32-unknown-unknown --test
-//! browser`), with `tests/support/echo_server.py` listening on `BYOK_ECHO_URL` (default
-//! `http://127.0.0.1:8791`) for the `fetch` tests. Every test uses its own database name.
+//! browser`), with `tests/support/echo_server.py` listening on `BYOK_ECHO_URL` (read at compile
+//! time; `make` starts the server on a free port) for the `fetch` tests. Every test uses its
+//! own database name.
 #![cfg(target_arch = "wasm32")]
 // Test helpers panic on failure by design.
 #![allow(clippy::unwrap_used)]
