@@ -1,7 +1,7 @@
 //! The server-key fallback matrix. OpenAI: `when-missing-or-rejected`; Anthropic:
 //! `when-missing`; Gemini: off (though it has a server key).
 
-use crate::{client, setup};
+use crate::{client, get_json, setup};
 
 const USER_KEY: &str = "sk-proj-USERuserUSERuser0004";
 const REJECTED_KEY: &str = "sk-ant-api03-rejectedUSERkey";
@@ -148,14 +148,7 @@ async fn fallback_policy_matrix() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    let providers: serde_json::Value = client()
-        .get(format!("{}/byok/providers", proxy.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let providers = get_json(&format!("{}/byok/providers", proxy.url())).await;
     let with_server: Vec<&str> = providers["providers"]
         .as_array()
         .unwrap()

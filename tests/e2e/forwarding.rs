@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::{client, setup};
+use crate::{client, get_json, setup};
 
 const KEY: &str = "sk-proj-FORWARDforwardFORWARD0001";
 
@@ -292,14 +292,7 @@ async fn providers_health_and_metrics() {
         .await
         .unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
-    let providers: Value = client()
-        .get(format!("{}/byok/providers", proxy.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let providers = get_json(&format!("{}/byok/providers", proxy.url())).await;
     let ids: Vec<&str> = providers["providers"]
         .as_array()
         .unwrap()
@@ -356,4 +349,24 @@ async fn providers_health_and_metrics() {
     );
     assert!(metrics.contains(r#"byok_streamed_bytes_total{provider="openai"}"#));
     assert!(!metrics.contains(&KEY[8..]));
+}
+
+#[tokio::test]
+async fn system_proxy_variables_are_ignored() {
+    let dead = "http://127.0.0.1:9";
+    let env = [
+        ("HTTP_PROXY", dead),
+        ("HTTPS_PROXY", dead),
+        ("ALL_PROXY", dead),
+        ("http_proxy", dead),
+    ];
+    let (fake, proxy) = setup(&[], &env).await;
+    let response = client()
+        .get(format!("{}/openai/v1/models", proxy.url()))
+        .header("x-byok-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(fake.requests().len(), 1, "went straight to the provider");
 }

@@ -41,6 +41,28 @@ async fn setup(extra: &[&str], env: &[(&str, &str)]) -> (FakeProvider, ProxyProc
     (fake, proxy)
 }
 
+/// `GET url` with the user's key in `X-BYOK-Key`.
+async fn get_with_key(url: &str, key: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .header("x-byok-key", key)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET url` as JSON.
+async fn get_json(url: &str) -> serde_json::Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn client() -> reqwest::Client {
     // reqwest is built without a default TLS provider; any installed one is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::{client, setup};
+use crate::{client, get_with_key, setup};
 
 const KEY: &str = "sk-proj-STREAMstreamSTREAM0002";
 
@@ -47,12 +47,7 @@ async fn sse_arrives_chunk_by_chunk_and_byte_for_byte() {
 #[tokio::test]
 async fn client_disconnect_cancels_the_upstream_request() {
     let (fake, proxy) = setup(&[], &[]).await;
-    let response = client()
-        .get(format!("{}/openai/slow-stream", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_key(&format!("{}/openai/slow-stream", proxy.url()), KEY).await;
     let mut stream = response.bytes_stream();
     stream.next().await.unwrap().unwrap();
     assert!(!fake.stream_cancelled());
@@ -75,12 +70,7 @@ async fn first_byte_timeout_is_504_and_idle_streams_are_cut() {
     )
     .await;
     let started = Instant::now();
-    let response = client()
-        .get(format!("{}/openai/slow-first-byte", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_key(&format!("{}/openai/slow-first-byte", proxy.url()), KEY).await;
     assert_eq!(response.status(), 504);
     assert!(started.elapsed() < Duration::from_secs(3));
     let body: serde_json::Value = response.json().await.unwrap();
@@ -88,12 +78,7 @@ async fn first_byte_timeout_is_504_and_idle_streams_are_cut() {
 
     // A stream that goes quiet is ended after the idle timeout, not left hanging.
     let started = Instant::now();
-    let response = client()
-        .get(format!("{}/openai/stall", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_key(&format!("{}/openai/stall", proxy.url()), KEY).await;
     assert_eq!(response.status(), 200);
     let mut stream = response.bytes_stream();
     assert_eq!(
@@ -105,15 +90,49 @@ async fn first_byte_timeout_is_504_and_idle_streams_are_cut() {
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A live stream has no total cap: the slow stream runs longer than both timeouts.
-    let response = client()
-        .get(format!("{}/openai/slow-stream", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_key(&format!("{}/openai/slow-stream", proxy.url()), KEY).await;
     let mut stream = response.bytes_stream();
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(1200) {
         stream.next().await.unwrap().unwrap();
     }
+}
+
+#[tokio::test]
+async fn shutdown_lets_running_streams_finish_within_the_grace_period() {
+    let (_fake, mut proxy) = setup(&["--shutdown-grace", "1500ms"], &[]).await;
+    let response = get_with_key(&format!("{}/openai/slow-stream", proxy.url()), KEY).await;
+    let mut stream = response.bytes_stream();
+    stream.next().await.unwrap().unwrap();
+    proxy.terminate();
+    // The running stream keeps flowing during the grace period...
+    let started = Instant::now();
+    let mut chunks = 0;
+    while started.elapsed() < Duration::from_millis(700) {
+        stream.next().await.unwrap().unwrap();
+        chunks += 1;
+    }
+    assert!(chunks >= 5, "only {chunks} chunks after SIGTERM");
+    // ...new requests are not accepted...
+    let refused = client()
+        .get(format!("{}/healthz", proxy.url()))
+        .send()
+        .await;
+    assert!(refused.is_err(), "accepted a request while shutting down");
+    // ...and the process exits once the grace period is over, cutting the stream.
+    let code = tokio::task::spawn_blocking(move || proxy.wait_exit(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+    let mut ended = false;
+    for _ in 0..100 {
+        match stream.next().await {
+            Some(Ok(_)) => {}
+            _ => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    assert!(ended, "the stream did not end after the process exited");
 }

@@ -116,6 +116,37 @@ impl ProxyProcess {
     }
 }
 
+impl ProxyProcess {
+    /// Sends SIGTERM, as a service manager would on shutdown.
+    ///
+    /// # Panics
+    ///
+    /// If `kill` cannot be run.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code, if it did.
+    ///
+    /// # Panics
+    ///
+    /// If the process cannot be polled.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
 impl Drop for ProxyProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
