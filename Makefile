@@ -16,7 +16,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
-.PHONY: help run test lint tools ui pkg bench bench-vault bench-proxy test-native test-browser check-ui proxy
+.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy test-native test-browser check-ui proxy
 
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
@@ -27,7 +27,10 @@ help:
 
 ## ---- tools: each step skips itself when the right version is installed --------------------
 
-tools:
+tools: build-tools test-tools
+
+# What building needs: the wasm target, Trunk, wasm-bindgen-cli, wasm-opt.
+build-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 	  || rustup target add wasm32-unknown-unknown
 	@[ "$$(trunk --version 2>/dev/null)" = "trunk $(TRUNK_VERSION)" ] \
@@ -36,18 +39,20 @@ tools:
 	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] \
 	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	@# wasm-opt from npm: Debian's binaryen (108) silently produces broken wasm.
-	@[ -x $(TOOLS)/node_modules/.bin/wasm-opt ] \
+	@wasm-opt --version 2>/dev/null | grep -q "version_$(firstword $(subst ., ,$(BINARYEN_VERSION)))" \
 	  || npm install --silent --no-audit --no-fund --prefix $(TOOLS) binaryen@$(BINARYEN_VERSION)
-	@# The official OpenAI SDK, driven by the e2e tests through the unified endpoint.
-	@$(TOOLS)/venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)")' 2>/dev/null \
-	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)"; }
+
+# What testing adds: Chromium with chromedriver, and the official OpenAI SDK for the e2e tests.
+test-tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	       apt-get install -y -qq chromium chromium-driver; }
+	@$(TOOLS)/venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)")' 2>/dev/null \
+	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)"; }
 
 ## ---- run -----------------------------------------------------------------------------------
 
-ui: tools
+ui: build-tools
 	trunk build --release
 
 run: ui
@@ -99,7 +104,7 @@ bench-proxy:
 	cargo build --release -p byok-proxy
 	bench/run.sh
 
-pkg: tools
+pkg: build-tools
 	cargo build --profile wasm-release -p byok-vault --lib $(WASM)
 	wasm-bindgen --target web --out-dir vault-wasm/pkg \
 	  target/wasm32-unknown-unknown/wasm-release/byok_vault.wasm
