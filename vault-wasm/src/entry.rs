@@ -219,7 +219,7 @@ pub fn preview(key: &SecretString) -> String {
 }
 
 /// The outcome of the last key test.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TestStatus {
     /// Never tested.

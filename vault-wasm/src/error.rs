@@ -49,6 +49,13 @@ pub enum VaultError {
     /// The proxy answered a key test with an error (its message, which never holds a key).
     #[error("the key could not be tested: {0}")]
     Proxy(String),
+    /// A request through the proxy failed before any answer: network down, proxy not
+    /// running, or a redirect refused. The message says which when the browser tells.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The caller aborted the request (an `AbortSignal` in the request options).
+    #[error("the request was cancelled")]
+    Aborted,
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
@@ -71,6 +78,8 @@ impl VaultError {
             Self::NoKey(_) => "no_key",
             Self::Storage(_) => "storage",
             Self::Proxy(_) => "proxy",
+            Self::Unreachable(_) => "unreachable",
+            Self::Aborted => "aborted",
             Self::Random => "random",
         }
     }

@@ -4,7 +4,7 @@
 // Benchmark helpers panic on failure by design.
 #![allow(clippy::unwrap_used)]
 
-use byok_vault::wasm::{Vault, subtle_crypto, webcrypto_pbkdf2_sha256};
+use byok_vault::wasm::{BrowserVault, Options, Vault, subtle_crypto, webcrypto_pbkdf2_sha256};
 use byok_vault::{SymmetricKey, crypto, kdf};
 use js_sys::Reflect;
 use wasm_bindgen_futures::JsFuture;
@@ -53,10 +53,11 @@ async fn unlock_and_entry_crypto() {
     );
 
     // A whole unlock through the JS API: IndexedDB read, WebCrypto derivation, 10 entries.
-    let options = js_sys::Object::new();
-    let name = format!("byok-bench-{}", js_sys::Math::random());
-    Reflect::set(&options, &"name".into(), &name.into()).unwrap();
-    let vault = Vault::open_inner(options.into()).await.unwrap();
+    let options = Options {
+        name: Some(format!("byok-bench-{}", js_sys::Math::random())),
+        ..Options::default()
+    };
+    let vault = Vault::from(BrowserVault::open(options).await.unwrap());
     JsFuture::from(vault.create("correct horse battery".into()))
         .await
         .unwrap();

@@ -15,6 +15,7 @@ use byok_vault::wasm::{BrowserKdf, IdbStore, Vault, subtle_crypto, webcrypto_pbk
 use byok_vault::{Kdf, KdfParams, RustKdf, SecretString, Store, kdf};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Promise, Reflect};
+use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -40,7 +41,9 @@ async fn open(name: &str, extra: &[(&str, JsValue)]) -> Vault {
     for (k, v) in extra {
         Reflect::set(&options, &(*k).into(), v).unwrap();
     }
-    Vault::open_inner(options.into()).await.unwrap()
+    // Through the JavaScript entry point, so its option parsing is tested too.
+    let vault = done(Vault::open(options.into())).await.unwrap();
+    Vault::try_from_js_value(vault).unwrap()
 }
 
 async fn done(p: Promise) -> Result<JsValue, JsValue> {
@@ -328,10 +331,12 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
         assert!(!message(&err).contains(OPENAI_KEY));
     }
     let redirect = format!("{ECHO_URL}/redirect");
-    assert!(
-        done(vault.fetch("openai".into(), redirect, JsValue::UNDEFINED))
-            .await
-            .is_err(),
+    let err = done(vault.fetch("openai".into(), redirect, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&err),
+        "unreachable",
         "a redirect response is an error, not followed"
     );
 

@@ -80,20 +80,29 @@ export interface KeyTestResult {
 }
 "#;
 
-#[derive(Debug, Default, Deserialize)]
+/// Options for [`BrowserVault::open`] (and, from JavaScript, `Vault.open`).
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct OpenOptions {
-    name: Option<String>,
-    auto_lock_ms: Option<f64>,
-    proxy_url: Option<String>,
+pub struct Options {
+    /// IndexedDB database name; default `byok-vault`.
+    pub name: Option<String>,
+    /// Auto-lock period until the stored setting is read; default 30 minutes.
+    pub auto_lock_ms: Option<f64>,
+    /// Base URL of the byok proxy, absolute or relative to the page; default the page's origin.
+    pub proxy_url: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct KeyTestResult {
-    provider: Provider,
-    valid: bool,
-    status: u16,
-    message: String,
+/// The proxy's verdict on a key (`POST /byok/test/{provider}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyTestResult {
+    /// The provider asked.
+    pub provider: Provider,
+    /// Whether the provider accepted the key.
+    pub valid: bool,
+    /// The provider's HTTP status.
+    pub status: u16,
+    /// What the provider said, in words (never the key).
+    pub message: String,
 }
 
 /// A JavaScript `Error` with `name` "VaultError" and a machine-readable `code`.
@@ -105,20 +114,20 @@ fn js_error(err: VaultError) -> JsValue {
     error.into()
 }
 
-fn invalid(message: impl Into<String>) -> JsValue {
-    js_error(VaultError::InvalidInput(message.into()))
+fn invalid(message: impl Into<String>) -> VaultError {
+    VaultError::InvalidInput(message.into())
 }
 
 fn parse_provider(provider: &str) -> Result<Provider, JsValue> {
     provider
         .parse()
-        .map_err(|e: crate::UnknownProvider| invalid(e.to_string()))
+        .map_err(|e: crate::UnknownProvider| js_error(invalid(e.to_string())))
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| invalid(e.to_string()))
+        .map_err(|e| js_error(invalid(e.to_string())))
 }
 
 fn page_href() -> Option<String> {
@@ -127,13 +136,14 @@ fn page_href() -> Option<String> {
 }
 
 type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
+type LockListener = Rc<dyn Fn(LockReason)>;
 
 struct Inner {
     core: Core,
     /// Absolute, normalized, ending in `/`.
     proxy_base: String,
     channel: Option<BroadcastChannel>,
-    listeners: RefCell<Vec<Function>>,
+    listeners: RefCell<Vec<LockListener>>,
     _on_message: RefCell<Option<MessageHandler>>,
     ticker: RefCell<Option<Interval>>,
 }
@@ -146,76 +156,40 @@ impl Inner {
         {
             let _ = channel.post_message(&LOCK_MESSAGE.into());
         }
-        let locked = JsValue::from_bool(reason.is_locked());
-        for listener in self.listeners.borrow().clone() {
-            // A throwing listener must not stop the others or the lock.
-            let _ = listener.call1(&JsValue::NULL, &locked);
-        }
-    }
-
-    /// `url` resolved against the proxy base, if it is under it.
-    fn proxy_url(&self, url: &str) -> Result<String, JsValue> {
-        let resolved = Url::new_with_base(url, &self.proxy_base)
-            .map_err(|_| invalid("the request URL is not a valid URL"))?
-            .href();
-        if resolved.starts_with(&self.proxy_base) {
-            Ok(resolved)
-        } else {
-            Err(invalid(format!(
-                "keys are only sent to the byok proxy at {}",
-                self.proxy_base
-            )))
+        // Cloned so a listener may subscribe another without a double borrow.
+        let listeners = self.listeners.borrow().clone();
+        for listener in listeners {
+            listener(reason);
         }
     }
 }
 
-/// The key vault, for JavaScript. See the module docs.
-#[wasm_bindgen]
-pub struct Vault {
+/// The browser vault for Rust callers (the settings page): the core over IndexedDB and
+/// WebCrypto, plus the auto-lock timer, lock propagation between tabs and requests through the
+/// proxy. Cloning gives another handle to the same vault.
+#[derive(Clone)]
+pub struct BrowserVault {
     inner: Rc<Inner>,
 }
 
-impl std::fmt::Debug for Vault {
+impl std::fmt::Debug for BrowserVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault")
+        f.debug_struct("BrowserVault")
             .field("core", &self.inner.core)
-            .finish()
+            .field("proxy_base", &self.inner.proxy_base)
+            .finish_non_exhaustive()
     }
 }
 
-/// Runs `fut` as a JavaScript promise.
-fn promise<F>(fut: F) -> Promise
-where
-    F: Future<Output = Result<JsValue, JsValue>> + 'static,
-{
-    future_to_promise(fut)
-}
-
-#[wasm_bindgen]
-impl Vault {
+impl BrowserVault {
     /// Opens the vault stored in this browser profile (creating the database if needed). The
     /// vault starts locked.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Vault>")]
-    pub fn open(
-        #[wasm_bindgen(unchecked_param_type = "VaultOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        promise(async move { Self::open_inner(options).await.map(JsValue::from) })
-    }
-}
-
-impl Vault {
-    /// [`Vault::open`] for Rust callers (the UI crate and the browser tests).
     ///
     /// # Errors
     ///
-    /// A `VaultError` JavaScript error for bad options or unavailable IndexedDB.
-    pub async fn open_inner(options: JsValue) -> Result<Vault, JsValue> {
-        let options: OpenOptions = if options.is_undefined() || options.is_null() {
-            OpenOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| invalid(format!("bad vault options: {e}")))?
-        };
+    /// [`VaultError::InvalidInput`] for a bad proxy URL, [`VaultError::Storage`] when
+    /// IndexedDB is unavailable.
+    pub async fn open(options: Options) -> Result<Self, VaultError> {
         let name = options.name.unwrap_or_else(|| "byok-vault".into());
         let proxy_base = {
             let page = page_href().unwrap_or_default();
@@ -228,7 +202,7 @@ impl Vault {
             }
             href
         };
-        let store = IdbStore::open(&name).await.map_err(js_error)?;
+        let store = IdbStore::open(&name).await?;
         let mut core = Core::new(store, BrowserKdf, SystemClock);
         let tick_ms = match options.auto_lock_ms {
             Some(ms) if ms.is_finite() && ms > 0.0 => {
@@ -276,7 +250,161 @@ impl Vault {
                 inner.core.check_idle();
             }
         }));
-        Ok(Vault { inner })
+        Ok(Self { inner })
+    }
+
+    /// The vault itself: create, unlock, lock, list, add, ...
+    #[must_use]
+    pub fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    /// The proxy's base URL (absolute, ending in `/`).
+    #[must_use]
+    pub fn proxy_base(&self) -> &str {
+        &self.inner.proxy_base
+    }
+
+    /// Calls `listener(reason)` whenever the vault locks or unlocks.
+    pub fn on_lock_change(&self, listener: impl Fn(LockReason) + 'static) {
+        self.inner.listeners.borrow_mut().push(Rc::new(listener));
+    }
+
+    /// `url` resolved against the proxy base, if it is under it.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] for an invalid URL or one outside the proxy.
+    pub fn proxy_url(&self, url: &str) -> Result<String, VaultError> {
+        let base = &self.inner.proxy_base;
+        let resolved = Url::new_with_base(url, base)
+            .map_err(|_| invalid("the request URL is not a valid URL"))?
+            .href();
+        if resolved.starts_with(base.as_str()) {
+            Ok(resolved)
+        } else {
+            Err(invalid(format!(
+                "keys are only sent to the byok proxy at {base}"
+            )))
+        }
+    }
+
+    /// `fetch(url, init)` with `provider`'s default key in the `X-BYOK-Key` header, only to
+    /// URLs under the proxy, refusing redirects. Records the key's use.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`], [`VaultError::NoKey`], [`VaultError::InvalidInput`] for a URL
+    /// outside the proxy, [`VaultError::Unreachable`] when the request fails (network, CORS,
+    /// a redirect).
+    pub async fn fetch(
+        &self,
+        provider: Provider,
+        url: &str,
+        init: &JsValue,
+    ) -> Result<Response, VaultError> {
+        let url = self.proxy_url(url)?;
+        let (id, key) = self.inner.core.key_for(provider)?;
+        let response = send_with_key(&url, init, &key).await?;
+        let inner = self.inner.clone();
+        spawn_local(async move {
+            // Bookkeeping only: a failure to record use must not fail the request.
+            let _ = inner.core.record_use(&id).await;
+        });
+        Ok(response)
+    }
+
+    /// Asks the proxy whether `provider` accepts `api_key` (not necessarily saved).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Unreachable`] when the proxy cannot be reached, [`VaultError::Proxy`]
+    /// with the proxy's message when it refuses (rate limit, unknown provider, provider
+    /// unreachable).
+    pub async fn check_with_provider(
+        &self,
+        provider: Provider,
+        api_key: &SecretString,
+    ) -> Result<KeyTestResult, VaultError> {
+        let url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
+        let init = Object::new();
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&init, &"method".into(), &"POST".into());
+        let response = send_with_key(&url, &init.into(), api_key).await?;
+        let body = match response.json() {
+            Ok(pending) => JsFuture::from(pending).await.ok(),
+            Err(_) => None,
+        };
+        if !response.ok() {
+            // The proxy's own error ({"error":{"message"}}): unreachable provider, limits.
+            let message = body
+                .and_then(|b| Reflect::get(&b, &"error".into()).ok())
+                .and_then(|e| Reflect::get(&e, &"message".into()).ok())
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| format!("the proxy answered with status {}", response.status()));
+            return Err(VaultError::Proxy(message));
+        }
+        body.and_then(|b| serde_wasm_bindgen::from_value(b).ok())
+            .ok_or_else(|| VaultError::Proxy("the proxy gave an unreadable answer".into()))
+    }
+
+    /// Tests saved key `id` with its provider and records the answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`BrowserVault::check_with_provider`], plus [`VaultError::Locked`] and
+    /// [`VaultError::NotFound`].
+    pub async fn test_key(&self, id: &str) -> Result<KeyTestResult, VaultError> {
+        let (provider, key) = self.inner.core.key_by_id(id)?;
+        let result = self.check_with_provider(provider, &key).await?;
+        let status = if result.valid {
+            TestStatus::Valid
+        } else {
+            TestStatus::Invalid
+        };
+        self.inner.core.record_test(id, status).await?;
+        Ok(result)
+    }
+}
+
+/// The key vault, for JavaScript. See the module docs.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct Vault {
+    vault: BrowserVault,
+}
+
+impl From<BrowserVault> for Vault {
+    fn from(vault: BrowserVault) -> Self {
+        Self { vault }
+    }
+}
+
+/// Runs `fut` as a JavaScript promise, turning a [`VaultError`] into a JavaScript error.
+fn promise<F>(fut: F) -> Promise
+where
+    F: Future<Output = Result<JsValue, VaultError>> + 'static,
+{
+    future_to_promise(async move { fut.await.map_err(js_error) })
+}
+
+#[wasm_bindgen]
+impl Vault {
+    /// Opens the vault stored in this browser profile (creating the database if needed). The
+    /// vault starts locked.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Vault>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "VaultOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        promise(async move {
+            let options = if options.is_undefined() || options.is_null() {
+                Options::default()
+            } else {
+                serde_wasm_bindgen::from_value(options)
+                    .map_err(|e| invalid(format!("bad vault options: {e}")))?
+            };
+            Ok(Vault::from(BrowserVault::open(options).await?).into())
+        })
     }
 }
 
@@ -293,24 +421,17 @@ impl Vault {
     /// Whether a vault has been created here.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn exists(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            inner
-                .core
-                .exists()
-                .await
-                .map(JsValue::from)
-                .map_err(js_error)
-        })
+        let vault = self.vault.clone();
+        promise(async move { Ok(vault.core().exists().await?.into()) })
     }
 
     /// Creates a vault protected by `password` and leaves it unlocked.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn create(&self, password: String) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         let password = SecretString::new(password);
         promise(async move {
-            inner.core.create(&password).await.map_err(js_error)?;
+            vault.core().create(&password).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -318,28 +439,28 @@ impl Vault {
     /// Unlocks with `password`. A wrong password rejects with code `decrypt` and changes nothing.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn unlock(&self, password: String) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         let password = SecretString::new(password);
         promise(async move {
-            inner.core.unlock(&password).await.map_err(js_error)?;
+            vault.core().unlock(&password).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// Locks now, here and in every other tab of this origin.
     pub fn lock(&self) {
-        self.inner.core.lock();
+        self.vault.core().lock();
     }
 
     /// Whether the vault is locked.
     #[wasm_bindgen(js_name = isLocked)]
     pub fn is_locked(&self) -> bool {
-        self.inner.core.is_locked()
+        self.vault.core().is_locked()
     }
 
     /// Records user activity, postponing auto-lock.
     pub fn touch(&self) {
-        self.inner.core.touch();
+        self.vault.core().touch();
     }
 
     /// Milliseconds until auto-lock, or `undefined` when locked.
@@ -347,21 +468,21 @@ impl Vault {
     pub fn remaining_ms(&self) -> Option<f64> {
         // Milliseconds below 2^53 are exact in f64.
         #[allow(clippy::cast_precision_loss)]
-        self.inner.core.remaining_ms().map(|ms| ms as f64)
+        self.vault.core().remaining_ms().map(|ms| ms as f64)
     }
 
     /// The auto-lock period in milliseconds.
     #[wasm_bindgen(getter, js_name = autoLockMs)]
     pub fn auto_lock_ms(&self) -> f64 {
         #[allow(clippy::cast_precision_loss)]
-        let ms = self.inner.core.auto_lock_ms() as f64;
+        let ms = self.vault.core().auto_lock_ms() as f64;
         ms
     }
 
     /// Sets and stores the auto-lock period (100 ms to 24 h).
     #[wasm_bindgen(js_name = setAutoLockMs, unchecked_return_type = "Promise<void>")]
     pub fn set_auto_lock_ms(&self, ms: f64) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         promise(async move {
             if !ms.is_finite() || ms < 0.0 {
                 return Err(invalid(
@@ -371,7 +492,7 @@ impl Vault {
             // Checked non-negative and finite; the core checks the range.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let ms = ms as u64;
-            inner.core.set_auto_lock_ms(ms).await.map_err(js_error)?;
+            vault.core().set_auto_lock_ms(ms).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -382,7 +503,11 @@ impl Vault {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(locked: boolean) => void")] callback: Function,
     ) {
-        self.inner.listeners.borrow_mut().push(callback);
+        self.vault.on_lock_change(move |reason| {
+            let locked = JsValue::from_bool(reason.is_locked());
+            // A throwing listener must not stop the others or the lock.
+            let _ = callback.call1(&JsValue::NULL, &locked);
+        });
     }
 
     /// Checks and saves a provider key.
@@ -393,36 +518,34 @@ impl Vault {
         api_key: String,
         label: String,
     ) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         let api_key = SecretString::new(api_key);
-        promise(async move {
+        future_to_promise(async move {
             let provider = parse_provider(&provider)?;
-            let info = inner
-                .core
-                .add(provider, api_key.expose_secret(), &label) // validated and sealed inside
-                .await
-                .map_err(js_error)?;
-            to_js(&info)
+            let core = vault.core();
+            // Validated and sealed inside.
+            let info = core.add(provider, api_key.expose_secret(), &label).await;
+            to_js(&info.map_err(js_error)?)
         })
     }
 
     /// Metadata of every saved key (never the keys).
     #[wasm_bindgen(unchecked_return_type = "KeyInfo[]")]
     pub fn list(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.inner.core.list().map_err(js_error)?)
+        to_js(&self.vault.core().list().map_err(js_error)?)
     }
 
     /// Ids of damaged records that could not be decrypted; `remove` deletes them.
     pub fn unreadable(&self) -> Result<Vec<String>, JsValue> {
-        self.inner.core.unreadable().map_err(js_error)
+        self.vault.core().unreadable().map_err(js_error)
     }
 
     /// Deletes a saved key.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn remove(&self, id: String) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         promise(async move {
-            inner.core.remove(&id).await.map_err(js_error)?;
+            vault.core().remove(&id).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -430,16 +553,18 @@ impl Vault {
     /// Changes a key's label.
     #[wasm_bindgen(unchecked_return_type = "Promise<KeyInfo>")]
     pub fn rename(&self, id: String, label: String) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move { to_js(&inner.core.rename(&id, &label).await.map_err(js_error)?) })
+        let vault = self.vault.clone();
+        future_to_promise(async move {
+            to_js(&vault.core().rename(&id, &label).await.map_err(js_error)?)
+        })
     }
 
     /// Makes a key its provider's default.
     #[wasm_bindgen(js_name = setDefault, unchecked_return_type = "Promise<void>")]
     pub fn set_default(&self, id: String) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         promise(async move {
-            inner.core.set_default(&id).await.map_err(js_error)?;
+            vault.core().set_default(&id).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -447,17 +572,13 @@ impl Vault {
     /// Re-wraps the vault under a new password. A wrong old password changes nothing.
     #[wasm_bindgen(js_name = changePassword, unchecked_return_type = "Promise<void>")]
     pub fn change_password(&self, old_password: String, new_password: String) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         let (old, new) = (
             SecretString::new(old_password),
             SecretString::new(new_password),
         );
         promise(async move {
-            inner
-                .core
-                .change_password(&old, &new)
-                .await
-                .map_err(js_error)?;
+            vault.core().change_password(&old, &new).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -465,9 +586,9 @@ impl Vault {
     /// Deletes the vault and every key in it, and locks.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn reset(&self) -> Promise {
-        let inner = self.inner.clone();
+        let vault = self.vault.clone();
         promise(async move {
-            inner.core.reset().await.map_err(js_error)?;
+            vault.core().reset().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -482,80 +603,69 @@ impl Vault {
         url: String,
         #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
     ) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
+        let vault = self.vault.clone();
+        future_to_promise(async move {
             let provider = parse_provider(&provider)?;
-            let url = inner.proxy_url(&url)?;
-            let (id, key) = inner.core.key_for(provider).map_err(js_error)?;
-            let response = send_with_key(&url, &init, &key).await?;
-            spawn_local(async move {
-                // Bookkeeping only: a failure to record use must not fail the request.
-                let _ = inner.core.record_use(&id).await;
-            });
-            Ok(response.into())
+            let response = vault.fetch(provider, &url, &init).await;
+            Ok(response.map_err(js_error)?.into())
         })
     }
 
     /// Asks the proxy whether the provider accepts key `id`, and records the answer.
     #[wasm_bindgen(js_name = testKey, unchecked_return_type = "Promise<KeyTestResult>")]
     pub fn test_key(&self, id: String) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let (provider, key) = inner.core.key_by_id(&id).map_err(js_error)?;
-            let url = format!("{}byok/test/{}", inner.proxy_base, provider.id());
-            let init = Object::new();
-            Reflect::set(&init, &"method".into(), &"POST".into())?;
-            let response = send_with_key(&url, &init.into(), &key).await?;
-            let body = JsFuture::from(response.json()?).await.ok();
-            if !response.ok() {
-                // The proxy's own error ({"error":{"message"}}): unreachable provider, limits.
-                let message = body
-                    .and_then(|b| Reflect::get(&b, &"error".into()).ok())
-                    .and_then(|e| Reflect::get(&e, &"message".into()).ok())
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_else(|| {
-                        format!("the proxy answered with status {}", response.status())
-                    });
-                return Err(js_error(VaultError::Proxy(message)));
-            }
-            let body = body.ok_or_else(|| invalid("the proxy gave an unreadable answer"))?;
-            let result: KeyTestResult = serde_wasm_bindgen::from_value(body)
-                .map_err(|_| invalid("the proxy gave an unreadable answer"))?;
-            let status = if result.valid {
-                TestStatus::Valid
-            } else {
-                TestStatus::Invalid
-            };
-            inner
-                .core
-                .record_test(&id, status)
-                .await
-                .map_err(js_error)?;
-            to_js(&result)
-        })
+        let vault = self.vault.clone();
+        future_to_promise(async move { to_js(&vault.test_key(&id).await.map_err(js_error)?) })
     }
 }
 
 /// Calls the global `fetch` with `init` plus the key header and `redirect: "error"`.
-async fn send_with_key(url: &str, init: &JsValue, key: &SecretString) -> Result<Response, JsValue> {
+///
+/// Every failure is [`VaultError::Unreachable`]: fetch rejects with a bare `TypeError` for a
+/// network failure, a CORS refusal and a refused redirect alike.
+async fn send_with_key(
+    url: &str,
+    init: &JsValue,
+    key: &SecretString,
+) -> Result<Response, VaultError> {
     let request_init = Object::new();
     if let Some(given) = init.dyn_ref::<Object>() {
         Object::assign(&request_init, given);
     }
-    let given_headers = Reflect::get(&request_init, &"headers".into())?;
+    let unusable = |_| invalid("the request options are not usable by fetch");
+    let given_headers = Reflect::get(&request_init, &"headers".into()).map_err(unusable)?;
     let headers = if given_headers.is_undefined() || given_headers.is_null() {
-        Headers::new()?
+        Headers::new()
     } else {
         // `new Headers(init.headers)`: accepts a Headers object, a record or pairs.
-        Headers::new_with_str_sequence_sequence(&given_headers)?
-    };
-    headers.set(KEY_HEADER, key.expose_secret())?; // the one place the key leaves the vault
-    Reflect::set(&request_init, &"headers".into(), &headers)?;
+        Headers::new_with_str_sequence_sequence(&given_headers)
+    }
+    .map_err(unusable)?;
+    headers
+        .set(KEY_HEADER, key.expose_secret()) // the one place a key leaves the vault
+        .map_err(|_| invalid("the key cannot be sent in an HTTP header"))?;
+    Reflect::set(&request_init, &"headers".into(), &headers).map_err(unusable)?;
     // A redirect would carry the header to wherever the redirect points.
-    Reflect::set(&request_init, &"redirect".into(), &"error".into())?;
-    let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()?;
+    Reflect::set(&request_init, &"redirect".into(), &"error".into()).map_err(unusable)?;
+    let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())
+        .and_then(JsCast::dyn_into)
+        .map_err(|_| VaultError::Unreachable("this environment has no fetch".into()))?;
     let pending: Promise = fetch
-        .call2(&js_sys::global(), &url.into(), &request_init)?
-        .dyn_into()?;
-    JsFuture::from(pending).await?.dyn_into()
+        .call2(&js_sys::global(), &url.into(), &request_init)
+        .and_then(JsCast::dyn_into)
+        .map_err(unusable)?;
+    let response = JsFuture::from(pending).await.map_err(|err| {
+        let aborted = Reflect::get(&err, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string())
+            .is_some_and(|n| n == "AbortError");
+        if aborted {
+            VaultError::Aborted
+        } else {
+            VaultError::Unreachable("the byok proxy could not be reached".into())
+        }
+    })?;
+    response
+        .dyn_into()
+        .map_err(|_| VaultError::Unreachable("fetch did not return a response".into()))
 }
