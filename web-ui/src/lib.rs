@@ -1,10 +1,18 @@
-//! The byok settings page (first cut): vault status, create, unlock and lock.
+//! The byok settings page: create, unlock and lock the vault; add, test, rename, set default
+//! and delete provider keys; auto-lock and password settings; a "Try it" page that streams an
+//! answer through the proxy with the vault's key.
 //!
-//! Keys are managed through the vault's JavaScript API for now; the full settings page
-//! (provider cards, key tests, auto-lock settings) builds on this.
+//! The page (`ui`, browser only) is Leptos over [`byok_vault::wasm::BrowserVault`]. The parts
+//! that need no browser are plain modules tested natively.
+
+pub mod sse;
+pub mod strength;
+pub mod throttle;
+pub mod timefmt;
+pub mod words;
 
 #[cfg(target_arch = "wasm32")]
-mod app;
+mod ui;
 
 #[cfg(target_arch = "wasm32")]
-pub use app::App;
+pub use ui::App;

@@ -1,0 +1,570 @@
+//! The whole journey in a real browser: headless Chromium (WebDriver, via chromedriver)
+//! against the real `byok-proxy` serving the real release build of the settings page (`dist/`,
+//! built by `make ui`), with a fake provider on loopback.
+//!
+//! Screenshots of each screen go to `target/screenshots/ui/`.
+// Tests panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
+mod browser;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use byok_e2e::{FakeProvider, ProxyProcess};
+use serde_json::Value;
+use thirtyfour::prelude::*;
+
+use browser::Browser;
+
+const PASSWORD: &str = "copper lantern orbit tulip";
+const NEW_PASSWORD: &str = "violet harbor engine maple";
+const WRONG_PASSWORD: &str = "copper lantern orbit tulips";
+const VALID_KEY: &str = "sk-proj-E2EjourneyVALIDkey0123456789abcd";
+/// The fake provider rejects keys containing "invalid".
+const INVALID_KEY: &str = "sk-proj-invalidE2EjourneyKEY987654321zz";
+const LABEL: &str = "E2E-label-Workspace";
+/// Gemini's upstream is a closed port: its provider is unreachable.
+const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
+
+/// Secrets that must not show up in logs or storage, with every 8-character piece of them.
+fn assert_no_secrets(haystack: &str, place: &str) {
+    for secret in [VALID_KEY, INVALID_KEY, GEMINI_KEY, PASSWORD, NEW_PASSWORD] {
+        let chars: Vec<char> = secret.chars().collect();
+        for piece in chars.windows(8) {
+            let piece: String = piece.iter().collect();
+            assert!(
+                !haystack.contains(&piece),
+                "{place} contains {piece:?}, a piece of a secret"
+            );
+        }
+    }
+}
+
+fn dist_dir() -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "the release UI is not built: run `make ui` (or `make test`, which builds it first)"
+    );
+    dist
+}
+
+/// IndexedDB (every database and store), localStorage, sessionStorage and cookies, as text.
+const DUMP_STORAGE: &str = r"
+const done = arguments[arguments.length - 1];
+(async () => {
+  const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+  const out = { local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }),
+                cookies: document.cookie, records: 0, idb: [] };
+  for (const info of await indexedDB.databases()) {
+    const db = await request(indexedDB.open(info.name));
+    for (const store of db.objectStoreNames) {
+      const tx = db.transaction(store);
+      const values = await request(tx.objectStore(store).getAll());
+      const keys = await request(tx.objectStore(store).getAllKeys());
+      out.records += values.length;
+      out.idb.push(JSON.stringify({ db: info.name, store, keys, values }));
+    }
+    db.close();
+  }
+  return out;
+})().then(done, (e) => done({ error: String(e) }));
+";
+
+/// Controls without an accessible name (label, aria-label or text).
+const UNNAMED_CONTROLS: &str = r"
+const bad = [];
+for (const el of document.querySelectorAll('input, select, textarea, button, a[href], meter')) {
+  if (el.offsetParent === null) continue;
+  const labelled = el.getAttribute('aria-labelledby');
+  const name = (el.getAttribute('aria-label') || '').trim()
+    || [...(el.labels || [])].map((l) => l.textContent.trim()).join('')
+    || (labelled ? document.getElementById(labelled)?.textContent.trim() : '')
+    || el.textContent.trim() || (el.title || '').trim();
+  if (!name) bad.push(el.outerHTML.slice(0, 160));
+}
+return bad;
+";
+
+/// Elements sticking out of the viewport to the right (the page would scroll sideways).
+const TOO_WIDE: &str = r"
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+  .map((el) => `${el.tagName.toLowerCase()}.${el.className} right=${Math.round(el.getBoundingClientRect().right)} of ${width}`)
+  .slice(0, 10);
+";
+
+async fn assert_accessible(browser: &Browser, screen: &str) {
+    let unnamed = browser.run(UNNAMED_CONTROLS).await;
+    assert_eq!(
+        unnamed,
+        Value::Array(vec![]),
+        "unnamed controls on {screen}"
+    );
+}
+
+/// Zero CSP violations, errors or secrets in the browser console since the last check, except
+/// one `expected` error (a substring of it).
+async fn assert_console_clean(browser: &Browser, expected: Option<&str>) {
+    let console = browser.console().await;
+    assert_no_secrets(&console.join("\n"), "the browser console");
+    let problems: Vec<_> = console
+        .iter()
+        .filter(|l| {
+            l.starts_with("SEVERE")
+                || l.contains("Content Security Policy")
+                || l.contains("Refused to")
+        })
+        .collect();
+    match expected {
+        None => assert!(
+            problems.is_empty(),
+            "browser console problems: {problems:#?}"
+        ),
+        Some(expected) => assert!(
+            problems.len() == 1 && problems[0].contains(expected),
+            "expected only {expected:?} in the console, got {problems:#?}"
+        ),
+    }
+}
+
+async fn storage(browser: &Browser) -> Value {
+    let dump = browser.run_async(DUMP_STORAGE).await;
+    assert!(dump.get("error").is_none(), "storage dump failed: {dump}");
+    dump
+}
+
+/// The key row whose label is `label`, as a CSS selector.
+async fn row_of(browser: &Browser, label: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for row in browser.driver.find_all(By::Css("li.key")).await.unwrap() {
+            let text = row.text().await.unwrap_or_default();
+            if text.contains(label) {
+                let id = row.attr("data-key-id").await.unwrap().unwrap();
+                return format!("li.key[data-key-id='{id}']");
+            }
+        }
+        assert!(Instant::now() < deadline, "no key row labelled {label:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn unlock_with(browser: &Browser, password: &str) {
+    browser.type_into("#unlock-password", password).await;
+    browser.click_button("form", "Unlock").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_a_real_browser() {
+    let dist = dist_dir();
+    let fake = FakeProvider::start().await;
+    let mut args: Vec<String> = ["openai", "anthropic", "openrouter", "custom"]
+        .iter()
+        .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
+        .collect();
+    args.extend(["--upstream-gemini".into(), "http://127.0.0.1:1".into()]);
+    args.extend(["--static-dir".into(), dist.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proxy = ProxyProcess::start(&args, &[]);
+    let browser = Browser::start().await;
+    let page = format!("{}/", proxy.url());
+
+    // First run: create the vault.
+    browser.driver.goto(&page).await.unwrap();
+    browser.wait_text("h1", "Create your key vault").await;
+    assert!(
+        browser.text(".warning").await.contains("no way to recover"),
+        "the forgotten-password warning is shown"
+    );
+    browser.type_into("#new-password", "password").await;
+    browser.wait_text(".strength-text", "weak").await;
+    browser.type_into("#new-password", PASSWORD).await;
+    browser.wait_text(".strength-text", "strong").await;
+    browser
+        .type_into("#confirm-password", "something else")
+        .await;
+    assert_accessible(&browser, "create").await;
+    browser.shot("01-create").await;
+    browser.click_button("form", "Create vault").await;
+    browser.wait_text("[role=alert]", "not the same").await;
+    assert_eq!(
+        browser
+            .el("#new-password")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(""),
+        "password fields are cleared after use"
+    );
+    browser.type_into("#new-password", PASSWORD).await;
+    browser.type_into("#confirm-password", PASSWORD).await;
+    browser.click_button("form", "Create vault").await;
+    browser.wait_text("#notice", "Your vault is ready").await;
+    browser.wait_text(".countdown", "Locks in 30:00").await;
+    browser
+        .wait_text("#provider-openai .count", "no keys")
+        .await;
+    assert_accessible(&browser, "keys (empty)").await;
+    browser.shot("02-keys-empty").await;
+
+    // Add a key: the shape check speaks as you type; the key is tested before it is saved.
+    browser
+        .click_button("#provider-openai", "Add OpenAI key")
+        .await;
+    browser
+        .type_into("#add-openai-key", "sk-ant-api03-thisisanthropicskey12345")
+        .await;
+    browser
+        .wait_text("#add-openai-shape", "looks like a key for Anthropic")
+        .await;
+    browser.type_into("#add-openai-label", LABEL).await;
+    browser.type_into("#add-openai-key", VALID_KEY).await;
+    browser
+        .wait_text("#add-openai-shape", "Looks like a valid key")
+        .await;
+    assert_accessible(&browser, "add key").await;
+    browser.shot("03-add-key").await;
+    browser.click_button("#provider-openai", "Save key").await;
+    browser.wait_text("#notice", "tested and working").await;
+    let valid_row = row_of(&browser, LABEL).await;
+    let text = browser.wait_text(&valid_row, "Valid").await;
+    assert!(text.contains("Default") && text.contains("…abcd"), "{text}");
+
+    // A second key, saved without a test, then tested: rejected, and said so without the key.
+    browser
+        .click_button("#provider-openai", "Add OpenAI key")
+        .await;
+    browser.type_into("#add-openai-label", "Old key").await;
+    browser.type_into("#add-openai-key", INVALID_KEY).await;
+    browser
+        .el("#provider-openai .add-form input[type=checkbox]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click_button("#provider-openai", "Save key").await;
+    browser.wait_text("#notice", "Saved “Old key”").await;
+    let old_row = row_of(&browser, "Old key").await;
+    browser.wait_text(&old_row, "Not tested yet").await;
+    browser.click_button(&old_row, "Test").await;
+    let alert = browser
+        .wait_text("#alert", "The provider rejected “Old key” (status 401)")
+        .await;
+    assert_no_secrets(&alert, "the rejection message");
+    browser.wait_text(&old_row, "Rejected").await;
+    browser.shot("04-keys-tested").await;
+
+    // An unreachable provider is said in words, and nothing is saved.
+    assert_console_clean(&browser, None).await;
+    browser
+        .click_button("#provider-gemini", "Add Google Gemini key")
+        .await;
+    browser.type_into("#add-gemini-key", GEMINI_KEY).await;
+    browser.click_button("#provider-gemini", "Save key").await;
+    let error = browser
+        .wait_text(
+            "#provider-gemini [role=alert]",
+            "The key could not be tested: the provider could not be reached",
+        )
+        .await;
+    assert!(error.contains("untick “Test before saving”"), "{error}");
+    browser.shot("05-provider-unreachable").await;
+    // The browser reports the proxy's 502 itself; that one line is expected.
+    let gateway =
+        "/byok/test/gemini - Failed to load resource: the server responded with a status of 502";
+    assert_console_clean(&browser, Some(gateway)).await;
+    browser.click_button("#provider-gemini", "Cancel").await;
+    browser
+        .wait_text("#provider-gemini .count", "no keys")
+        .await;
+
+    // Rename, make default and back, delete with confirmation.
+    browser.click_button(&old_row, "Rename").await;
+    browser
+        .type_into(&format!("{old_row} input"), "Retired key")
+        .await;
+    browser.click_button(&old_row, "Save").await;
+    browser
+        .wait_text("#notice", "Renamed to “Retired key”")
+        .await;
+    browser.click_button(&old_row, "Make default").await;
+    browser.wait_text(&old_row, "Default").await;
+    browser.click_button(&valid_row, "Make default").await;
+    browser.wait_text(&valid_row, "Default").await;
+    browser.click_button(&old_row, "Delete").await;
+    browser
+        .wait_text(
+            &format!("{old_row} [role=alertdialog]"),
+            "Delete “Retired key”",
+        )
+        .await;
+    browser.shot("06-confirm-delete").await;
+    browser.click_button(&old_row, "Delete key").await;
+    browser.wait_text("#notice", "was deleted").await;
+    browser.wait_text("#provider-openai .count", "1 key").await;
+
+    // Lock; a wrong password says so and keeps everything; the right one unlocks.
+    browser.click_button(".topbar", "Lock now").await;
+    browser.wait_text("h1", "Unlock your vault").await;
+    let before = storage(&browser).await;
+    unlock_with(&browser, WRONG_PASSWORD).await;
+    browser.wait_text("#unlock-error", "did not unlock").await;
+    assert_eq!(
+        browser
+            .el("#unlock-password")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        storage(&browser).await,
+        before,
+        "a wrong password changes nothing stored"
+    );
+    assert_accessible(&browser, "unlock").await;
+    browser.shot("07-wrong-password").await;
+    // By keyboard alone: the password field has focus; Enter submits.
+    let focused = browser.driver.active_element().await.unwrap();
+    assert_eq!(
+        focused.id().await.unwrap().as_deref(),
+        Some("unlock-password")
+    );
+    focused
+        .send_keys(format!("{PASSWORD}{}", char::from(Key::Enter)))
+        .await
+        .unwrap();
+    browser.wait_text("#notice", "Vault unlocked").await;
+    browser.wait_text(&valid_row, LABEL).await;
+
+    // Try it: a streamed answer through the proxy, with the vault's key.
+    browser.el("a[href='#try']").await.click().await.unwrap();
+    browser.wait_text("h1", "Try it").await;
+    assert_eq!(
+        browser
+            .el("#try-model")
+            .await
+            .value()
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("gpt-4o-mini")
+    );
+    browser.click_button("form", "Send").await;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !browser.text("#try-status").await.contains("Complete") {
+        let answer = browser.text("#try-answer").await;
+        if seen.last() != Some(&answer) {
+            seen.push(answer);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the answer never completed: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(browser.text("#try-answer").await, "Hello");
+    assert!(
+        seen.iter().any(|s| s == "Hel"),
+        "the answer arrived in pieces, not all at once: {seen:?}"
+    );
+    let status = browser.text("#try-status").await;
+    assert!(
+        status.contains(&format!("served with your key “{LABEL}” (…abcd)")),
+        "{status}"
+    );
+    assert_accessible(&browser, "try it").await;
+    browser.shot("08-try-it").await;
+
+    // The provider got the key in its own auth header, and nothing else secret.
+    let chat = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.uri == "/v1/chat/completions")
+        .expect("the chat request reached the provider");
+    assert_eq!(
+        chat.header("authorization"),
+        Some(format!("Bearer {VALID_KEY}").as_str())
+    );
+    for name in [
+        "x-byok-key",
+        "cookie",
+        "x-api-key",
+        "x-goog-api-key",
+        "origin",
+        "referer",
+    ] {
+        assert_eq!(chat.header(name), None, "{name} reached the provider");
+    }
+    let body: Value = serde_json::from_str(&chat.body).unwrap();
+    assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["stream"], true);
+    let tests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.uri == "/v1/models")
+        .collect();
+    assert_eq!(
+        tests.len(),
+        2,
+        "one test before saving, one for the second key"
+    );
+
+    // The proxy's logs (at TRACE) and the page's storage hold no key and no password.
+    let logs = proxy.logs();
+    assert!(logs.lines().count() > 20, "the proxy logged the requests");
+    assert_no_secrets(&logs, "the proxy logs");
+    let dump = storage(&browser).await;
+    assert!(
+        dump["records"].as_u64().unwrap() >= 2,
+        "the vault and its key are stored: {dump}"
+    );
+    let dump_text = dump.to_string();
+    assert_no_secrets(&dump_text, "browser storage");
+    assert!(!dump_text.contains(LABEL), "labels are encrypted too");
+    assert!(
+        !dump_text.contains("openai"),
+        "even the provider is encrypted"
+    );
+
+    // Reload: locked, and the key is still there after unlocking.
+    browser.driver.refresh().await.unwrap();
+    browser.wait_text("h1", "Unlock your vault").await;
+    unlock_with(&browser, PASSWORD).await;
+    browser.wait_text("#notice", "Vault unlocked").await;
+    browser.el("a[href='#keys']").await.click().await.unwrap();
+    browser.wait_text(&valid_row, LABEL).await;
+
+    // Narrow (phone) screen: everything fits without sideways scrolling.
+    browser
+        .driver
+        .set_window_rect(0, 0, 390, 844)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    browser.shot("09-mobile").await;
+    let too_wide = browser.run(TOO_WIDE).await;
+    assert_eq!(
+        too_wide,
+        Value::Array(vec![]),
+        "elements wider than a phone screen"
+    );
+    browser
+        .driver
+        .set_window_rect(0, 0, 1280, 900)
+        .await
+        .unwrap();
+
+    // Auto-lock with a short period; input on the page counts as activity.
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .el("#auto-lock option[value='1']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("#notice", "locks after 1 minute").await;
+    assert_accessible(&browser, "security").await;
+    browser.shot("10-security").await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let remaining = |text: String| -> u64 {
+        let t = text.trim_start_matches("Locks in ");
+        let (m, s) = t.split_once(':').unwrap();
+        m.parse::<u64>().unwrap() * 60 + s.parse::<u64>().unwrap()
+    };
+    let idle = remaining(browser.text(".countdown").await);
+    assert!(idle <= 46, "the countdown runs: {idle} s left");
+    browser
+        .el("#reset-confirm")
+        .await
+        .send_keys("x")
+        .await
+        .unwrap();
+    browser.type_into("#reset-confirm", "").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let touched = remaining(browser.text(".countdown").await);
+    assert!(
+        touched >= 57,
+        "typing postponed auto-lock: {touched} s left"
+    );
+    let started = Instant::now();
+    while !browser.text("h1").await.contains("Unlock your vault") {
+        assert!(
+            started.elapsed() < Duration::from_secs(75),
+            "the vault never locked itself"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let locked_after = started.elapsed();
+    assert!(
+        locked_after > Duration::from_secs(50),
+        "locked too early: {locked_after:?}"
+    );
+    browser
+        .wait_text("#notice", "locked itself after 1 minute without activity")
+        .await;
+    browser.shot("11-auto-locked").await;
+
+    // Change the password: the old one stops working, the new one works.
+    unlock_with(&browser, PASSWORD).await;
+    browser.wait_text("#notice", "Vault unlocked").await;
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.type_into("#current-password", PASSWORD).await;
+    browser.type_into("#changed-password", NEW_PASSWORD).await;
+    browser.type_into("#changed-confirm", NEW_PASSWORD).await;
+    browser.click_button("form", "Change password").await;
+    browser.wait_text("#notice", "Password changed").await;
+    browser.click_button(".topbar", "Lock now").await;
+    unlock_with(&browser, PASSWORD).await;
+    browser.wait_text("#unlock-error", "did not unlock").await;
+    unlock_with(&browser, NEW_PASSWORD).await;
+    browser.wait_text("#notice", "Vault unlocked").await;
+
+    // Reset: type to confirm; back to the first-run screen with nothing stored.
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        !browser.el("#reset-vault").await.is_enabled().await.unwrap(),
+        "reset needs the phrase"
+    );
+    browser.type_into("#reset-confirm", "delete my keys").await;
+    browser
+        .click_button(".danger-zone", "Delete the vault and all keys")
+        .await;
+    browser.wait_text("h1", "Create your key vault").await;
+    browser.wait_text("#notice", "were deleted").await;
+    assert_eq!(
+        storage(&browser).await["records"],
+        0,
+        "nothing left in IndexedDB"
+    );
+    browser.shot("12-after-reset").await;
+
+    // Zero CSP violations (and no errors at all) in the browser console.
+    assert_console_clean(&browser, None).await;
+    assert_no_secrets(&proxy.logs(), "the proxy logs");
+
+    browser.driver.clone().quit().await.unwrap();
+}

@@ -1,0 +1,238 @@
+//! Before the settings: create a vault (first run) or unlock it.
+
+use std::time::Duration;
+
+use byok_vault::{MIN_PASSWORD_CHARS, SecretString, VaultError};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::security::ResetVault;
+use super::state::{Ctx, Phase, now_ms, take_value};
+use crate::strength::{Strength, assess};
+use crate::throttle::Throttle;
+use crate::words;
+
+/// First run: choose a password (twice), with a strength hint and the recovery warning.
+#[component]
+pub fn CreateVault() -> impl IntoView {
+    let ctx = Ctx::get();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let confirm = NodeRef::<leptos::html::Input>::new();
+    let strength = RwSignal::new(None::<Strength>);
+    let error = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    focus_when_shown(password);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (first, second) = (take_value(&password), take_value(&confirm));
+        strength.set(None);
+        if first != second {
+            error.set("The two passwords are not the same. Type them again.".into());
+            focus(&password);
+            return;
+        }
+        if first.chars().count() < MIN_PASSWORD_CHARS {
+            error.set(format!(
+                "Use at least {MIN_PASSWORD_CHARS} characters for the vault password."
+            ));
+            focus(&password);
+            return;
+        }
+        let secret = SecretString::new(first);
+        busy.set(true);
+        spawn_local(async move {
+            match ctx.vault().core().create(&secret).await {
+                Ok(()) => {
+                    error.set(String::new());
+                    ctx.done("Your vault is ready. Add your first key below.");
+                }
+                Err(err) => {
+                    error.set(words::vault_error(&err));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="panel narrow" aria-labelledby="create-title">
+            <h1 id="create-title">"Create your key vault"</h1>
+            <p class="lead">
+                "Your provider API keys are encrypted in this browser with a password only you know. "
+                "Apps send them to the provider through the byok proxy, one request at a time; the server never stores them."
+            </p>
+            <form class="stack" on:submit=submit>
+                <label for="new-password">"Vault password"</label>
+                <input
+                    id="new-password"
+                    type="password"
+                    autocomplete="new-password"
+                    required
+                    aria-describedby="strength-hint"
+                    node_ref=password
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        strength.set((!value.is_empty()).then(|| assess(&value)));
+                    }
+                />
+                <StrengthMeter strength=strength />
+                <label for="confirm-password">"Type it again"</label>
+                <input id="confirm-password" type="password" autocomplete="new-password" required node_ref=confirm />
+                <div class="warning" role="note">
+                    <strong>"There is no way to recover a forgotten password."</strong>
+                    " Not even the server can help: it never sees your password or your keys. If you forget it, you will have to reset the vault and enter your keys again."
+                </div>
+                <p class="field-error" role="alert">{move || error.get()}</p>
+                <button class="button primary" type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create vault" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// The password strength meter and advice.
+#[component]
+pub fn StrengthMeter(
+    /// The strength of what is typed (None: nothing typed).
+    strength: RwSignal<Option<Strength>>,
+) -> impl IntoView {
+    view! {
+        <div class="strength" id="strength-hint" aria-live="polite">
+            <meter
+                min="0"
+                max="4"
+                low="2"
+                high="3"
+                optimum="4"
+                aria-label="Password strength"
+                value=move || strength.get().map_or(0, Strength::score)
+            ></meter>
+            <span class="strength-text">
+                {move || {
+                    strength
+                        .get()
+                        .map(|s| format!("Strength: {}. {}", s.label(), s.advice()))
+                        .unwrap_or_default()
+                }}
+            </span>
+        </div>
+    }
+}
+
+/// Locked: the password, with a slowdown after repeated failures.
+#[component]
+pub fn Unlock() -> impl IntoView {
+    let ctx = Ctx::get();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let error = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let throttle = RwSignal::new(Throttle::default());
+    let wait_ms = move || throttle.get().wait_ms(ctx.now_ms.get());
+    focus_when_shown(password);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() || throttle.get_untracked().wait_ms(now_ms()) > 0 {
+            return;
+        }
+        let secret = SecretString::new(take_value(&password));
+        busy.set(true);
+        spawn_local(async move {
+            let result = ctx.vault().core().unlock(&secret).await;
+            drop(secret);
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    throttle.update(Throttle::succeed);
+                    error.set(String::new());
+                    ctx.done("Vault unlocked.");
+                }
+                Err(VaultError::NotCreated) => ctx.phase.set(Phase::NoVault),
+                Err(err) => {
+                    let wait = throttle.try_update(|t| t.fail(now_ms())).unwrap_or(0);
+                    ctx.now_ms.set(now_ms());
+                    let mut text = words::vault_error(&err);
+                    if wait > 0 {
+                        text.push_str(&format!(
+                            " After several failures you must wait {} seconds before the next try.",
+                            wait / 1000
+                        ));
+                        // Re-enable the button when the wait is over, not a second later.
+                        set_timeout(
+                            move || ctx.now_ms.set(now_ms()),
+                            Duration::from_millis(wait),
+                        );
+                    }
+                    error.set(text);
+                    focus(&password);
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="panel narrow" aria-labelledby="unlock-title">
+            <h1 id="unlock-title">"Unlock your vault"</h1>
+            <p class="lead">"Your keys are encrypted. Enter the vault password to use and manage them."</p>
+            <form class="stack" on:submit=submit>
+                <label for="unlock-password">"Vault password"</label>
+                <input
+                    id="unlock-password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    node_ref=password
+                />
+                <p class="field-error" id="unlock-error" role="alert">{move || error.get()}</p>
+                <button
+                    class="button primary"
+                    type="submit"
+                    id="unlock"
+                    disabled=move || { busy.get() || wait_ms() > 0 }
+                >
+                    {move || {
+                        let wait = wait_ms();
+                        if busy.get() {
+                            "Unlocking…".to_owned()
+                        } else if wait > 0 {
+                            format!("Try again in {} s", wait.div_ceil(1000))
+                        } else {
+                            "Unlock".to_owned()
+                        }
+                    }}
+                </button>
+            </form>
+            <details class="forgot">
+                <summary>"Forgot the password?"</summary>
+                <p>
+                    "It cannot be recovered: nobody else has it. You can delete this vault and start again; "
+                    "you will need to enter your keys again (get new ones from each provider if you no longer have them)."
+                </p>
+                <ResetVault />
+            </details>
+        </section>
+    }
+}
+
+/// Moves keyboard focus to `input` (after an error, so the user can type again at once).
+pub fn focus(input: &NodeRef<leptos::html::Input>) {
+    if let Some(el) = input.get_untracked() {
+        let _ = el.focus();
+    }
+}
+
+/// Focuses `input` once it is in the page: the `autofocus` attribute only works on page load,
+/// and these forms appear later (after a lock, after opening a form).
+pub fn focus_when_shown<E>(node: NodeRef<E>)
+where
+    E: leptos::html::ElementType,
+    E::Output: wasm_bindgen::JsCast + Clone + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(el) = node.get() {
+            let _ = wasm_bindgen::JsCast::unchecked_ref::<web_sys::HtmlElement>(&el).focus();
+        }
+    });
+}

@@ -1,0 +1,475 @@
+//! The keys tab: one card per provider with its saved keys.
+
+use byok_vault::{KeyInfo, Provider, SecretString, TestStatus, validate_key, validate_label};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::gate::focus_when_shown;
+use super::state::{Ctx, take_value};
+use crate::timefmt;
+use crate::words;
+
+/// Every provider's card, and damaged records if there are any.
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    let ctx = Ctx::get();
+    view! {
+        <div class="stack-lg">
+            <Show when=move || !ctx.unreadable.get().is_empty()>
+                <Unreadable />
+            </Show>
+            <div class="cards">
+                {Provider::ALL
+                    .into_iter()
+                    .map(|provider| view! { <ProviderCard provider=provider /> })
+                    .collect_view()}
+            </div>
+        </div>
+    }
+}
+
+/// A provider, its keys and the add form.
+#[component]
+fn ProviderCard(
+    /// The provider shown.
+    provider: Provider,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let adding = RwSignal::new(false);
+    let keys = Memo::new(move |_| {
+        ctx.keys
+            .get()
+            .into_iter()
+            .filter(|k| k.provider == provider)
+            .collect::<Vec<_>>()
+    });
+    let not_served = move || {
+        ctx.served
+            .get()
+            .is_some_and(|served| !served.contains(&provider))
+    };
+    let title_id = format!("card-{}", provider.id());
+    let labelled_by = title_id.clone();
+    view! {
+        <section class="card" id=format!("provider-{}", provider.id()) aria-labelledby=labelled_by>
+            <header class="card-head">
+                <h2 id=title_id>{provider.display_name()}</h2>
+                <span class="count">
+                    {move || match keys.get().len() {
+                        0 => "no keys".to_owned(),
+                        1 => "1 key".to_owned(),
+                        n => format!("{n} keys"),
+                    }}
+                </span>
+            </header>
+            <Show when=not_served>
+                <p class="hint">"This proxy is not set up to serve this provider; saved keys cannot be used through it yet."</p>
+            </Show>
+            <ul class="keys" aria-label=format!("{} keys", provider.display_name())>
+                <For each=move || keys.get() key=|k| (k.id.clone(), k.updated_ms, k.label.clone(), k.is_default, k.test_status, k.last_tested_ms, k.last_used_ms) let:info>
+                    <KeyRow info=info />
+                </For>
+            </ul>
+            <Show
+                when=move || adding.get()
+                fallback=move || {
+                    view! {
+                        <button class="button secondary add" on:click=move |_| adding.set(true)>
+                            {format!("Add {} key", provider.display_name())}
+                        </button>
+                    }
+                }
+            >
+                <AddKeyForm provider=provider adding=adding />
+            </Show>
+        </section>
+    }
+}
+
+/// One saved key: what we know of it and what can be done with it.
+#[component]
+fn KeyRow(
+    /// The key's metadata.
+    info: KeyInfo,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let id = StoredValue::new(info.id.clone());
+    let label = StoredValue::new(info.label.clone());
+    let mode = RwSignal::new(RowMode::View);
+    let testing = RwSignal::new(false);
+    let described = format!(
+        "{} key {} ending {}",
+        info.provider.display_name(),
+        info.label,
+        info.preview
+    );
+
+    let test = move |_| {
+        testing.set(true);
+        spawn_local(async move {
+            let result = ctx.vault().test_key(&id.get_value()).await;
+            testing.set(false);
+            ctx.refresh();
+            let name = label.get_value();
+            match result {
+                Ok(r) if r.valid => ctx.done(format!("“{name}” works: the provider accepted it.")),
+                Ok(r) => ctx.failed(format!(
+                    "The provider rejected “{name}” (status {}): {}",
+                    r.status, r.message
+                )),
+                Err(err) => ctx.vault_failed(&err),
+            }
+        });
+    };
+    let make_default = move |_| {
+        spawn_local(async move {
+            match ctx.vault().core().set_default(&id.get_value()).await {
+                Ok(()) => {
+                    ctx.refresh();
+                    ctx.done(format!("“{}” is now the default key.", label.get_value()));
+                }
+                Err(err) => ctx.vault_failed(&err),
+            }
+        });
+    };
+    let delete = move |_| {
+        spawn_local(async move {
+            match ctx.vault().core().remove(&id.get_value()).await {
+                Ok(()) => {
+                    ctx.refresh();
+                    ctx.done(format!("“{}” was deleted.", label.get_value()));
+                }
+                Err(err) => ctx.vault_failed(&err),
+            }
+        });
+    };
+
+    let status = move || {
+        let now = ctx.now_ms.get();
+        let when = info
+            .last_tested_ms
+            .map(|t| timefmt::ago(now, t))
+            .unwrap_or_default();
+        match info.test_status {
+            TestStatus::Untested => ("untested", "Not tested yet".to_owned()),
+            TestStatus::Valid => ("valid", format!("Valid · tested {when}")),
+            TestStatus::Invalid => ("invalid", format!("Rejected · tested {when}")),
+        }
+    };
+    let used = move || {
+        info.last_used_ms.map_or_else(
+            || "Never used".to_owned(),
+            |t| format!("Used {}", timefmt::ago(ctx.now_ms.get(), t)),
+        )
+    };
+
+    view! {
+        <li class="key" data-key-id=info.id.clone()>
+            <div class="key-main">
+                <span class="key-label">{info.label.clone()}</span>
+                <code class="preview" aria-label=format!("ending in {}", info.preview.trim_start_matches('…'))>
+                    {info.preview.clone()}
+                </code>
+                <Show when=move || info.is_default>
+                    <span class="badge default">"Default"</span>
+                </Show>
+                <span class=move || format!("badge status {}", status().0)>{move || status().1}</span>
+                <span class="used">{used}</span>
+            </div>
+            {move || match mode.get() {
+                RowMode::View => view! {
+                    <div class="key-actions" role="group" aria-label=format!("Actions for {described}")>
+                        <button class="button small" on:click=test disabled=move || testing.get()>
+                            {move || if testing.get() { "Testing…" } else { "Test" }}
+                        </button>
+                        <button class="button small" on:click=move |_| mode.set(RowMode::Rename)>"Rename"</button>
+                        <Show when=move || !info.is_default>
+                            <button class="button small" on:click=make_default>"Make default"</button>
+                        </Show>
+                        <button class="button small danger-text" on:click=move |_| mode.set(RowMode::ConfirmDelete)>"Delete"</button>
+                    </div>
+                }
+                .into_any(),
+                RowMode::Rename => view! { <RenameForm id=id label=label mode=mode /> }.into_any(),
+                RowMode::ConfirmDelete => {
+                    let keep = NodeRef::<leptos::html::Button>::new();
+                    focus_when_shown(keep);
+                    view! {
+                    <div class="confirm" role="alertdialog" aria-label="Confirm deletion">
+                        <p>
+                            {format!("Delete “{}” ({})? Apps using it stop working until you add another {} key.",
+                                label.get_value(), info.preview, info.provider.display_name())}
+                        </p>
+                        <button class="button small danger" on:click=delete>"Delete key"</button>
+                        <button class="button small" node_ref=keep on:click=move |_| mode.set(RowMode::View)>"Keep it"</button>
+                    </div>
+                    }
+                    .into_any()
+                }
+            }}
+        </li>
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowMode {
+    View,
+    Rename,
+    ConfirmDelete,
+}
+
+/// Inline rename of a key.
+#[component]
+fn RenameForm(
+    /// The key's id.
+    id: StoredValue<String>,
+    /// Its current label.
+    label: StoredValue<String>,
+    /// Its row's mode, back to view when done.
+    mode: RwSignal<RowMode>,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let error = RwSignal::new(String::new());
+    let field_id = format!("rename-{}", id.get_value());
+    focus_when_shown(input);
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(value) = input.get_untracked().map(|el| el.value()) else {
+            return;
+        };
+        if let Err(problem) = validate_label(&value) {
+            error.set(format!("{}.", capitalize(&problem)));
+            return;
+        }
+        spawn_local(async move {
+            match ctx.vault().core().rename(&id.get_value(), &value).await {
+                Ok(info) => {
+                    mode.set(RowMode::View);
+                    ctx.refresh();
+                    ctx.done(format!("Renamed to “{}”.", info.label));
+                }
+                Err(err) => error.set(words::vault_error(&err)),
+            }
+        });
+    };
+    view! {
+        <form class="inline-form" on:submit=save>
+            <label for=field_id.clone()>"New name"</label>
+            <input id=field_id type="text" maxlength="64" required node_ref=input value=label.get_value() />
+            <button class="button small primary" type="submit">"Save"</button>
+            <button class="button small" type="button" on:click=move |_| mode.set(RowMode::View)>"Cancel"</button>
+            <p class="field-error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
+
+/// Adding a key: label, masked key with a shape check as you type, optional test first.
+#[component]
+fn AddKeyForm(
+    /// The provider the key is for.
+    provider: Provider,
+    /// Whether the form is open; set to false when done or cancelled.
+    adding: RwSignal<bool>,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let label = NodeRef::<leptos::html::Input>::new();
+    let key = NodeRef::<leptos::html::Input>::new();
+    let shape = RwSignal::new(None::<Result<(), String>>);
+    let test_first = RwSignal::new(provider != byok_vault::Provider::Custom);
+    let error = RwSignal::new(String::new());
+    let busy = RwSignal::new(None::<&'static str>);
+    let ids = |what: &str| format!("add-{}-{what}", provider.id());
+    focus_when_shown(label);
+
+    let check = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        // Only whether and why the shape is wrong is kept, never the value.
+        shape.set((!value.is_empty()).then(|| {
+            validate_key(provider, &value)
+                .map(drop)
+                .map_err(|e| format!("{}.", capitalize(&e.to_string())))
+        }));
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked().is_some() {
+            return;
+        }
+        let typed = key.get_untracked().map(|el| el.value()).unwrap_or_default();
+        let secret = match validate_key(provider, &typed) {
+            Ok(secret) => secret,
+            Err(e) => {
+                error.set(format!("{}.", capitalize(&e.to_string())));
+                return;
+            }
+        };
+        drop(SecretString::new(typed));
+        let name = label
+            .get_untracked()
+            .map(|el| el.value())
+            .unwrap_or_default();
+        let name = if name.trim().is_empty() {
+            format!("{} key", provider.display_name())
+        } else {
+            name
+        };
+        if let Err(problem) = validate_label(&name) {
+            error.set(format!("{}.", capitalize(&problem)));
+            return;
+        }
+        let test = test_first.get_untracked();
+        spawn_local(async move {
+            let vault = ctx.vault();
+            if test {
+                busy.set(Some("Testing…"));
+                match vault.check_with_provider(provider, &secret).await {
+                    Ok(result) if result.valid => {}
+                    Ok(result) => {
+                        busy.set(None);
+                        error.set(format!(
+                            "{} rejected this key (status {}): {} It was not saved.",
+                            provider.display_name(),
+                            result.status,
+                            result.message
+                        ));
+                        return;
+                    }
+                    Err(err) => {
+                        busy.set(None);
+                        error.set(format!(
+                            "{} To save it without a test, untick “Test before saving”.",
+                            words::vault_error(&err)
+                        ));
+                        return;
+                    }
+                }
+            }
+            busy.set(Some("Saving…"));
+            let added = vault
+                .core()
+                .add(provider, secret.expose_secret(), &name)
+                .await;
+            busy.set(None);
+            match added {
+                Ok(info) => {
+                    if test {
+                        let _ = vault
+                            .core()
+                            .record_test(&info.id, byok_vault::TestStatus::Valid)
+                            .await;
+                    }
+                    take_value(&key);
+                    ctx.refresh();
+                    adding.set(false);
+                    let tested = if test { ", tested and working" } else { "" };
+                    ctx.done(format!(
+                        "Saved “{}” ({}) for {}{tested}.",
+                        info.label,
+                        info.preview,
+                        provider.display_name()
+                    ));
+                }
+                Err(err) => error.set(words::vault_error(&err)),
+            }
+        });
+    };
+
+    let cancel = move |_| {
+        take_value(&key);
+        adding.set(false);
+    };
+
+    view! {
+        <form class="add-form stack" on:submit=submit aria-label=format!("Add a {} key", provider.display_name())>
+            <label for=ids("label")>"Name (optional)"</label>
+            <input id=ids("label") type="text" maxlength="64" placeholder="e.g. Personal, Work" node_ref=label />
+            <label for=ids("key")>"API key"</label>
+            <input
+                id=ids("key")
+                type="password"
+                autocomplete="off"
+                spellcheck="false"
+                autocapitalize="off"
+                data-lpignore="true"
+                data-1p-ignore="true"
+                required
+                aria-describedby=ids("shape")
+                aria-invalid=move || matches!(shape.get(), Some(Err(_))).then_some("true")
+                node_ref=key
+                on:input=check
+            />
+            <p class=move || match shape.get() { Some(Err(_)) => "shape bad", Some(Ok(())) => "shape good", None => "shape" } id=ids("shape")>
+                {move || match shape.get() {
+                    None => key_hint(provider).to_owned(),
+                    Some(Ok(())) => "Looks like a valid key.".to_owned(),
+                    Some(Err(problem)) => problem,
+                }}
+            </p>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    prop:checked=move || test_first.get()
+                    on:change=move |ev| test_first.set(event_target_checked(&ev))
+                />
+                "Test before saving"
+            </label>
+            <p class="field-error" role="alert">{move || error.get()}</p>
+            <div class="row">
+                <button class="button primary" type="submit" disabled=move || busy.get().is_some()>
+                    {move || busy.get().unwrap_or("Save key")}
+                </button>
+                <button class="button" type="button" on:click=cancel>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+/// What a provider's keys look like.
+fn key_hint(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Openai => "OpenAI keys start with sk- (project keys with sk-proj-).",
+        Provider::Anthropic => "Anthropic keys start with sk-ant-.",
+        Provider::Gemini => "Google AI Studio keys start with AIza.",
+        Provider::Openrouter => "OpenRouter keys start with sk-or-.",
+        Provider::Custom => "The key your OpenAI-compatible server expects.",
+    }
+}
+
+/// Damaged records: say so and offer to delete them.
+#[component]
+fn Unreadable() -> impl IntoView {
+    let ctx = Ctx::get();
+    let remove = move |_| {
+        spawn_local(async move {
+            let vault = ctx.vault();
+            for id in ctx.unreadable.get_untracked() {
+                if let Err(err) = vault.core().remove(&id).await {
+                    ctx.vault_failed(&err);
+                    return;
+                }
+            }
+            ctx.refresh();
+            ctx.done("The damaged records were deleted.");
+        });
+    };
+    view! {
+        <section class="panel warning" role="alert">
+            <h2>"Some saved keys cannot be read"</h2>
+            <p>
+                {move || format!("{} record(s) in this browser's storage are damaged and could not be decrypted. The other keys work normally.", ctx.unreadable.get().len())}
+            </p>
+            <button class="button danger" on:click=remove>"Delete the damaged records"</button>
+        </section>
+    }
+}
+
+/// `text` with a capital first letter.
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}

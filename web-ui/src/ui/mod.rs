@@ -1,0 +1,17 @@
+//! The page: Leptos components over the browser vault.
+//!
+//! - `app`: opens the vault, provides [`state::Ctx`], the top bar (lock now, countdown) and
+//!   the tabs.
+//! - `gate`: first run (create) and unlock.
+//! - `keys`: a card per provider with its keys: add, test, rename, set default, delete.
+//! - `security`: auto-lock period, change password, reset.
+//! - `try_it`: a streamed chat request through the proxy with the vault's key.
+
+mod app;
+mod gate;
+mod keys;
+mod security;
+mod state;
+mod try_it;
+
+pub use app::App;

@@ -1,0 +1,205 @@
+//! Security settings: the auto-lock period, changing the password, resetting the vault.
+
+use byok_vault::{MIN_PASSWORD_CHARS, SecretString};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::gate::{StrengthMeter, focus};
+use super::state::{Ctx, Phase, take_value};
+use crate::strength::{Strength, assess};
+use crate::words;
+
+/// The auto-lock periods offered, in minutes.
+const AUTO_LOCK_MINUTES: [u64; 5] = [1, 5, 15, 30, 60];
+/// What a person types to confirm a reset.
+const RESET_PHRASE: &str = "delete my keys";
+
+/// The security tab.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    view! {
+        <div class="stack-lg">
+            <AutoLockSetting />
+            <ChangePassword />
+            <section class="panel danger-zone" aria-labelledby="reset-title">
+                <h2 id="reset-title">"Reset the vault"</h2>
+                <p>"Deletes the vault and every key in it from this browser. Apps using these keys stop working until you add keys again."</p>
+                <ResetVault />
+            </section>
+        </div>
+    }
+}
+
+/// The auto-lock period (1, 5, 15, 30 or 60 minutes).
+#[component]
+fn AutoLockSetting() -> impl IntoView {
+    let ctx = Ctx::get();
+    let change = move |ev: leptos::ev::Event| {
+        let Ok(minutes) = event_target_value(&ev).parse::<u64>() else {
+            return;
+        };
+        spawn_local(async move {
+            match ctx.vault().core().set_auto_lock_ms(minutes * 60_000).await {
+                Ok(()) => {
+                    ctx.refresh();
+                    let unit = if minutes == 1 { "minute" } else { "minutes" };
+                    ctx.done(format!(
+                        "The vault now locks after {minutes} {unit} without activity."
+                    ));
+                }
+                Err(err) => ctx.vault_failed(&err),
+            }
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="autolock-title">
+            <h2 id="autolock-title">"Auto-lock"</h2>
+            <p>"The vault locks itself when you have not used this page for a while, and forgets the decrypted keys. Locking in one tab locks every tab."</p>
+            <div class="row">
+            <label for="auto-lock">"Lock after"</label>
+            <select id="auto-lock" on:change=change>
+                {AUTO_LOCK_MINUTES
+                    .into_iter()
+                    .map(|minutes| {
+                        let label = if minutes == 1 {
+                            "1 minute".to_owned()
+                        } else {
+                            format!("{minutes} minutes")
+                        };
+                        view! {
+                            <option
+                                value=minutes.to_string()
+                                selected=move || ctx.auto_lock_ms.get() == minutes * 60_000
+                            >
+                                {label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <span>"without activity"</span>
+            </div>
+        </section>
+    }
+}
+
+/// Change the password: the current one, then the new one twice.
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let ctx = Ctx::get();
+    let current = NodeRef::<leptos::html::Input>::new();
+    let new = NodeRef::<leptos::html::Input>::new();
+    let confirm = NodeRef::<leptos::html::Input>::new();
+    let strength = RwSignal::new(None::<Strength>);
+    let error = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let old = SecretString::new(take_value(&current));
+        let (first, second) = (take_value(&new), take_value(&confirm));
+        strength.set(None);
+        if first != second {
+            error.set("The two new passwords are not the same. Type them again.".into());
+            focus(&new);
+            return;
+        }
+        if first.chars().count() < MIN_PASSWORD_CHARS {
+            error.set(format!("Use at least {MIN_PASSWORD_CHARS} characters."));
+            focus(&new);
+            return;
+        }
+        let next = SecretString::new(first);
+        busy.set(true);
+        spawn_local(async move {
+            let result = ctx.vault().core().change_password(&old, &next).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    error.set(String::new());
+                    ctx.done("Password changed. Use the new one from now on.");
+                }
+                Err(err) => {
+                    error.set(words::vault_error(&err));
+                    focus(&current);
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="password-title">
+            <h2 id="password-title">"Change the vault password"</h2>
+            <form class="stack" on:submit=submit>
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" autocomplete="current-password" required node_ref=current />
+                <label for="changed-password">"New password"</label>
+                <input
+                    id="changed-password"
+                    type="password"
+                    autocomplete="new-password"
+                    required
+                    aria-describedby="strength-hint"
+                    node_ref=new
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        strength.set((!value.is_empty()).then(|| assess(&value)));
+                    }
+                />
+                <StrengthMeter strength=strength />
+                <label for="changed-confirm">"Type the new password again"</label>
+                <input id="changed-confirm" type="password" autocomplete="new-password" required node_ref=confirm />
+                <p class="field-error" role="alert">{move || error.get()}</p>
+                <button class="button primary" type="submit" id="change-password" disabled=move || busy.get()>
+                    {move || if busy.get() { "Changing…" } else { "Change password" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// Reset: type the phrase to enable the button.
+#[component]
+pub fn ResetVault() -> impl IntoView {
+    let ctx = Ctx::get();
+    let typed = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let confirmed = move || typed.get().trim().eq_ignore_ascii_case(RESET_PHRASE);
+    let reset = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !confirmed() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let result = ctx.vault().core().reset().await;
+            busy.set(false);
+            typed.set(String::new());
+            match result {
+                Ok(()) => {
+                    ctx.phase.set(Phase::NoVault);
+                    ctx.done("The vault and every key in it were deleted from this browser.");
+                }
+                Err(err) => ctx.vault_failed(&err),
+            }
+        });
+    };
+    view! {
+        <form class="stack" on:submit=reset>
+            <label for="reset-confirm">
+                "To confirm, type " <strong>{RESET_PHRASE}</strong>
+            </label>
+            <input
+                id="reset-confirm"
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev))
+            />
+            <button class="button danger" type="submit" id="reset-vault" disabled=move || !confirmed() || busy.get()>
+                "Delete the vault and all keys"
+            </button>
+        </form>
+    }
+}

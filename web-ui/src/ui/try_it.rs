@@ -1,0 +1,336 @@
+//! "Try it": a streamed chat request through the proxy with the vault's key, shown as it
+//! arrives. Also the reference for how a web app attaches keys per request.
+
+use byok_vault::wasm::BrowserVault;
+use byok_vault::{Provider, VaultError};
+use js_sys::{Object, Reflect, Uint8Array};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, ReadableStreamDefaultReader, Response};
+
+use super::state::Ctx;
+use crate::sse::{ChatEvent, SseDecoder, chat_event};
+use crate::words;
+
+/// A model to start with for each provider (any model the provider offers works).
+fn default_model(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Openai => "gpt-4o-mini",
+        Provider::Anthropic => "claude-3-5-haiku-latest",
+        Provider::Gemini => "gemini-2.0-flash",
+        Provider::Openrouter => "openai/gpt-4o-mini",
+        Provider::Custom => "",
+    }
+}
+
+/// Where a request is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Run {
+    Idle,
+    Waiting,
+    Streaming,
+    Done { source: String },
+    Failed(String),
+}
+
+/// The Try-it tab.
+#[component]
+pub fn TryItPage() -> impl IntoView {
+    let ctx = Ctx::get();
+    let with_keys = Memo::new(move |_| {
+        let keys = ctx.keys.get();
+        Provider::ALL
+            .into_iter()
+            .filter(|p| keys.iter().any(|k| k.provider == *p))
+            .collect::<Vec<_>>()
+    });
+    let provider = RwSignal::new(with_keys.get_untracked().first().copied());
+    let model = RwSignal::new(
+        provider
+            .get_untracked()
+            .map(default_model)
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let prompt = RwSignal::new("Say hello in five words.".to_owned());
+    let answer = RwSignal::new(String::new());
+    let run = RwSignal::new(Run::Idle);
+    let controller: StoredValue<Option<AbortController>, LocalStorage> =
+        StoredValue::new_local(None);
+    on_cleanup(move || {
+        if let Some(c) = controller.try_get_value().flatten() {
+            c.abort();
+        }
+    });
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(chosen) = provider.get_untracked() else {
+            return;
+        };
+        let Ok(abort) = AbortController::new() else {
+            return;
+        };
+        let signal = abort.signal();
+        controller.set_value(Some(abort));
+        answer.set(String::new());
+        run.set(Run::Waiting);
+        let request = ChatRequest {
+            provider: chosen,
+            model: model.get_untracked().trim().to_owned(),
+            prompt: prompt.get_untracked(),
+        };
+        spawn_local(async move {
+            let outcome = stream_chat(&ctx.vault(), &request, &signal, |text| {
+                run.set(Run::Streaming);
+                answer.update(|a| a.push_str(text));
+            })
+            .await;
+            controller.set_value(None);
+            match outcome {
+                Ok(source) => {
+                    let source = describe_source(&ctx, chosen, source.as_deref());
+                    ctx.done(format!("Answer complete, {source}."));
+                    run.set(Run::Done { source });
+                }
+                Err(message) => run.set(Run::Failed(message)),
+            }
+        });
+    };
+    let stop = move |_| {
+        if let Some(c) = controller.get_value() {
+            c.abort();
+        }
+    };
+    let busy = move || matches!(run.get(), Run::Waiting | Run::Streaming);
+
+    view! {
+        <section class="panel" aria-labelledby="try-title">
+            <h1 id="try-title">"Try it"</h1>
+            <p class="lead">
+                "Send a prompt to a provider through the byok proxy. The vault attaches your saved key to this one request; the proxy turns it into the provider's own auth header and streams the answer back."
+            </p>
+            <Show
+                when=move || !with_keys.get().is_empty()
+                fallback=|| view! { <p class="hint">"Save a key first on the " <a href="#keys">"Keys"</a> " tab."</p> }
+            >
+                <form class="stack" on:submit=send>
+                    <div class="row wrap">
+                        <div class="field">
+                            <label for="try-provider">"Provider"</label>
+                            <select
+                                id="try-provider"
+                                on:change=move |ev| {
+                                    let chosen = event_target_value(&ev).parse::<Provider>().ok();
+                                    provider.set(chosen);
+                                    model.set(chosen.map(default_model).unwrap_or_default().to_owned());
+                                }
+                            >
+                                {move || {
+                                    with_keys
+                                        .get()
+                                        .into_iter()
+                                        .map(|p| {
+                                            view! {
+                                                <option value=p.id() selected=move || provider.get() == Some(p)>
+                                                    {p.display_name()}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </div>
+                        <div class="field grow">
+                            <label for="try-model">"Model"</label>
+                            <input
+                                id="try-model"
+                                type="text"
+                                required
+                                spellcheck="false"
+                                prop:value=move || model.get()
+                                on:input=move |ev| model.set(event_target_value(&ev))
+                            />
+                        </div>
+                    </div>
+                    <label for="try-prompt">"Prompt"</label>
+                    <textarea
+                        id="try-prompt"
+                        rows="3"
+                        required
+                        prop:value=move || prompt.get()
+                        on:input=move |ev| prompt.set(event_target_value(&ev))
+                    ></textarea>
+                    <div class="row">
+                        <button class="button primary" type="submit" id="try-send" disabled=busy>"Send"</button>
+                        <button class="button" type="button" id="try-stop" on:click=stop disabled=move || !busy()>"Stop"</button>
+                    </div>
+                </form>
+                <div class="answer-box">
+                    <h2 class="small-title">"Answer"</h2>
+                    <p class="run-status" id="try-status">
+                        {move || match run.get() {
+                            Run::Idle => String::new(),
+                            Run::Waiting => "Waiting for the provider…".into(),
+                            Run::Streaming => "Streaming…".into(),
+                            Run::Done { source } => format!("Complete, {source}."),
+                            Run::Failed(_) => String::new(),
+                        }}
+                    </p>
+                    <pre class="answer" id="try-answer" aria-busy=move || busy().to_string()>{move || answer.get()}</pre>
+                    <p class="field-error" role="alert" id="try-error">
+                        {move || match run.get() {
+                            Run::Failed(message) => message,
+                            _ => String::new(),
+                        }}
+                    </p>
+                </div>
+            </Show>
+        </section>
+        <section class="panel" aria-labelledby="code-title">
+            <h2 id="code-title">"Do the same from your web app"</h2>
+            <p>"Load the vault's JavaScript module, open the vault, and let it attach the key to requests sent to this proxy:"</p>
+            <pre class="code"><code>{EXAMPLE}</code></pre>
+        </section>
+    }
+}
+
+const EXAMPLE: &str = r#"import init, { Vault } from "/pkg/byok_vault.js";
+await init();
+const vault = await Vault.open();            // the proxy is this page's origin
+if (vault.isLocked()) await vault.unlock(password);
+
+const res = await vault.fetch("openai", "/v1/chat/completions", {
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({
+    model: "openai/gpt-4o-mini",             // provider/model
+    stream: true,
+    messages: [{ role: "user", content: "Say hello" }],
+  }),
+});
+res.headers.get("x-byok-key-source");         // "user" or "server""#;
+
+/// What the page sends.
+#[derive(Debug)]
+struct ChatRequest {
+    provider: Provider,
+    model: String,
+    prompt: String,
+}
+
+/// "served with your key “Work” (…abcd)" or "served with the app's key".
+fn describe_source(ctx: &Ctx, provider: Provider, source: Option<&str>) -> String {
+    match source {
+        Some("server") => "served with the app's key (your key was not used)".into(),
+        Some("user") => ctx
+            .keys
+            .get_untracked()
+            .into_iter()
+            .find(|k| k.provider == provider && k.is_default)
+            .map_or_else(
+                || "served with your key".into(),
+                |k| format!("served with your key “{}” ({})", k.label, k.preview),
+            ),
+        _ => "key source not reported by the proxy".into(),
+    }
+}
+
+/// Sends `request` to the unified endpoint with the vault's key and calls `on_text` with each
+/// piece of the answer. Returns the `x-byok-key-source` header, or the failure in words.
+async fn stream_chat(
+    vault: &BrowserVault,
+    request: &ChatRequest,
+    signal: &web_sys::AbortSignal,
+    mut on_text: impl FnMut(&str),
+) -> Result<Option<String>, String> {
+    let body = serde_json::json!({
+        "model": format!("{}/{}", request.provider.id(), request.model),
+        "stream": true,
+        "messages": [{ "role": "user", "content": request.prompt }],
+    });
+    let init =
+        request_init(&body.to_string(), signal).map_err(|_| "the request could not be built")?;
+    let response = vault
+        .fetch(request.provider, "v1/chat/completions", &init)
+        .await
+        .map_err(|e| words::vault_error(&e))?;
+    let source = response.headers().get("x-byok-key-source").ok().flatten();
+    if !response.ok() {
+        return Err(http_failure(&response).await);
+    }
+    let reader: ReadableStreamDefaultReader = response
+        .body()
+        .ok_or("the proxy sent an empty answer")?
+        .get_reader()
+        .unchecked_into();
+    let mut decoder = SseDecoder::default();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|err| {
+            let aborted = Reflect::get(&err, &"name".into())
+                .ok()
+                .and_then(|n| n.as_string())
+                .is_some_and(|n| n == "AbortError");
+            words::vault_error(&if aborted {
+                VaultError::Aborted
+            } else {
+                VaultError::Unreachable("the answer was cut off".into())
+            })
+        })?;
+        if Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true)
+        {
+            return Ok(source);
+        }
+        let Ok(value) = Reflect::get(&chunk, &"value".into()) else {
+            continue;
+        };
+        let bytes = Uint8Array::new(&value).to_vec();
+        for data in decoder.push(&bytes) {
+            match chat_event(&data) {
+                Some(ChatEvent::Text(text)) => on_text(&text),
+                Some(ChatEvent::Error(message)) => {
+                    return Err(format!("The provider stopped with an error: {message}"));
+                }
+                Some(ChatEvent::Done) => return Ok(source),
+                None => {}
+            }
+        }
+    }
+}
+
+fn request_init(body: &str, signal: &web_sys::AbortSignal) -> Result<JsValue, JsValue> {
+    let init = Object::new();
+    let headers = Object::new();
+    Reflect::set(&headers, &"Content-Type".into(), &"application/json".into())?;
+    Reflect::set(&init, &"method".into(), &"POST".into())?;
+    Reflect::set(&init, &"headers".into(), &headers)?;
+    Reflect::set(&init, &"body".into(), &body.into())?;
+    Reflect::set(&init, &"signal".into(), signal)?;
+    Ok(init.into())
+}
+
+/// The proxy's or provider's error answer, in words.
+async fn http_failure(response: &Response) -> String {
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .ok()
+        .flatten()
+        .and_then(|s| s.parse().ok());
+    let message = match response.json() {
+        Ok(pending) => JsFuture::from(pending).await.ok().and_then(|body| {
+            let error = Reflect::get(&body, &"error".into()).ok()?;
+            // Providers answer {"error":{"message"}} and sometimes {"error":"..."}.
+            error
+                .as_string()
+                .or_else(|| Reflect::get(&error, &"message".into()).ok()?.as_string())
+        }),
+        Err(_) => None,
+    };
+    words::http_error(response.status(), message.as_deref(), retry_after)
+}

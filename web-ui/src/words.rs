@@ -1,0 +1,109 @@
+//! Errors in words a person understands.
+//!
+//! Every message here is built from an error code, a provider name or a message the proxy
+//! already scrubbed; none can contain a key or a password.
+
+use byok_vault::VaultError;
+
+/// What to tell the user about a vault error.
+#[must_use]
+pub fn vault_error(err: &VaultError) -> String {
+    match err {
+        VaultError::Decrypt => {
+            "That password did not unlock the vault. Nothing was changed; try again.".into()
+        }
+        VaultError::Locked => "The vault is locked. Unlock it to continue.".into(),
+        VaultError::NotCreated => "There is no vault in this browser yet. Create one first.".into(),
+        VaultError::NoKey(provider) => {
+            format!("No key is saved for {provider}. Add one on the Keys page first.")
+        }
+        VaultError::Unreachable(_) => {
+            "The byok proxy could not be reached. Check that it is running and try again.".into()
+        }
+        VaultError::Aborted => "Stopped.".into(),
+        VaultError::Proxy(message) => format!("The key could not be tested: {message}."),
+        VaultError::Storage(_) => {
+            "The browser's storage failed, so nothing was saved. Try again; if it keeps \
+             failing, check that this site may store data."
+                .into()
+        }
+        other => sentence(&other.to_string()),
+    }
+}
+
+/// What to tell the user when the proxy or the provider answered a request with `status`.
+/// `message` is the body's `error.message` (scrubbed by the proxy), `retry_after_s` the
+/// `Retry-After` header.
+#[must_use]
+pub fn http_error(status: u16, message: Option<&str>, retry_after_s: Option<u64>) -> String {
+    let detail = message
+        .map(|m| format!(" ({})", m.trim_end_matches('.')))
+        .unwrap_or_default();
+    match status {
+        401 | 403 => format!(
+            "The provider rejected the key{detail}. Test it on the Keys page, or replace it."
+        ),
+        404 => format!("This proxy does not serve that provider or path{detail}."),
+        413 => "The prompt is too large for this proxy.".into(),
+        429 => match retry_after_s {
+            Some(s) => format!("Too many requests. Wait {s} seconds and try again."),
+            None => "Too many requests. Wait a moment and try again.".into(),
+        },
+        502 | 503 => format!("The provider could not be reached{detail}. Try again shortly."),
+        504 => "The provider took too long to start answering. Try again.".into(),
+        _ => format!("The request failed with status {status}{detail}."),
+    }
+}
+
+/// `text` with a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use byok_vault::Provider;
+
+    use super::*;
+
+    #[test]
+    fn vault_errors_read_as_sentences() {
+        assert!(vault_error(&VaultError::Decrypt).contains("Nothing was changed"));
+        assert_eq!(
+            vault_error(&VaultError::NoKey(Provider::Anthropic)),
+            "No key is saved for Anthropic. Add one on the Keys page first."
+        );
+        assert_eq!(
+            vault_error(&VaultError::InvalidInput("the label is empty".into())),
+            "The label is empty."
+        );
+        assert!(vault_error(&VaultError::Unreachable("x".into())).contains("proxy"));
+    }
+
+    #[test]
+    fn http_errors_say_what_to_do() {
+        assert_eq!(
+            http_error(401, Some("Incorrect API key provided: [redacted]."), None),
+            "The provider rejected the key (Incorrect API key provided: [redacted]). \
+             Test it on the Keys page, or replace it."
+        );
+        assert_eq!(
+            http_error(429, None, Some(12)),
+            "Too many requests. Wait 12 seconds and try again."
+        );
+        assert!(http_error(504, None, None).contains("too long"));
+        assert!(http_error(502, Some("connection refused"), None).contains("could not be reached"));
+        assert_eq!(
+            http_error(418, None, None),
+            "The request failed with status 418."
+        );
+    }
+}
