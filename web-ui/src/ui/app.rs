@@ -42,7 +42,8 @@ pub fn App() -> impl IntoView {
                 } else {
                     Phase::NoVault
                 };
-                Opening::Ready(Ctx::new(vault, phase, Tab::from_hash(&location_hash())))
+                let tab = Tab::from_hash(&location_hash()).unwrap_or(Tab::Keys);
+                Opening::Ready(Ctx::new(vault, phase, tab))
             }
             Err(_) => Opening::Failed(
                 "This browser does not let the page store data (IndexedDB is unavailable, \
@@ -81,7 +82,9 @@ fn Main(
         on_cleanup(move || handle.clear());
     }
     let hash_listener = window_event_listener(ev::hashchange, move |_| {
-        ctx.tab.set(Tab::from_hash(&location_hash()));
+        if let Some(tab) = Tab::from_hash(&location_hash()) {
+            ctx.tab.set(tab);
+        }
     });
     on_cleanup(move || hash_listener.remove());
     spawn_local(load_served(ctx));

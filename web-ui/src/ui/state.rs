@@ -50,12 +50,9 @@ impl Tab {
         }
     }
 
-    /// The tab for a URL hash (the keys for anything unknown).
-    pub fn from_hash(hash: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.hash() == hash)
-            .unwrap_or(Self::Keys)
+    /// The tab a URL hash selects, if any (`#main`, the skip link, selects none).
+    pub fn from_hash(hash: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.hash() == hash)
     }
 }
 
