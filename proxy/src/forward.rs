@@ -60,7 +60,7 @@ fn connection_named(headers: &HeaderMap) -> Vec<String> {
 #[must_use]
 pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
     let dropped = connection_named(incoming);
-    let mut out = HeaderMap::new();
+    let mut out = HeaderMap::with_capacity(incoming.len());
     for (name, value) in incoming {
         let n = name.as_str();
         let allowed = FORWARDED.contains(&n) || FORWARDED_PREFIXES.iter().any(|p| n.starts_with(p));
@@ -75,7 +75,7 @@ pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
 #[must_use]
 pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     let dropped = connection_named(upstream);
-    let mut out = HeaderMap::new();
+    let mut out = HeaderMap::with_capacity(upstream.len() + 1);
     for (name, value) in upstream {
         let n = name.as_str();
         if HOP_BY_HOP.contains(&n) || n == "set-cookie" || dropped.iter().any(|d| d == n) {

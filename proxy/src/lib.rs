@@ -26,6 +26,7 @@ mod metrics;
 mod pipeline;
 mod provider;
 mod routes;
+mod upstream;
 mod web;
 
 pub mod config;
@@ -45,6 +46,7 @@ pub use forward::KEY_HEADER;
 pub use pipeline::KEY_SOURCE_HEADER;
 pub use provider::Provider;
 pub use routes::app;
+pub use upstream::BuildError;
 
 use limits::{Fingerprinter, RateLimiter};
 use metrics::Metrics;
@@ -58,7 +60,7 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     /// The validated settings.
     pub settings: Settings,
-    client: reqwest::Client,
+    client: upstream::Client,
     metrics: Metrics,
     ip_limiter: RateLimiter<IpAddr>,
     key_limiter: RateLimiter<String>,
@@ -74,11 +76,6 @@ impl Deref for AppState {
     }
 }
 
-/// Failure to set up the HTTP client.
-#[derive(Debug, thiserror::Error)]
-#[error("could not build the HTTP client: {0}")]
-pub struct BuildError(String);
-
 impl AppState {
     /// State for `settings`: an HTTP client that ignores system proxies, never follows
     /// redirects and verifies TLS with the platform's roots.
@@ -89,14 +86,7 @@ impl AppState {
     pub fn new(settings: Settings) -> Result<Self, BuildError> {
         // Several crates may race to install a provider; any installed one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .build()
-            .map_err(|e| BuildError(e.without_url().to_string()))?;
+        let client = upstream::client(settings.connect_timeout)?;
         Ok(Self(Arc::new(Shared {
             client,
             metrics: Metrics::default(),

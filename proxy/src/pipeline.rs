@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use futures_util::{Stream, StreamExt};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -24,6 +25,7 @@ use crate::error::ProxyError;
 use crate::forward;
 use crate::provider::Provider;
 use crate::scrub::scrub;
+use crate::upstream::Relay;
 
 /// The response header saying whose key served a request.
 pub const KEY_SOURCE_HEADER: &str = "x-byok-key-source";
@@ -116,7 +118,7 @@ async fn read_body(
     headers: &HeaderMap,
     limit: u64,
     buffer: bool,
-) -> Result<reqwest::Body, ProxyError> {
+) -> Result<InBody, ProxyError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -125,17 +127,15 @@ async fn read_body(
         return Err(ProxyError::BodyTooLarge(limit));
     }
     match body {
-        InBody::Ready(bytes) => Ok(bytes.into()),
+        InBody::Ready(bytes) => Ok(InBody::Ready(bytes)),
         // A declared length within the limit streams straight through (hyper holds the client
         // to it); anything else is read first so an oversized body never reaches a provider.
-        InBody::Streaming(body) if declared.is_some() && !buffer => {
-            Ok(reqwest::Body::wrap_stream(body.into_data_stream()))
-        }
+        InBody::Streaming(body) if declared.is_some() && !buffer => Ok(InBody::Streaming(body)),
         InBody::Streaming(body) => {
             let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
             axum::body::to_bytes(body, limit_usize)
                 .await
-                .map(reqwest::Body::from)
+                .map(InBody::Ready)
                 .map_err(|_| ProxyError::BodyTooLarge(limit))
         }
     }
@@ -178,19 +178,26 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
 
     let buffer = choice.retry_with.is_some();
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
-    let retry_body = if buffer {
-        body.as_bytes().map(Bytes::copy_from_slice)
-    } else {
-        None
-    };
-    let url = format!("{base}{target}");
+    // The base is a validated absolute URL and the target a validated path and query.
+    let uri: Uri = format!("{base}{target}")
+        .parse()
+        .map_err(|_| ProxyError::BadPath)?;
     let mut headers = forward::request_headers(&parts.headers);
-    if let Some(length) = body.as_bytes().map(<[u8]>::len) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    } else if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
-        // A streamed body keeps its declared length, so it goes up unchunked, as sent.
-        headers.insert(header::CONTENT_LENGTH, length.clone());
-    }
+    let (body, retry_body) = match body {
+        InBody::Ready(bytes) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            // Cloning `Bytes` shares the buffer; only a retry would send it again.
+            let retry = buffer.then(|| bytes.clone());
+            (Body::from(bytes), retry)
+        }
+        InBody::Streaming(body) => {
+            if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
+                // A streamed body keeps its declared length, so it goes up unchunked, as sent.
+                headers.insert(header::CONTENT_LENGTH, length.clone());
+            }
+            (body, None)
+        }
+    };
     provider.authorize(&mut headers, &choice.key)?;
 
     let mut source = choice.source;
@@ -200,7 +207,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     } else {
         std::mem::take(&mut headers)
     };
-    let mut upstream = send(state, provider, &parts.method, &url, first_headers, body).await?;
+    let mut upstream = send(state, provider, &parts.method, &uri, first_headers, body).await?;
     if let (Some(server_key), Some(body)) = (choice.retry_with, retry_body)
         && matches!(
             upstream.status(),
@@ -210,7 +217,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         tracing::info!(provider = %provider, key_fp = %fingerprint, status = upstream.status().as_u16(), "user key rejected; retrying with the server key");
         drop(upstream);
         provider.authorize(&mut headers, &server_key)?;
-        upstream = send(state, provider, &parts.method, &url, headers, body.into()).await?;
+        upstream = send(state, provider, &parts.method, &uri, headers, body.into()).await?;
         source = KeySource::Server;
         used_key = server_key;
     }
@@ -229,24 +236,18 @@ async fn send(
     state: &AppState,
     provider: Provider,
     method: &Method,
-    url: &str,
+    uri: &Uri,
     headers: HeaderMap,
-    body: reqwest::Body,
-) -> Result<reqwest::Response, ProxyError> {
-    let request = state
-        .client
-        .request(method.clone(), url)
-        .headers(headers)
-        .body(body)
-        .build()
-        .map_err(|e| {
-            tracing::warn!(provider = %provider, error = %e.without_url(), "could not build the upstream request");
-            ProxyError::BadPath
-        })?;
+    body: Body,
+) -> Result<hyper::Response<Incoming>, ProxyError> {
+    let mut request = hyper::Request::new(body);
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers;
     let started = Instant::now();
     let response = tokio::time::timeout(
         state.settings.first_byte_timeout,
-        state.client.execute(request),
+        state.client.request(request),
     )
     .await
     .map_err(|_| {
@@ -254,7 +255,8 @@ async fn send(
         ProxyError::FirstByteTimeout
     })?
     .map_err(|e| {
-        tracing::warn!(provider = %provider, error = %e.without_url(), "upstream unreachable");
+        // hyper's errors name the failure (connect, TLS, reset), never the URI or a header.
+        tracing::warn!(provider = %provider, error = %error_chain(&e), "upstream unreachable");
         ProxyError::UpstreamUnreachable
     })?;
     state.metrics.upstream_latency(provider, started.elapsed());
@@ -265,10 +267,22 @@ async fn send(
     Ok(response)
 }
 
+/// An error and its sources, one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 async fn respond(
     state: &AppState,
     provider: Provider,
-    upstream: reqwest::Response,
+    upstream: hyper::Response<Incoming>,
     source: KeySource,
     key: &SecretString,
     permit: OwnedSemaphorePermit,
@@ -278,14 +292,19 @@ async fn respond(
     headers.insert(KEY_SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
     let body = if status.is_client_error() || status.is_server_error() {
         // Error bodies are small and may echo the key: read, scrub, then send.
-        let raw = read_capped(upstream, state.settings.idle_timeout).await;
+        let raw = read_capped(upstream.into_body(), state.settings.idle_timeout).await;
         let clean = scrub(&String::from_utf8_lossy(&raw), Some(key.expose_secret()));
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::CONTENT_ENCODING);
         state.metrics.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::from_stream(relay(state.clone(), provider, upstream, permit))
+        Body::new(Relay::new(
+            state.clone(),
+            provider,
+            upstream.into_body(),
+            permit,
+        ))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -293,49 +312,16 @@ async fn respond(
     Ok(response)
 }
 
-async fn read_capped(upstream: reqwest::Response, idle: Duration) -> Vec<u8> {
-    let mut stream = upstream.bytes_stream();
+async fn read_capped(mut body: Incoming, idle: Duration) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(idle, stream.next()).await {
-        out.extend_from_slice(&chunk);
-        if out.len() >= MAX_ERROR_BODY {
-            out.truncate(MAX_ERROR_BODY);
-            break;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(idle, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+            if out.len() >= MAX_ERROR_BODY {
+                out.truncate(MAX_ERROR_BODY);
+                break;
+            }
         }
     }
     out
-}
-
-/// The provider's body as it arrives, chunk for chunk, ending with an error after an idle gap
-/// longer than the idle timeout. Dropping it (the client went away) drops the upstream
-/// response, which closes that connection and so cancels the provider's work.
-fn relay(
-    state: AppState,
-    provider: Provider,
-    upstream: reqwest::Response,
-    permit: OwnedSemaphorePermit,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    let idle = state.settings.idle_timeout;
-    let stream = upstream.bytes_stream();
-    futures_util::stream::unfold(Some((stream, state, permit)), move |slot| async move {
-        let (mut stream, state, permit) = slot?;
-        match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(Ok(chunk))) => {
-                state.metrics.bytes(provider, chunk.len());
-                Some((Ok(chunk), Some((stream, state, permit))))
-            }
-            Ok(None) => None,
-            Ok(Some(Err(e))) => {
-                tracing::warn!(provider = %provider, error = %e.without_url(), "upstream stream failed");
-                Some((Err(std::io::Error::other("upstream stream failed")), None))
-            }
-            Err(_) => {
-                tracing::warn!(provider = %provider, idle_ms = idle.as_millis() as u64, "upstream stream idle too long");
-                Some((
-                    Err(std::io::Error::other("upstream stream idle timeout")),
-                    None,
-                ))
-            }
-        }
-    })
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use byok_e2e::{FakeProvider, raw_request};
 use serde_json::Value;
 
-use crate::{client, setup};
+use crate::{client, get_with_key, setup};
 
 const KEY: &str = "sk-proj-SAFETYsafetySAFETY0003";
 
@@ -183,6 +183,58 @@ async fn rate_limits_answer_429_with_retry_after() {
         .unwrap();
     assert_eq!(other.status(), 200);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn the_per_address_limit_counts_every_key_from_one_client() {
+    let (fake, proxy) = setup(&["--rate-limit-per-ip", "2"], &[]).await;
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        // A different key each time: the per-key limit cannot be what stops the third.
+        let key = format!("sk-proj-ADDRESSlimitKEY{i:08}");
+        let response = get_with_key(&format!("{}/openai/v1/models", proxy.url()), &key).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "the refused request never reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn at_the_concurrency_cap_new_requests_get_503_until_a_slot_frees() {
+    let (_fake, proxy) = setup(&["--max-concurrent", "1"], &[]).await;
+    // A live stream holds the only slot...
+    let stream = get_with_key(&format!("{}/openai/slow-stream", proxy.url()), KEY).await;
+    assert_eq!(stream.status(), 200);
+    let refused = get_with_key(&format!("{}/openai/v1/models", proxy.url()), KEY).await;
+    assert_eq!(refused.status(), 503);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "at_capacity");
+    // ...until it ends.
+    drop(stream);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = get_with_key(&format!("{}/openai/v1/models", proxy.url()), KEY)
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        status, 200,
+        "the slot is released when the stream is dropped"
+    );
 }
 
 #[tokio::test]
