@@ -25,21 +25,15 @@ pub fn CreateVault() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (first, second) = (take_value(&password), take_value(&confirm));
         strength.set(None);
-        if first != second {
-            error.set("The two passwords are not the same. Type them again.".into());
-            focus(&password);
-            return;
-        }
-        if first.chars().count() < MIN_PASSWORD_CHARS {
-            error.set(format!(
-                "Use at least {MIN_PASSWORD_CHARS} characters for the vault password."
-            ));
-            focus(&password);
-            return;
-        }
-        let secret = SecretString::new(first);
+        let secret = match new_password(&password, &confirm) {
+            Ok(secret) => secret,
+            Err(problem) => {
+                error.set(problem);
+                focus(&password);
+                return;
+            }
+        };
         busy.set(true);
         spawn_local(async move {
             match ctx.vault().core().create(&secret).await {
@@ -214,6 +208,26 @@ pub fn Unlock() -> impl IntoView {
             </details>
         </section>
     }
+}
+
+/// A new password typed twice, taken out of both fields: the secret, or what is wrong with it.
+pub fn new_password(
+    first: &NodeRef<leptos::html::Input>,
+    second: &NodeRef<leptos::html::Input>,
+) -> Result<SecretString, String> {
+    let (first, second) = (
+        SecretString::new(take_value(first)),
+        SecretString::new(take_value(second)),
+    );
+    if first.expose_secret() != second.expose_secret() {
+        return Err("The two passwords are not the same. Type them again.".into());
+    }
+    if first.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "Use at least {MIN_PASSWORD_CHARS} characters for the vault password."
+        ));
+    }
+    Ok(first)
 }
 
 /// Moves keyboard focus to `input` (after an error, so the user can type again at once).

@@ -1,10 +1,10 @@
 //! Security settings: the auto-lock period, changing the password, resetting the vault.
 
-use byok_vault::{MIN_PASSWORD_CHARS, SecretString};
+use byok_vault::SecretString;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::gate::{StrengthMeter, focus};
+use super::gate::{StrengthMeter, focus, new_password};
 use super::state::{Ctx, Phase, take_value};
 use crate::strength::{Strength, assess};
 use crate::words;
@@ -97,19 +97,15 @@ fn ChangePassword() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let old = SecretString::new(take_value(&current));
-        let (first, second) = (take_value(&new), take_value(&confirm));
         strength.set(None);
-        if first != second {
-            error.set("The two new passwords are not the same. Type them again.".into());
-            focus(&new);
-            return;
-        }
-        if first.chars().count() < MIN_PASSWORD_CHARS {
-            error.set(format!("Use at least {MIN_PASSWORD_CHARS} characters."));
-            focus(&new);
-            return;
-        }
-        let next = SecretString::new(first);
+        let next = match new_password(&new, &confirm) {
+            Ok(secret) => secret,
+            Err(problem) => {
+                error.set(problem);
+                focus(&new);
+                return;
+            }
+        };
         busy.set(true);
         spawn_local(async move {
             let result = ctx.vault().core().change_password(&old, &next).await;
