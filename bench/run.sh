@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proxy benchmark: the same load three ways against a fast fake upstream (nginx):
-#   direct, through byok-proxy, and through nginx as a plain keep-alive reverse proxy.
+#   direct, through byok-proxy, and through nginx as a plain keep-alive reverse proxy. The
+#   upstream, nginx-as-proxy and byok-proxy are three processes; the two proxies get the same
+#   number of workers ($WORKERS, default one per core).
 # Prints throughput and p50/p99 latency for JSON and SSE, then byok-proxy's memory with 1,000
 # open streams. Loopback only. Usage: bench/run.sh (after `cargo build --release -p byok-proxy`).
 set -euo pipefail
@@ -16,10 +18,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" -e "s|@NGINX_PORT@|$NGINX_PORT|g" \
-  bench/nginx.conf.in > "$dir/nginx.conf"
-nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
-RUST_LOG=warn TOKIO_WORKER_THREADS=${BYOK_WORKERS:-2} target/release/byok-proxy --listen 127.0.0.1:$BYOK_PORT \
+WORKERS=${WORKERS:-$(nproc)}
+template() { sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
+  -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$WORKERS|g" "$1"; }
+template bench/upstream.conf.in > "$dir/upstream.conf"
+template bench/nginx-proxy.conf.in > "$dir/nginx-proxy.conf"
+nginx -c "$dir/upstream.conf" -p "$dir" & pids+=($!)
+nginx -c "$dir/nginx-proxy.conf" -p "$dir" & pids+=($!)
+RUST_LOG=warn target/release/byok-proxy --workers "$WORKERS" --listen 127.0.0.1:$BYOK_PORT \
   --upstream-openai "http://127.0.0.1:$UPSTREAM_PORT" \
   --rate-limit-per-ip 0 --rate-limit-per-key 0 & pids+=($!)
 for port in $UPSTREAM_PORT $NGINX_PORT $BYOK_PORT; do
@@ -47,7 +53,7 @@ print(f"{name:22} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
 PY
 }
 
-echo "== byok-proxy benchmark: $CONNECTIONS connections, $DURATION x $ROUNDS rounds each (medians), 2 wrk threads, $(nproc) cores =="
+echo "== byok-proxy benchmark: $CONNECTIONS connections, $DURATION x $ROUNDS rounds each (medians), 2 wrk threads, $(nproc) cores, $WORKERS proxy workers =="
 for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
   name=${kind%%:*} path=${kind#*:}
   direct=() nginx=() byok=()
@@ -62,7 +68,7 @@ for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
 done
 
 echo "== byok-proxy memory with open streams =="
-RUST_LOG=warn target/release/byok-proxy --listen 127.0.0.1:$STREAMS_PORT \
+RUST_LOG=warn target/release/byok-proxy --workers "$WORKERS" --listen 127.0.0.1:$STREAMS_PORT \
   --upstream-openai "http://127.0.0.1:$SLOW_PORT" \
   --rate-limit-per-ip 0 --rate-limit-per-key 0 & stream_pid=$!; pids+=($stream_pid)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$STREAMS_PORT/healthz" && break; sleep 0.1; done
