@@ -101,7 +101,14 @@ pub struct Args {
     /// Time running streams get to finish on shutdown [default: 30s].
     #[arg(long, env = "BYOK_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    /// Worker threads, each with its own event loop and provider connections
+    /// [default: one per CPU].
+    #[arg(long, env = "BYOK_WORKERS")]
+    pub workers: Option<usize>,
 }
+
+/// More worker threads than this is a typo, not a machine.
+const MAX_WORKERS: usize = 1024;
 
 /// When a server key may stand in for the user's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -160,6 +167,8 @@ pub struct Settings {
     pub max_concurrent: usize,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
+    /// Worker threads (each a single-threaded event loop).
+    pub workers: usize,
 }
 
 impl Default for Settings {
@@ -184,6 +193,7 @@ impl Default for Settings {
             rate_limit_per_key: 600,
             max_concurrent: 2048,
             shutdown_grace: Duration::from_secs(30),
+            workers: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         }
     }
 }
@@ -230,7 +240,8 @@ impl Args {
             rate_limit_per_ip,
             rate_limit_per_key,
             max_concurrent,
-            shutdown_grace
+            shutdown_grace,
+            workers
         )
     }
 
@@ -426,6 +437,15 @@ impl Args {
             }
             s.max_concurrent = v;
         }
+        if let Some(v) = self.workers {
+            if !(1..=MAX_WORKERS).contains(&v) {
+                return Err(bad(
+                    "BYOK_WORKERS",
+                    format!("must be between 1 and {MAX_WORKERS}"),
+                ));
+            }
+            s.workers = v;
+        }
         Ok(s)
     }
 }
@@ -492,6 +512,14 @@ mod tests {
         );
         assert!(!s.upstreams.contains_key(&Provider::Custom));
         assert_eq!(s.body_limit, 10 * 1024 * 1024);
+        assert!(s.workers >= 1);
+        assert_eq!(
+            args(&["--workers", "3"])
+                .validate(|_| None)
+                .unwrap()
+                .workers,
+            3
+        );
     }
 
     #[test]
@@ -516,6 +544,8 @@ mod tests {
             ),
             (&["--fallback", "openai=always"], "BYOK_FALLBACK"),
             (&["--static-dir", "/nonexistent"], "BYOK_STATIC_DIR"),
+            (&["--workers", "0"], "BYOK_WORKERS"),
+            (&["--workers", "5000"], "BYOK_WORKERS"),
         ];
         for (list, setting) in cases {
             let err = args(list).validate(|_| None).unwrap_err().to_string();

@@ -51,16 +51,22 @@ pub use upstream::BuildError;
 use limits::{Fingerprinter, RateLimiter};
 use metrics::Metrics;
 
-/// Shared state of the proxy. Cheap to clone.
+/// State of the proxy as one worker sees it: what every worker shares, plus this worker's own
+/// provider connections. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState {
+    shared: Arc<Shared>,
+    /// Pooled connections are driven by the event loop that opened them, so each worker has its
+    /// own pool: a request never waits on another thread's connection.
+    client: upstream::Client,
+}
 
-/// What every request handler shares.
+/// What every request handler shares, across workers.
 #[derive(Debug)]
 pub struct Shared {
     /// The validated settings.
     pub settings: Settings,
-    client: upstream::Client,
+    tls: rustls::ClientConfig,
     metrics: Metrics,
     ip_limiter: RateLimiter<IpAddr>,
     key_limiter: RateLimiter<String>,
@@ -72,7 +78,7 @@ impl Deref for AppState {
     type Target = Shared;
 
     fn deref(&self) -> &Shared {
-        &self.0
+        &self.shared
     }
 }
 
@@ -86,16 +92,30 @@ impl AppState {
     pub fn new(settings: Settings) -> Result<Self, BuildError> {
         // Several crates may race to install a provider; any installed one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = upstream::client(settings.connect_timeout)?;
-        Ok(Self(Arc::new(Shared {
+        let tls = upstream::tls_config()?;
+        let client = upstream::client(tls.clone(), settings.connect_timeout);
+        Ok(Self {
             client,
-            metrics: Metrics::default(),
-            ip_limiter: RateLimiter::new(settings.rate_limit_per_ip),
-            key_limiter: RateLimiter::new(settings.rate_limit_per_key),
-            slots: Arc::new(Semaphore::new(settings.max_concurrent)),
-            fingerprints: Fingerprinter::new(),
-            settings,
-        })))
+            shared: Arc::new(Shared {
+                tls,
+                metrics: Metrics::default(),
+                ip_limiter: RateLimiter::new(settings.rate_limit_per_ip),
+                key_limiter: RateLimiter::new(settings.rate_limit_per_key),
+                slots: Arc::new(Semaphore::new(settings.max_concurrent)),
+                fingerprints: Fingerprinter::new(),
+                settings,
+            }),
+        })
+    }
+
+    /// The same shared state (limits, metrics, the concurrency cap) with a connection pool of
+    /// its own, for another worker thread.
+    #[must_use]
+    pub fn for_worker(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            client: upstream::client(self.shared.tls.clone(), self.settings.connect_timeout),
+        }
     }
 
     /// Whether the request authenticates as the app (`Authorization: Bearer <app token>`).

@@ -1,14 +1,20 @@
-//! `byok-proxy`: loads configuration, sets up logging, binds and serves with graceful shutdown.
+//! `byok-proxy`: loads configuration, sets up logging, binds, and serves with graceful shutdown.
+//!
+//! Serving is thread-per-core, like nginx's worker processes: each worker thread runs its own
+//! single-threaded event loop, accepts from the shared listening socket and keeps its own
+//! provider connections, so a request is handled start to finish on one thread without
+//! cross-thread wake-ups. Limits, metrics and the concurrency cap are shared by all workers.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use byok_proxy::{AppState, Args, LogFormat, app};
 use clap::Parser;
+use tokio::sync::{mpsc, watch};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let settings = match Args::parse()
         .with_file()
         .and_then(|a| a.validate(|k| std::env::var(k).ok()))
@@ -27,7 +33,7 @@ async fn main() -> ExitCode {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
     }
-    let (listen, grace) = (settings.listen, settings.shutdown_grace);
+    let (listen, grace, workers) = (settings.listen, settings.shutdown_grace, settings.workers);
     let state = match AppState::new(settings) {
         Ok(state) => state,
         Err(err) => {
@@ -35,7 +41,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(listen).await {
+    let listener = match std::net::TcpListener::bind(listen).and_then(|l| {
+        l.set_nonblocking(true)?;
+        Ok(l)
+    }) {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("byok-proxy: cannot listen on {listen}: {err}");
@@ -43,40 +52,115 @@ async fn main() -> ExitCode {
         }
     };
     let local = listener.local_addr().unwrap_or(listen);
-    // The e2e harness reads this line to learn the port when started with port 0.
-    tracing::info!(address = %local, "listening on http://{local}/");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
-    let mut graceful = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-        tracing::info!(
-            grace_ms = grace.as_millis() as u64,
-            "shutting down; letting running streams finish"
-        );
-    });
-    let mut deadline = stop_rx;
-    tokio::select! {
-        result = server => {
-            if let Err(err) = result {
-                tracing::error!(error = %err, "server failed");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut threads = Vec::with_capacity(workers);
+    for index in 0..workers {
+        let spawned = listener.try_clone().and_then(|listener| {
+            let (state, stop, exit) = (state.for_worker(), stop_rx.clone(), exit_tx.clone());
+            let ready = ready_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("byok-worker-{index}"))
+                .spawn(move || {
+                    let result = worker(listener, state, stop, grace, ready);
+                    let _ = exit.send(());
+                    result
+                })
+        });
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(err) => {
+                eprintln!("byok-proxy: cannot start worker {index}: {err}");
+                let _ = stop_tx.send(true);
                 return ExitCode::FAILURE;
             }
         }
-        () = async move {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(grace).await;
-        } => tracing::warn!("grace period over; closing remaining streams"),
     }
-    ExitCode::SUCCESS
+    drop((listener, exit_tx, ready_tx));
+    // Each worker reports once it accepts connections and then drops its sender, so this
+    // counts the workers that came up; one that failed first is reported when it is joined.
+    let ready = ready_rx.iter().count();
+    if ready < workers {
+        let _ = stop_tx.send(true);
+        for thread in threads {
+            if let Ok(Err(err)) = thread.join() {
+                eprintln!("byok-proxy: worker failed to start: {err}");
+            }
+        }
+        return ExitCode::FAILURE;
+    }
+    // The e2e harness reads this line to learn the port when started with port 0.
+    tracing::info!(address = %local, workers, "listening on http://{local}/");
+
+    // This thread only waits: for a signal, or for a worker that stopped on its own (failed).
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match signals {
+        Ok(runtime) => runtime.block_on(async {
+            tokio::select! {
+                () = shutdown_signal() => tracing::info!(
+                    grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+                    "shutting down; letting running streams finish"
+                ),
+                _ = exit_rx.recv() => {}
+            }
+        }),
+        Err(err) => tracing::error!(error = %err, "cannot watch for signals"),
+    }
+    let _ = stop_tx.send(true);
+    let mut code = ExitCode::SUCCESS;
+    for thread in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, "worker failed");
+                code = ExitCode::FAILURE;
+            }
+            Err(_) => code = ExitCode::FAILURE,
+        }
+    }
+    code
+}
+
+/// One worker: a single-threaded event loop serving connections it accepts from `listener`
+/// until `stop`, then letting its running streams finish for up to `grace`.
+fn worker(
+    listener: std::net::TcpListener,
+    state: AppState,
+    stop: watch::Receiver<bool>,
+    grace: Duration,
+    ready: std::sync::mpsc::Sender<()>,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let _ = ready.send(());
+        drop(ready);
+        let mut graceful = stop.clone();
+        let server = axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        });
+        let mut deadline = stop;
+        tokio::select! {
+            result = server => result,
+            () = async move {
+                let _ = deadline.wait_for(|stop| *stop).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("grace period over; closing remaining streams");
+                Ok(())
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

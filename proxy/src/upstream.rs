@@ -35,18 +35,23 @@ pub type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnecto
 #[error("could not build the HTTP client: {0}")]
 pub struct BuildError(String);
 
-/// A client as described in the module docs.
+/// The TLS settings every client shares: rustls with ring and the platform's verifier.
 ///
 /// # Errors
 ///
 /// When the platform's certificate verifier cannot be set up.
-pub fn client(connect_timeout: Duration) -> Result<Client, BuildError> {
+pub fn tls_config() -> Result<rustls::ClientConfig, BuildError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_platform_verifier())
         .map_err(|e| BuildError(e.to_string()))?
-        .with_no_client_auth();
+        .with_no_client_auth())
+}
+
+/// A client as described in the module docs, with its own connection pool.
+#[must_use]
+pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
     let mut http = HttpConnector::new();
     // The scheme is checked by the TLS layer (`https_or_http`): only http and https.
     http.enforce_http(false);
@@ -58,12 +63,10 @@ pub fn client(connect_timeout: Duration) -> Result<Client, BuildError> {
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(TokioTimer::new())
-            .build(https),
-    )
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_timer(TokioTimer::new())
+        .build(https)
 }
 
 /// A provider's answer on its way to the client: frames pass through untouched, bytes are

@@ -209,6 +209,47 @@ async fn the_per_address_limit_counts_every_key_from_one_client() {
 }
 
 #[tokio::test]
+async fn workers_share_the_limits_and_the_concurrency_cap() {
+    let (fake, proxy) = setup(
+        &[
+            "--workers",
+            "3",
+            "--rate-limit-per-key",
+            "4",
+            "--max-concurrent",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    let workers: Vec<String> = proxy
+        .thread_names()
+        .into_iter()
+        .filter(|name| name.starts_with("byok-worker-"))
+        .collect();
+    assert_eq!(workers, ["byok-worker-0", "byok-worker-1", "byok-worker-2"]);
+    // A new connection per request (`get_with_key` builds a new client), so the requests are
+    // spread over the workers; the per-key count is still one count.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let response = get_with_key(&format!("{}/openai/v1/models", proxy.url()), KEY).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429]);
+    assert_eq!(fake.requests().len(), 4);
+    // The one slot is held by a stream, whichever worker serves the next connections.
+    let other_key = "sk-proj-WORKERSshareTHEcap0000";
+    let stream = get_with_key(&format!("{}/openai/slow-stream", proxy.url()), other_key).await;
+    assert_eq!(stream.status(), 200);
+    // Three more: with the stream that makes four, still within this key's rate limit.
+    for _ in 0..3 {
+        let refused = get_with_key(&format!("{}/openai/v1/models", proxy.url()), other_key).await;
+        assert_eq!(refused.status(), 503);
+    }
+    drop(stream);
+}
+
+#[tokio::test]
 async fn at_the_concurrency_cap_new_requests_get_503_until_a_slot_frees() {
     let (_fake, proxy) = setup(&["--max-concurrent", "1"], &[]).await;
     // A live stream holds the only slot...

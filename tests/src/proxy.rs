@@ -108,6 +108,23 @@ impl ProxyProcess {
         self.addr
     }
 
+    /// The names of the process's threads (Linux: `/proc/<pid>/task/*/comm`), sorted.
+    ///
+    /// # Panics
+    ///
+    /// If `/proc` cannot be read.
+    #[must_use]
+    pub fn thread_names(&self) -> Vec<String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let mut names: Vec<String> = std::fs::read_dir(tasks)
+            .expect("read /proc")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Everything logged so far, after a short pause for the log threads to catch up.
     #[must_use]
     pub fn logs(&self) -> String {
