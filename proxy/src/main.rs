@@ -57,6 +57,7 @@ fn main() -> ExitCode {
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::with_capacity(workers);
+    let mut code = ExitCode::SUCCESS;
     for index in 0..workers {
         let spawned = listener.try_clone().and_then(|listener| {
             let (state, stop, exit) = (state.for_worker(), stop_rx.clone(), exit_tx.clone());
@@ -72,46 +73,21 @@ fn main() -> ExitCode {
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(err) => {
-                eprintln!("byok-proxy: cannot start worker {index}: {err}");
-                let _ = stop_tx.send(true);
-                return ExitCode::FAILURE;
+                tracing::error!(error = %err, index, "cannot start worker");
+                code = ExitCode::FAILURE;
+                break;
             }
         }
     }
     drop((listener, exit_tx, ready_tx));
     // Each worker reports once it accepts connections and then drops its sender, so this
     // counts the workers that came up; one that failed first is reported when it is joined.
-    let ready = ready_rx.iter().count();
-    if ready < workers {
-        let _ = stop_tx.send(true);
-        for thread in threads {
-            if let Ok(Err(err)) = thread.join() {
-                eprintln!("byok-proxy: worker failed to start: {err}");
-            }
-        }
-        return ExitCode::FAILURE;
-    }
-    // The e2e harness reads this line to learn the port when started with port 0.
-    tracing::info!(address = %local, workers, "listening on http://{local}/");
-
-    // This thread only waits: for a signal, or for a worker that stopped on its own (failed).
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match signals {
-        Ok(runtime) => runtime.block_on(async {
-            tokio::select! {
-                () = shutdown_signal() => tracing::info!(
-                    grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
-                    "shutting down; letting running streams finish"
-                ),
-                _ = exit_rx.recv() => {}
-            }
-        }),
-        Err(err) => tracing::error!(error = %err, "cannot watch for signals"),
+    if ready_rx.iter().count() == workers {
+        // The e2e harness reads this line to learn the port when started with port 0.
+        tracing::info!(address = %local, workers, "listening on http://{local}/");
+        wait_for_stop(&mut exit_rx, grace);
     }
     let _ = stop_tx.send(true);
-    let mut code = ExitCode::SUCCESS;
     for thread in threads {
         match thread.join() {
             Ok(Ok(())) => {}
@@ -123,6 +99,25 @@ fn main() -> ExitCode {
         }
     }
     code
+}
+
+/// Blocks until a shutdown signal, or until a worker stops on its own (it failed).
+fn wait_for_stop(exit: &mut mpsc::UnboundedReceiver<()>, grace: Duration) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(async {
+            tokio::select! {
+                () = shutdown_signal() => tracing::info!(
+                    grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX),
+                    "shutting down; letting running streams finish"
+                ),
+                _ = exit.recv() => {}
+            }
+        }),
+        Err(err) => tracing::error!(error = %err, "cannot watch for signals"),
+    }
 }
 
 /// One worker: a single-threaded event loop serving connections it accepts from `listener`
