@@ -10,8 +10,8 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let settings = byok_proxy::Settings::default();
 //! let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-//! let app = byok_proxy::app(byok_proxy::AppState::new(settings)?);
-//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! let state = byok_proxy::AppState::new(settings)?;
+//! byok_proxy::serve(listener, state, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -26,6 +26,7 @@ mod metrics;
 mod pipeline;
 mod provider;
 mod routes;
+mod serve;
 mod upstream;
 mod web;
 
@@ -45,7 +46,7 @@ pub use error::ProxyError;
 pub use forward::KEY_HEADER;
 pub use pipeline::KEY_SOURCE_HEADER;
 pub use provider::Provider;
-pub use routes::app;
+pub use serve::serve;
 pub use upstream::BuildError;
 
 use limits::{Fingerprinter, RateLimiter};

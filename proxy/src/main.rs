@@ -5,11 +5,10 @@
 //! provider connections, so a request is handled start to finish on one thread without
 //! cross-thread wake-ups. Limits, metrics and the concurrency cap are shared by all workers.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use byok_proxy::{AppState, Args, LogFormat, app};
+use byok_proxy::{AppState, Args, LogFormat, serve};
 use clap::Parser;
 use tokio::sync::{mpsc, watch};
 use tracing_subscriber::EnvFilter;
@@ -137,11 +136,7 @@ fn worker(
         let _ = ready.send(());
         drop(ready);
         let mut graceful = stop.clone();
-        let server = axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = serve(listener, state, async move {
             let _ = graceful.wait_for(|stop| *stop).await;
         });
         let mut deadline = stop;

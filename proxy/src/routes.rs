@@ -1,6 +1,8 @@
 //! The router: routes, handlers and the middleware stack, declared once.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::Router;
@@ -8,9 +10,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::future::RouteFuture;
+use axum::routing::{get, post};
+use futures_util::future::{BoxFuture, Either};
+use hyper::body::Incoming;
 use serde_json::{Value, json};
-use tower::ServiceBuilder;
+use tower::{BoxError, Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -33,28 +38,62 @@ const SECRET_HEADERS: [&str; 6] = [
     "cookie",
 ];
 
-/// The proxy's router over `state`.
-pub fn app(state: AppState) -> Router {
-    let mut router = Router::new()
+/// The routes that are not pass-through, over `state`, without middleware (see [`Routes`]).
+fn router(state: AppState) -> Router {
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/byok/providers", get(providers))
         .route("/byok/test/{provider}", post(test_key))
         .route("/v1/chat/completions", post(unified_chat))
         .route("/v1/embeddings", post(unified_embeddings));
-    for provider in Provider::ALL {
-        let route = format!("/{}/{{*path}}", provider.id());
-        router = router.route(
-            &route,
-            any(move |state, addr, request| passthrough(state, addr, provider, request)),
-        );
-    }
     let router = match state.settings.static_dir.clone() {
         Some(dir) => router.fallback_service(web::static_files(&dir)),
         None => router.fallback(|| async { ProxyError::NotFound }),
     };
-    let cors = cors(&state.settings.cors_origins);
-    router.with_state(state).layer(
+    router.with_state(state)
+}
+
+/// Everything a worker serves: pass-through requests (`/{provider}/{*path}`, nearly all the
+/// traffic) go straight to the pipeline; the rest to the router. Both sit behind the same
+/// middleware, built per connection by [`Routes::service`].
+#[derive(Debug, Clone)]
+pub struct Routes {
+    state: AppState,
+    router: Router,
+    cors: Option<CorsLayer>,
+}
+
+impl Routes {
+    /// The routes over `state`.
+    #[must_use]
+    pub fn new(state: AppState) -> Self {
+        Self {
+            router: router(state.clone()),
+            cors: cors(&state.settings.cors_origins),
+            state,
+        }
+    }
+
+    /// The service for one connection from `client`.
+    pub fn service(
+        &self,
+        client: SocketAddr,
+    ) -> impl Service<
+        Request<Incoming>,
+        Response = Response<
+            impl http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
+        >,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static {
+        let dispatch = Dispatch {
+            state: self.state.clone(),
+            router: self.router.clone(),
+            client,
+        };
         ServiceBuilder::new()
             // 1. Secret headers become `Sensitive` first, so no later layer can print them.
             .layer(SetSensitiveRequestHeadersLayer::new(
@@ -63,15 +102,55 @@ pub fn app(state: AppState) -> Router {
             // 2. One span per request: method and path only (never the query, never headers).
             .layer(
                 TraceLayer::new_for_http()
-                    .make_span_with(|request: &Request| {
+                    .make_span_with(|request: &Request<Incoming>| {
                         tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
                     })
                     .on_request(())
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             // 3. CORS for the configured origins only (none: same-origin use).
-            .option_layer(cors),
-    )
+            .option_layer(self.cors.clone())
+            .service(dispatch)
+    }
+}
+
+/// Sends pass-through requests to the pipeline and the rest to the router.
+#[derive(Debug, Clone)]
+struct Dispatch {
+    state: AppState,
+    router: Router,
+    client: SocketAddr,
+}
+
+impl Service<Request<Incoming>> for Dispatch {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, RouteFuture<Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<Request<Incoming>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+        match passthrough_provider(request.uri().path()) {
+            Some(provider) => {
+                let (state, ip) = (self.state.clone(), self.client.ip());
+                Either::Left(Box::pin(async move {
+                    Ok(passthrough(state, ip, provider, request.map(Body::new)).await)
+                }))
+            }
+            None => {
+                request.extensions_mut().insert(ConnectInfo(self.client));
+                Either::Right(self.router.call(request))
+            }
+        }
+    }
+}
+
+/// The provider a pass-through path (`/{provider}/...`) names, if it names one.
+fn passthrough_provider(path: &str) -> Option<Provider> {
+    let (id, _) = path.strip_prefix('/')?.split_once('/')?;
+    id.parse().ok()
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -112,21 +191,16 @@ fn finish(
 }
 
 async fn passthrough(
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    state: AppState,
+    client_ip: IpAddr,
     provider: Provider,
     request: Request,
 ) -> Response {
     let result = async {
         let (parts, body) = request.into_parts();
         let prefix_len = provider.id().len() + 1;
-        let path = parts
-            .uri
-            .path()
-            .get(prefix_len..)
-            .unwrap_or_default()
-            .to_owned();
-        let target = forward::upstream_path(&parts.uri, &path)?;
+        let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
+        let target = forward::upstream_path(&parts.uri, path)?;
         pipeline::forward(
             &state,
             Outbound {
@@ -134,7 +208,7 @@ async fn passthrough(
                 target,
                 parts,
                 body: InBody::Streaming(body),
-                client_ip: addr.ip(),
+                client_ip,
             },
         )
         .await
