@@ -105,6 +105,20 @@ pub fn user_key(headers: &HeaderMap) -> Result<Option<SecretString>, ProxyError>
     Ok(Some(SecretString::from(text.to_owned())))
 }
 
+/// Whether `path` holds something that could be turned into a different path further along:
+/// an encoded dot, slash, backslash, NUL or percent sign (any case), a backslash, or `//`.
+fn has_disguise(path: &[u8]) -> bool {
+    path.contains(&b'\\')
+        || path.windows(2).any(|w| w == b"//")
+        || path.windows(3).any(|w| {
+            w[0] == b'%'
+                && matches!(
+                    (w[1], w[2].to_ascii_lowercase()),
+                    (b'2', b'e' | b'f' | b'5') | (b'5', b'c') | (b'0', b'0')
+                )
+        })
+}
+
 /// Validates the path after the route prefix and the query, returning what to append to the
 /// provider's base URL.
 ///
@@ -120,9 +134,7 @@ pub fn upstream_path(uri: &Uri, path: &str) -> Result<String, ProxyError> {
     if !path.starts_with('/') || path.len() < 2 {
         return Err(ProxyError::BadPath);
     }
-    let lower = path.to_ascii_lowercase();
-    let suspicious = ["%2e", "%2f", "%5c", "%00", "%25", "\\", "//"];
-    if suspicious.iter().any(|s| lower.contains(s)) {
+    if has_disguise(path.as_bytes()) {
         return Err(ProxyError::BadPath);
     }
     if path[1..].split('/').any(|seg| seg == "." || seg == "..") {
@@ -164,6 +176,9 @@ mod tests {
             "/v1/%5cx",
             "/v1//x",
             "/v1\\x",
+            "/v1/%5Cx",
+            "/v1/%25/x",
+            "/v1/%00x",
             "/v1/./x",
             "/",
             "",

@@ -49,7 +49,7 @@ pub use provider::Provider;
 pub use serve::serve;
 pub use upstream::BuildError;
 
-use limits::{Fingerprinter, RateLimiter};
+use limits::{Fingerprinter, KeyFingerprint, RateLimiter};
 use metrics::Metrics;
 
 /// State of the proxy as one worker sees it: what every worker shares, plus this worker's own
@@ -70,7 +70,7 @@ pub struct Shared {
     tls: rustls::ClientConfig,
     metrics: Metrics,
     ip_limiter: RateLimiter<IpAddr>,
-    key_limiter: RateLimiter<String>,
+    key_limiter: RateLimiter<KeyFingerprint>,
     slots: Arc<Semaphore>,
     fingerprints: Fingerprinter,
 }

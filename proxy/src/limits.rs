@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// Entries kept before idle buckets are pruned.
 const PRUNE_AT: usize = 10_000;
@@ -76,7 +77,20 @@ impl<K: Eq + Hash> RateLimiter<K> {
 /// tell keys apart without revealing them, and means nothing outside this process.
 #[derive(Clone)]
 pub struct Fingerprinter {
-    secret: [u8; 32],
+    /// HMAC-SHA256 already keyed with the secret: each fingerprint clones it, so the key
+    /// schedule is computed once per process rather than once per request.
+    keyed: Hmac<Sha256>,
+}
+
+/// The first 8 bytes of a key's HMAC; shown as `kf_` and 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyFingerprint([u8; 8]);
+
+impl std::fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("kf_")?;
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 impl std::fmt::Debug for Fingerprinter {
@@ -93,20 +107,23 @@ impl Fingerprinter {
     /// If the operating system has no random source (the proxy cannot run safely then).
     #[must_use]
     pub fn new() -> Self {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).expect("the OS random source is available");
-        Self { secret }
+        let mut secret = Zeroizing::new([0u8; 32]);
+        getrandom::fill(secret.as_mut()).expect("the OS random source is available");
+        // HMAC accepts keys of any length.
+        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        Self { keyed }
     }
 
-    /// `kf_` and 16 hex digits.
+    /// The fingerprint of `key`.
     #[must_use]
-    pub fn fingerprint(&self, key: &SecretString) -> String {
-        // HMAC accepts keys of any length.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    pub fn fingerprint(&self, key: &SecretString) -> KeyFingerprint {
+        let mut mac = self.keyed.clone();
         mac.update(key.expose_secret().as_bytes()); // hashed, never stored
         let digest = mac.finalize().into_bytes();
-        format!("kf_{}", hex::encode(&digest[..8]))
+        let mut short = [0u8; 8];
+        short.copy_from_slice(&digest[..8]);
+        KeyFingerprint(short)
     }
 }
 
@@ -141,7 +158,14 @@ mod tests {
         let a = f.fingerprint(&key);
         assert_eq!(a, f.fingerprint(&key));
         assert_ne!(a, Fingerprinter::new().fingerprint(&key));
-        assert_eq!(a.len(), 19);
-        assert!(!a.contains("abcd"));
+        assert_ne!(
+            a,
+            f.fingerprint(&SecretString::from("sk-proj-abcdefghijklmnoq"))
+        );
+        let shown = a.to_string();
+        assert!(shown.starts_with("kf_"), "{shown}");
+        assert_eq!(shown.len(), 19);
+        assert!(shown[3..].bytes().all(|b| b.is_ascii_hexdigit()), "{shown}");
+        assert!(!shown.contains("abcd"));
     }
 }

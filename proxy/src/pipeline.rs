@@ -168,7 +168,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         .map_err(ProxyError::RateLimited)?;
     state
         .key_limiter
-        .check(fingerprint.clone(), now)
+        .check(fingerprint, now)
         .map_err(ProxyError::RateLimited)?;
     let permit = state
         .slots

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::Json;
@@ -10,12 +11,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::future::RouteFuture;
 use axum::routing::{get, post};
 use futures_util::future::{BoxFuture, Either};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use tower::{BoxError, Service, ServiceBuilder};
+use tower::util::Oneshot;
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -89,11 +90,11 @@ impl Routes {
     > + Clone
     + Send
     + 'static {
-        let dispatch = Dispatch {
+        let dispatch = Dispatch(Arc::new(Connection {
             state: self.state.clone(),
             router: self.router.clone(),
             client,
-        };
+        }));
         ServiceBuilder::new()
             // 1. Secret headers become `Sensitive` first, so no later layer can print them.
             .layer(SetSensitiveRequestHeadersLayer::new(
@@ -114,9 +115,14 @@ impl Routes {
     }
 }
 
-/// Sends pass-through requests to the pipeline and the rest to the router.
+/// Sends pass-through requests to the pipeline and the rest to the router. Cloned for every
+/// request, so it is one reference count.
 #[derive(Debug, Clone)]
-struct Dispatch {
+struct Dispatch(Arc<Connection>);
+
+/// What a connection's requests need.
+#[derive(Debug)]
+struct Connection {
     state: AppState,
     router: Router,
     client: SocketAddr,
@@ -125,23 +131,33 @@ struct Dispatch {
 impl Service<Request<Incoming>> for Dispatch {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, RouteFuture<Infallible>>;
+    type Future = Either<
+        BoxFuture<'static, Result<Response, Infallible>>,
+        Oneshot<Router, Request<Incoming>>,
+    >;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Service::<Request<Incoming>>::poll_ready(&mut self.router, cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The pipeline has no back-pressure of its own (the concurrency cap answers 503), and
+        // the router is readied per request by `oneshot`.
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+        let connection = &self.0;
         match passthrough_provider(request.uri().path()) {
             Some(provider) => {
-                let (state, ip) = (self.state.clone(), self.client.ip());
+                let connection = Arc::clone(connection);
                 Either::Left(Box::pin(async move {
-                    Ok(passthrough(state, ip, provider, request.map(Body::new)).await)
+                    let ip = connection.client.ip();
+                    let request = request.map(Body::new);
+                    Ok(passthrough(&connection.state, ip, provider, request).await)
                 }))
             }
             None => {
-                request.extensions_mut().insert(ConnectInfo(self.client));
-                Either::Right(self.router.call(request))
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo(connection.client));
+                Either::Right(connection.router.clone().oneshot(request))
             }
         }
     }
@@ -191,7 +207,7 @@ fn finish(
 }
 
 async fn passthrough(
-    state: AppState,
+    state: &AppState,
     client_ip: IpAddr,
     provider: Provider,
     request: Request,
@@ -202,7 +218,7 @@ async fn passthrough(
         let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
         let target = forward::upstream_path(&parts.uri, path)?;
         pipeline::forward(
-            &state,
+            state,
             Outbound {
                 provider,
                 target,
@@ -214,7 +230,7 @@ async fn passthrough(
         .await
     }
     .await;
-    finish(&state, provider.id(), result)
+    finish(state, provider.id(), result)
 }
 
 async fn unified_chat(
