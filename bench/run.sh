@@ -23,33 +23,63 @@ template() { sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
   -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$WORKERS|g" "$1"; }
 template bench/upstream.conf.in > "$dir/upstream.conf"
 template bench/nginx-proxy.conf.in > "$dir/nginx-proxy.conf"
-nginx -c "$dir/upstream.conf" -p "$dir" & pids+=($!)
-nginx -c "$dir/nginx-proxy.conf" -p "$dir" & pids+=($!)
+nginx -c "$dir/upstream.conf" -p "$dir" & upstream_pid=$!; pids+=($upstream_pid)
+nginx -c "$dir/nginx-proxy.conf" -p "$dir" & nginx_pid=$!; pids+=($nginx_pid)
 RUST_LOG=warn target/release/byok-proxy --workers "$WORKERS" --listen 127.0.0.1:$BYOK_PORT \
   --upstream-openai "http://127.0.0.1:$UPSTREAM_PORT" \
-  --rate-limit-per-ip 0 --rate-limit-per-key 0 & pids+=($!)
+  --rate-limit-per-ip 0 --rate-limit-per-key 0 & byok_pid=$!; pids+=($byok_pid)
 for port in $UPSTREAM_PORT $NGINX_PORT $BYOK_PORT; do
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
+# nginx serves from its worker processes; byok-proxy's workers are threads of one process.
+mapfile -t upstream_workers < <(pgrep -P "$upstream_pid")
+mapfile -t nginx_workers < <(pgrep -P "$nginx_pid")
 
-# wrk prints "Requests/sec: N" and, with --latency, "50%" and "99%" lines (normalized to ms).
-run_wrk() { # url -> "rps p50_ms p99_ms non2xx"
-  local out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$1")
-  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-       /^Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-       /Non-2xx/ { bad = $NF } END { printf "%s %s %s %s\n", rps, p50, p99, bad + 0 }' <<<"$out"
+# CPU time (user + system, in clock ticks) the given processes have used so far.
+cpu_ticks() {
+  local total=0 pid utime stime
+  for pid in "$@"; do
+    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    total=$((total + utime + stime))
+  done
+  echo "$total"
+}
+
+# wrk prints "N requests in", "Requests/sec: N" and, with --latency, "50%" and "99%" lines
+# (normalized to ms). The CPU the serving processes used per request is steadier than
+# throughput on a shared machine: throughput is what is left of 2 cores after wrk and the
+# upstream, so it moves with them.
+run_wrk() { # url pids... -> "rps,p50_ms,p99_ms,non2xx,cpu_us_per_request"
+  local url=$1 out before after
+  shift
+  before=$(cpu_ticks "$@")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$url")
+  after=$(cpu_ticks "$@")
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+       / requests in / { n = $1 } /^Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+       /Non-2xx/ { bad = $NF } END { printf "%s,%s,%s,%s,%.1f\n", rps, p50, p99, bad + 0, n ? ticks / hz / n * 1e6 : 0 }' <<<"$out"
 }
 
 # This is a shared 2-core VM: single runs swing by 20%. Each target runs $ROUNDS times,
-# interleaved (direct, nginx, byok, direct, ...), and the medians are reported.
-report() { # name results...
+# interleaved (direct, nginx, byok, direct, ...), and the medians are reported. CPU is the
+# upstream's for "direct" and the proxy's (not the upstream's) for the other two.
+report() { # kind direct-results... -- nginx-results... -- byok-results...
   python3 - "$@" <<'PY'
 import statistics as st, sys
-name, runs = sys.argv[1], [list(map(float, r.split())) for r in sys.argv[2:]]
-rps, p50, p99, bad = (st.median(col) for col in zip(*runs))
-print(f"{name:22} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-      f"(runs: {', '.join(str(round(r[0])) for r in runs)}){'  !! non-2xx' if bad else ''}")
+kind, rest = sys.argv[1], " ".join(sys.argv[2:]).split(" -- ")
+medians = {}
+for name, group in zip(("direct", "via nginx", "via byok-proxy"), rest):
+    runs = [list(map(float, r.split(","))) for r in group.split()]
+    rps, p50, p99, bad, cpu = (st.median(col) for col in zip(*runs))
+    medians[name] = (rps, p99, cpu)
+    print(f"{kind + ' ' + name:22} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+          f"CPU {cpu:5.1f} µs/req   (runs: {', '.join(str(round(r[0])) for r in runs)})"
+          f"{'  !! non-2xx' if bad else ''}")
+(d_rps, d_p99, _), (n_rps, n_p99, n_cpu), (b_rps, b_p99, b_cpu) = medians.values()
+print(f"{kind}: byok-proxy at {b_rps / n_rps:.2f}x nginx's throughput (target >= 0.9), "
+      f"{b_cpu / n_cpu:.2f}x its CPU per request; added p99 {b_p99 - d_p99:+.2f} ms "
+      f"(nginx {n_p99 - d_p99:+.2f} ms)")
 PY
 }
 
@@ -58,13 +88,11 @@ for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
   name=${kind%%:*} path=${kind#*:}
   direct=() nginx=() byok=()
   for _ in $(seq "$ROUNDS"); do
-    direct+=("$(run_wrk "http://127.0.0.1:$UPSTREAM_PORT$path")")
-    nginx+=("$(run_wrk "http://127.0.0.1:$NGINX_PORT$path")")
-    byok+=("$(run_wrk "http://127.0.0.1:$BYOK_PORT/openai$path")")
+    direct+=("$(run_wrk "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
+    nginx+=("$(run_wrk "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
+    byok+=("$(run_wrk "http://127.0.0.1:$BYOK_PORT/openai$path" "$byok_pid")")
   done
-  report "$name direct" "${direct[@]}"
-  report "$name via nginx" "${nginx[@]}"
-  report "$name via byok-proxy" "${byok[@]}"
+  report "$name" "${direct[@]}" -- "${nginx[@]}" -- "${byok[@]}"
 done
 
 echo "== byok-proxy memory with open streams =="

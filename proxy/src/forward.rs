@@ -44,14 +44,15 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// Header names listed in `Connection`, which are hop-by-hop for this message.
-fn connection_named(headers: &HeaderMap) -> Vec<String> {
+/// Header names listed in `Connection`, which are hop-by-hop for this message. Compared
+/// ignoring case; allocates only when the message has a `Connection` header.
+fn connection_named(headers: &HeaderMap) -> Vec<&str> {
     headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
+        .map(str::trim)
         .filter(|name| !name.is_empty())
         .collect()
 }
@@ -64,7 +65,7 @@ pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
     for (name, value) in incoming {
         let n = name.as_str();
         let allowed = FORWARDED.contains(&n) || FORWARDED_PREFIXES.iter().any(|p| n.starts_with(p));
-        if allowed && !dropped.iter().any(|d| d == n) {
+        if allowed && !dropped.iter().any(|d| d.eq_ignore_ascii_case(n)) {
             out.append(name.clone(), value.clone());
         }
     }
@@ -78,7 +79,10 @@ pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(upstream.len() + 1);
     for (name, value) in upstream {
         let n = name.as_str();
-        if HOP_BY_HOP.contains(&n) || n == "set-cookie" || dropped.iter().any(|d| d == n) {
+        if HOP_BY_HOP.contains(&n)
+            || n == "set-cookie"
+            || dropped.iter().any(|d| d.eq_ignore_ascii_case(n))
+        {
             continue;
         }
         out.append(name.clone(), value.clone());
@@ -219,7 +223,7 @@ mod tests {
             ("api-key", "k"),
             ("cookie", "a=b"),
             ("host", "proxy"),
-            ("connection", "keep-alive, x-title"),
+            ("connection", "keep-alive, X-Title"),
             ("keep-alive", "5"),
             ("transfer-encoding", "chunked"),
             ("x-forwarded-for", "1.2.3.4"),
