@@ -28,13 +28,6 @@ pub struct Metrics {
     bytes: [AtomicU64; Provider::ALL.len()],
 }
 
-fn index(provider: Provider) -> usize {
-    Provider::ALL
-        .iter()
-        .position(|p| *p == provider)
-        .unwrap_or(0)
-}
-
 impl Metrics {
     /// Counts one finished request.
     pub fn request(&self, provider: &'static str, status: u16, key_source: &'static str) {
@@ -64,7 +57,7 @@ impl Metrics {
 
     /// Counts response bytes streamed to a client.
     pub fn bytes(&self, provider: Provider, n: usize) {
-        self.bytes[index(provider)].fetch_add(n as u64, Ordering::Relaxed);
+        self.bytes[provider.index()].fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -113,7 +106,7 @@ impl Metrics {
         out.push_str("# HELP byok_streamed_bytes_total Response bytes streamed to clients.\n");
         out.push_str("# TYPE byok_streamed_bytes_total counter\n");
         for provider in Provider::ALL {
-            let n = self.bytes[index(provider)].load(Ordering::Relaxed);
+            let n = self.bytes[provider.index()].load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "byok_streamed_bytes_total{{provider=\"{provider}\"}} {n}"

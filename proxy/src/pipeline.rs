@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -25,7 +24,7 @@ use crate::error::ProxyError;
 use crate::forward;
 use crate::provider::Provider;
 use crate::scrub::scrub;
-use crate::upstream::Relay;
+use crate::upstream::{Relay, UpstreamBody};
 
 /// The response header saying whose key served a request.
 pub const KEY_SOURCE_HEADER: &str = "x-byok-key-source";
@@ -239,7 +238,7 @@ async fn send(
     uri: &Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<hyper::Response<Incoming>, ProxyError> {
+) -> Result<hyper::Response<UpstreamBody>, ProxyError> {
     let mut request = hyper::Request::new(body);
     *request.method_mut() = method.clone();
     *request.uri_mut() = uri.clone();
@@ -247,7 +246,7 @@ async fn send(
     let started = Instant::now();
     let response = tokio::time::timeout(
         state.settings.first_byte_timeout,
-        state.client.request(request),
+        state.client.send(provider, request),
     )
     .await
     .map_err(|_| {
@@ -256,7 +255,7 @@ async fn send(
     })?
     .map_err(|e| {
         // hyper's errors name the failure (connect, TLS, reset), never the URI or a header.
-        tracing::warn!(provider = %provider, error = %error_chain(&e), "upstream unreachable");
+        tracing::warn!(provider = %provider, error = %error_chain(&*e), "upstream unreachable");
         ProxyError::UpstreamUnreachable
     })?;
     state.metrics.upstream_latency(provider, started.elapsed());
@@ -282,7 +281,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 async fn respond(
     state: &AppState,
     provider: Provider,
-    upstream: hyper::Response<Incoming>,
+    upstream: hyper::Response<UpstreamBody>,
     source: KeySource,
     key: &SecretString,
     permit: OwnedSemaphorePermit,
@@ -312,7 +311,7 @@ async fn respond(
     Ok(response)
 }
 
-async fn read_capped(mut body: Incoming, idle: Duration) -> Vec<u8> {
+async fn read_capped(mut body: UpstreamBody, idle: Duration) -> Vec<u8> {
     let mut out = Vec::new();
     while let Ok(Some(Ok(frame))) = tokio::time::timeout(idle, body.frame()).await {
         if let Ok(data) = frame.into_data() {

@@ -38,6 +38,12 @@ impl Provider {
         Self::Custom,
     ];
 
+    /// The provider's position in [`Provider::ALL`], for per-provider arrays.
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The id used in routes, model prefixes and settings.
     #[must_use]
     pub fn id(self) -> &'static str {

@@ -1,34 +1,51 @@
 //! The HTTP client that talks to providers, and the body that relays their answers.
 //!
-//! hyper's own client, not a higher-level one: the pipeline already does what such clients add
-//! (URL building, header policy, timeouts), and the proxy's hot path is just "send these
-//! headers and this body to this URI, hand back the answer". What it guarantees:
+//! hyper's connection API with a small pool of our own, not a general-purpose client: the
+//! pipeline already does what such clients add (URL building, header policy, timeouts), and the
+//! hot path is just "send these headers and this body to this provider, hand back the answer".
+//! What it guarantees:
 //!
 //! - TLS with rustls (ring) and the platform's root certificates; HTTP/1.1 and HTTP/2 by ALPN.
 //! - No proxy from the environment (`HTTP_PROXY` and friends are never read) and no redirects
-//!   (hyper's client never follows them; the pipeline turns a 3xx into a 502).
-//! - A connect timeout; idle pooled connections closed after 90 s.
+//!   (hyper never follows them; the pipeline turns a 3xx into a 502).
+//! - A connect timeout; idle connections are not reused after 90 s.
+//!
+//! Each worker has its own pool, keyed by provider (each provider has one base URL). An
+//! HTTP/1.1 connection goes back to the pool when its response body has been read to the end;
+//! one dropped early (the client went away, an error body was cut short) is closed, which is
+//! also how a provider learns to stop generating. An HTTP/2 connection is shared by all of the
+//! worker's requests to that provider.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use http_body::{Frame, SizeHint};
+use axum::http::uri::{self, Scheme};
+use axum::http::{HeaderValue, Request, Response, Uri, header};
+use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_platform_verifier::BuilderVerifierExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
+use tower::ServiceExt;
 
 use crate::AppState;
 use crate::provider::Provider;
 
-/// The client: hyper over rustls, bodies from axum.
-pub type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Body>;
+/// Idle HTTP/1.1 connections kept per provider and worker; more are closed.
+const MAX_IDLE: usize = 256;
+/// An idle connection older than this is closed rather than reused.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Failure to reach a provider: connecting, TLS, or the connection failing mid-request. The
+/// messages name the failure, never the URI or a header.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Failure to set up the HTTP client.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +66,40 @@ pub fn tls_config() -> Result<rustls::ClientConfig, BuildError> {
         .with_no_client_auth())
 }
 
+/// One worker's connections to the providers. Cheap to clone.
+#[derive(Clone)]
+pub struct Client(Arc<Pool>);
+
+struct Pool {
+    connector: HttpsConnector<HttpConnector>,
+    /// HTTP/1.1 connections waiting for a request, most recently used last.
+    idle: [Mutex<Vec<Idle>>; Provider::ALL.len()],
+    /// The HTTP/2 connection requests to a provider share, if it speaks HTTP/2.
+    shared: [Mutex<Option<http2::SendRequest<Body>>>; Provider::ALL.len()],
+}
+
+struct Idle {
+    sender: http1::SendRequest<Body>,
+    since: Instant,
+}
+
+/// A send that failed, with the request if it never left (so it may be sent elsewhere).
+struct Failed {
+    error: hyper::Error,
+    unsent: Option<Request<Body>>,
+}
+
+enum Sender {
+    Http1(http1::SendRequest<Body>),
+    Http2(http2::SendRequest<Body>),
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
 /// A client as described in the module docs, with its own connection pool.
 #[must_use]
 pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
@@ -57,16 +108,239 @@ pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
-    let https = HttpsConnectorBuilder::new()
+    let connector = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_timer(TokioTimer::new())
-        .build(https)
+    Client(Arc::new(Pool {
+        connector,
+        idle: Default::default(),
+        shared: Default::default(),
+    }))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Only this worker's thread touches its pool; a poisoned lock held a consistent list.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Client {
+    /// Sends `request` (absolute URI, the provider's base URL) to `provider` on a pooled
+    /// connection or a new one.
+    ///
+    /// # Errors
+    ///
+    /// When the provider cannot be reached or the connection fails before the answer's head.
+    pub async fn send(
+        &self,
+        provider: Provider,
+        request: Request<Body>,
+    ) -> Result<Response<UpstreamBody>, Error> {
+        let (sender, reused) = match self.checkout(provider) {
+            Some(sender) => (sender, true),
+            None => (self.connect(provider, request.uri()).await?, false),
+        };
+        match self.send_on(provider, sender, request).await {
+            Ok(response) => Ok(response),
+            // A pooled connection the provider had closed: the request never left, so it is
+            // safe to send it again, once, on a fresh connection.
+            Err(Failed {
+                unsent: Some(request),
+                ..
+            }) if reused => {
+                let sender = self.connect(provider, request.uri()).await?;
+                self.send_on(provider, sender, request)
+                    .await
+                    .map_err(|failed| failed.error.into())
+            }
+            Err(failed) => Err(failed.error.into()),
+        }
+    }
+
+    async fn send_on(
+        &self,
+        provider: Provider,
+        sender: Sender,
+        mut request: Request<Body>,
+    ) -> Result<Response<UpstreamBody>, Failed> {
+        let (response, reuse) = match sender {
+            Sender::Http1(mut sender) => {
+                // HTTP/1.1 wants `Host` and the path alone on the request line.
+                let uri = std::mem::take(request.uri_mut());
+                if let Some(host) = uri
+                    .authority()
+                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+                {
+                    request.headers_mut().insert(header::HOST, host);
+                }
+                *request.uri_mut() = uri
+                    .path_and_query()
+                    .cloned()
+                    .map_or_else(Uri::default, Uri::from);
+                let response = sender.try_send_request(request).await.map_err(|mut err| {
+                    // The request as it came, for a retry on another connection.
+                    let unsent = err.take_message().map(|mut request| {
+                        request.headers_mut().remove(header::HOST);
+                        *request.uri_mut() = uri;
+                        request
+                    });
+                    Failed {
+                        error: err.into_error(),
+                        unsent,
+                    }
+                })?;
+                let reuse = Reuse {
+                    pool: self.clone(),
+                    provider,
+                    sender,
+                };
+                (response, Some(reuse))
+            }
+            Sender::Http2(mut sender) => {
+                let response = sender.try_send_request(request).await.map_err(|mut err| {
+                    let unsent = err.take_message();
+                    Failed {
+                        error: err.into_error(),
+                        unsent,
+                    }
+                })?;
+                (response, None)
+            }
+        };
+        Ok(response.map(|inner| UpstreamBody {
+            inner,
+            reuse,
+            done: false,
+        }))
+    }
+
+    fn checkout(&self, provider: Provider) -> Option<Sender> {
+        let index = provider.index();
+        if let Some(shared) = lock(&self.0.shared[index])
+            .as_ref()
+            .filter(|s| !s.is_closed())
+        {
+            return Some(Sender::Http2(shared.clone()));
+        }
+        let mut idle = lock(&self.0.idle[index]);
+        let now = Instant::now();
+        while let Some(entry) = idle.pop() {
+            // A connection the provider closed, or one idle too long, is dropped (closed).
+            if entry.sender.is_ready() && now.duration_since(entry.since) < IDLE_TIMEOUT {
+                return Some(Sender::Http1(entry.sender));
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, provider: Provider, sender: http1::SendRequest<Body>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = lock(&self.0.idle[provider.index()]);
+        if idle.len() >= MAX_IDLE {
+            // The oldest goes: it is the likeliest to have been closed by the provider.
+            idle.remove(0);
+        }
+        idle.push(Idle {
+            sender,
+            since: Instant::now(),
+        });
+    }
+
+    /// Opens a connection. Boxed: the connecting and TLS state is large, and every request's
+    /// future would otherwise carry (and copy) room for it, though few requests connect.
+    fn connect(
+        &self,
+        provider: Provider,
+        target: &Uri,
+    ) -> Pin<Box<dyn Future<Output = Result<Sender, Error>> + Send + '_>> {
+        let mut origin = uri::Parts::default();
+        origin.scheme = Some(target.scheme().cloned().unwrap_or(Scheme::HTTPS));
+        origin.authority = target.authority().cloned();
+        origin.path_and_query = Some(uri::PathAndQuery::from_static("/"));
+        Box::pin(self.open(provider, Uri::from_parts(origin)))
+    }
+
+    async fn open(
+        &self,
+        provider: Provider,
+        origin: Result<Uri, axum::http::uri::InvalidUriParts>,
+    ) -> Result<Sender, Error> {
+        let io = self.0.connector.clone().oneshot(origin?).await?;
+        if io.connected().is_negotiated_h2() {
+            let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .handshake(io)
+                .await?;
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(provider = %provider, error = %err, "upstream connection ended");
+                }
+            });
+            *lock(&self.0.shared[provider.index()]) = Some(sender.clone());
+            Ok(Sender::Http2(sender))
+        } else {
+            let (sender, connection) = http1::Builder::new().handshake(io).await?;
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(provider = %provider, error = %err, "upstream connection ended");
+                }
+            });
+            Ok(Sender::Http1(sender))
+        }
+    }
+}
+
+/// Returns an HTTP/1.1 connection to the pool once its response has been read to the end.
+struct Reuse {
+    pool: Client,
+    provider: Provider,
+    sender: http1::SendRequest<Body>,
+}
+
+/// A provider's response body. Dropped after its end, its connection goes back to the pool;
+/// dropped before, the connection is closed.
+pub struct UpstreamBody {
+    inner: Incoming,
+    reuse: Option<Reuse>,
+    done: bool,
+}
+
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        if let Some(reuse) = self.reuse.take()
+            && (self.done || self.inner.is_end_stream())
+        {
+            reuse.pool.checkin(reuse.provider, reuse.sender);
+        }
+    }
+}
+
+impl http_body::Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if frame.is_none() {
+            self.done = true;
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A provider's answer on its way to the client: frames pass through untouched, bytes are
@@ -74,7 +348,7 @@ pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
 /// slot until dropped. Dropping it (the client went away) drops the upstream body, which closes
 /// that connection and so cancels the provider's work.
 pub struct Relay {
-    inner: Incoming,
+    inner: UpstreamBody,
     state: AppState,
     provider: Provider,
     idle: Duration,
@@ -100,7 +374,7 @@ impl Relay {
     pub fn new(
         state: AppState,
         provider: Provider,
-        inner: Incoming,
+        inner: UpstreamBody,
         permit: OwnedSemaphorePermit,
     ) -> Self {
         let idle = state.settings.idle_timeout;

@@ -9,6 +9,7 @@
 //! - `fallback`: the server-key fallback policy matrix, with and without app auth.
 //! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
 //! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
+//! - `pool`: connections to the provider are reused, and replaced when the provider closes them.
 //!
 //! Each test starts its own fake provider (loopback, port 0) and its own `byok-proxy` process.
 // Tests panic on failure by design.
@@ -18,6 +19,7 @@ mod fallback;
 mod forwarding;
 mod logs;
 mod openai_sdk;
+mod pool;
 mod safety;
 mod streaming;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 /// One request as the provider saw it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// The connection it came on (the proxy's address and port).
+    pub peer: SocketAddr,
     /// Method.
     pub method: String,
     /// Path and query.
@@ -75,6 +77,7 @@ impl FakeProvider {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         Self { addr, shared }
@@ -123,7 +126,11 @@ impl Drop for CancelGuard {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 24)
         .await
@@ -131,6 +138,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let text = String::from_utf8_lossy(&body).into_owned();
     let uri = parts.uri.to_string();
     shared.requests.lock().expect("lock").push(Recorded {
+        peer,
         method: parts.method.to_string(),
         uri: uri.clone(),
         headers: parts
@@ -160,6 +168,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
     match path {
+        // Answers, then closes the connection: a pooled connection that dies while idle.
+        "/close" => ([(header::CONNECTION, "close")], "closing").into_response(),
         "/redirect" => (
             StatusCode::FOUND,
             [(header::LOCATION, "http://127.0.0.1:9/steal")],
