@@ -178,9 +178,10 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let buffer = choice.retry_with.is_some();
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
     // The base is a validated absolute URL and the target a validated path and query.
-    let uri: Uri = format!("{base}{target}")
-        .parse()
-        .map_err(|_| ProxyError::BadPath)?;
+    let mut url = String::with_capacity(base.len() + target.len());
+    url.push_str(base);
+    url.push_str(&target);
+    let uri = Uri::try_from(url).map_err(|_| ProxyError::BadPath)?;
     let mut headers = forward::request_headers(&parts.headers);
     let (body, retry_body) = match body {
         InBody::Ready(bytes) => {

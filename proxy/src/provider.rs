@@ -82,7 +82,10 @@ impl Provider {
         let secret = key.expose_secret(); // copied into a sensitive header value, nowhere else
         let (name, value) = match self {
             Self::Openai | Self::Openrouter | Self::Custom => {
-                (header::AUTHORIZATION, format!("Bearer {secret}"))
+                let mut bearer = String::with_capacity("Bearer ".len() + secret.len());
+                bearer.push_str("Bearer ");
+                bearer.push_str(secret);
+                (header::AUTHORIZATION, bearer)
             }
             Self::Anthropic => (HeaderName::from_static("x-api-key"), secret.to_owned()),
             Self::Gemini => (HeaderName::from_static("x-goog-api-key"), secret.to_owned()),
