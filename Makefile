@@ -96,13 +96,15 @@ bench-vault: tools
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --profile wasm-release -p byok-vault $(WASM) \
 	  --test bench -- --nocapture
 
-# Throughput and latency direct / via nginx / via byok-proxy, and memory with 1,000 streams.
+# Throughput and latency direct / via nginx / via byok-proxy, memory with 1,000 streams, and
+# instructions per request under callgrind (the steady figure on a shared machine).
 bench-proxy:
-	@command -v wrk >/dev/null && command -v nginx >/dev/null \
+	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v valgrind >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
-	       apt-get install -y -qq wrk nginx-light; }
+	       apt-get install -y -qq wrk nginx-light valgrind; }
 	cargo build --release -p byok-proxy
 	bench/run.sh
+	bench/instructions.sh
 
 pkg: build-tools
 	cargo build --profile wasm-release -p byok-vault --lib $(WASM)
