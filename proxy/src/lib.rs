@@ -11,7 +11,7 @@
 //! let settings = byok_proxy::Settings::default();
 //! let listener = tokio::net::TcpListener::bind(settings.listen).await?;
 //! let state = byok_proxy::AppState::new(settings)?;
-//! byok_proxy::serve(listener, state, std::future::pending()).await?;
+//! byok_proxy::serve(listener, state, std::future::pending()).await;
 //! # Ok(()) }
 //! ```
 //!

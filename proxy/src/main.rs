@@ -141,7 +141,7 @@ fn worker(
         });
         let mut deadline = stop;
         tokio::select! {
-            result = server => result,
+            () = server => Ok(()),
             () = async move {
                 let _ = deadline.wait_for(|stop| *stop).await;
                 tokio::time::sleep(grace).await;

@@ -20,17 +20,9 @@ use crate::routes::Routes;
 /// connections and waits for those with a request in flight (running streams) to finish.
 ///
 /// Bound that wait from outside (as `byok-proxy` does with its grace period): a stream may run
-/// for as long as the provider keeps sending.
-///
-/// # Errors
-///
-/// None today; the accept loop outlives transient failures such as running out of file
-/// descriptors.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    stop: impl Future<Output = ()>,
-) -> io::Result<()> {
+/// for as long as the provider keeps sending. Accept failures (out of file descriptors, say)
+/// pause accepting rather than end serving.
+pub async fn serve(listener: TcpListener, state: AppState, stop: impl Future<Output = ()>) {
     let routes = Routes::new(state);
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
@@ -62,7 +54,6 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
-    Ok(())
 }
 
 /// Waits out an accept failure: a connection that died in the queue is skipped; anything else

@@ -275,23 +275,28 @@ impl Client {
                 .timer(TokioTimer::new())
                 .handshake(io)
                 .await?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::debug!(provider = %provider, error = %err, "upstream connection ended");
-                }
-            });
+            drive(provider, connection);
             *lock(&self.0.shared[provider.index()]) = Some(sender.clone());
             Ok(Sender::Http2(sender))
         } else {
             let (sender, connection) = http1::Builder::new().handshake(io).await?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::debug!(provider = %provider, error = %err, "upstream connection ended");
-                }
-            });
+            drive(provider, connection);
             Ok(Sender::Http1(sender))
         }
     }
+}
+
+/// Runs a connection's I/O on this worker until it closes.
+fn drive<C, E>(provider: Provider, connection: C)
+where
+    C: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(provider = %provider, error = %err, "upstream connection ended");
+        }
+    });
 }
 
 /// Returns an HTTP/1.1 connection to the pool once its response has been read to the end.
