@@ -67,7 +67,6 @@ pub struct AppState {
 pub struct Shared {
     /// The validated settings.
     pub settings: Settings,
-    tls: rustls::ClientConfig,
     metrics: Metrics,
     ip_limiter: RateLimiter<IpAddr>,
     key_limiter: RateLimiter<KeyFingerprint>,
@@ -89,16 +88,19 @@ impl AppState {
     ///
     /// # Errors
     ///
-    /// When the TLS configuration cannot be built.
+    /// When the TLS configuration cannot be built, or an upstream base URL is not an absolute
+    /// http(s) URL (the configuration checks that first).
     pub fn new(settings: Settings) -> Result<Self, BuildError> {
         // Several crates may race to install a provider; any installed one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = upstream::tls_config()?;
-        let client = upstream::client(tls.clone(), settings.connect_timeout);
+        let client = upstream::client(
+            upstream::tls_config()?,
+            settings.connect_timeout,
+            &settings.upstreams,
+        )?;
         Ok(Self {
             client,
             shared: Arc::new(Shared {
-                tls,
                 metrics: Metrics::default(),
                 ip_limiter: RateLimiter::new(settings.rate_limit_per_ip),
                 key_limiter: RateLimiter::new(settings.rate_limit_per_key),
@@ -115,7 +117,7 @@ impl AppState {
     pub fn for_worker(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
-            client: upstream::client(self.shared.tls.clone(), self.settings.connect_timeout),
+            client: self.client.for_worker(),
         }
     }
 

@@ -153,11 +153,9 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         body,
         client_ip,
     } = out;
-    let base = state
-        .settings
-        .upstreams
-        .get(&provider)
-        .ok_or_else(|| ProxyError::UnknownProvider(provider.id().into()))?;
+    if !state.settings.upstreams.contains_key(&provider) {
+        return Err(ProxyError::UnknownProvider(provider.id().into()));
+    }
     let choice = choose_key(state, provider, &parts.headers)?;
     let fingerprint = state.fingerprints.fingerprint(&choice.key);
     let now = Instant::now();
@@ -177,11 +175,8 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
 
     let buffer = choice.retry_with.is_some();
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
-    // The base is a validated absolute URL and the target a validated path and query.
-    let mut url = String::with_capacity(base.len() + target.len());
-    url.push_str(base);
-    url.push_str(&target);
-    let uri = Uri::try_from(url).map_err(|_| ProxyError::BadPath)?;
+    // A validated path and query, below the provider's base URL.
+    let target = Uri::try_from(target).map_err(|_| ProxyError::BadPath)?;
     let mut headers = forward::request_headers(&parts.headers);
     let (body, retry_body) = match body {
         InBody::Ready(bytes) => {
@@ -207,7 +202,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     } else {
         std::mem::take(&mut headers)
     };
-    let mut upstream = send(state, provider, &parts.method, &uri, first_headers, body).await?;
+    let mut upstream = send(state, provider, &parts.method, &target, first_headers, body).await?;
     if let (Some(server_key), Some(body)) = (choice.retry_with, retry_body)
         && matches!(
             upstream.status(),
@@ -217,13 +212,21 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         tracing::info!(provider = %provider, key_fp = %fingerprint, status = upstream.status().as_u16(), "user key rejected; retrying with the server key");
         drop(upstream);
         provider.authorize(&mut headers, &server_key)?;
-        upstream = send(state, provider, &parts.method, &uri, headers, body.into()).await?;
+        upstream = send(
+            state,
+            provider,
+            &parts.method,
+            &target,
+            headers,
+            body.into(),
+        )
+        .await?;
         source = KeySource::Server;
         used_key = server_key;
     }
     tracing::info!(
         provider = %provider,
-        path = %target.split('?').next().unwrap_or_default(),
+        path = %target.path(),
         status = upstream.status().as_u16(),
         key_source = source.as_str(),
         key_fp = %fingerprint,
@@ -236,13 +239,13 @@ async fn send(
     state: &AppState,
     provider: Provider,
     method: &Method,
-    uri: &Uri,
+    target: &Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<hyper::Response<UpstreamBody>, ProxyError> {
     let mut request = hyper::Request::new(body);
     *request.method_mut() = method.clone();
-    *request.uri_mut() = uri.clone();
+    *request.uri_mut() = target.clone();
     *request.headers_mut() = headers;
     let started = Instant::now();
     let response = tokio::time::timeout(

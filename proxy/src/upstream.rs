@@ -10,19 +10,23 @@
 //!   (hyper never follows them; the pipeline turns a 3xx into a 502).
 //! - A connect timeout; idle connections are not reused after 90 s.
 //!
+//! Requests name only the path and query below the provider's base URL; where a provider lives
+//! (scheme, host, base path) is parsed once, when the client is built.
+//!
 //! Each worker has its own pool, keyed by provider (each provider has one base URL). An
 //! HTTP/1.1 connection goes back to the pool when its response body has been read to the end;
 //! one dropped early (the client went away, an error body was cut short) is closed, which is
 //! also how a provider learns to stop generating. An HTTP/2 connection is shared by all of the
 //! worker's requests to that provider.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::uri::{self, Scheme};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{HeaderValue, Request, Response, Uri, header};
 use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -70,8 +74,62 @@ pub fn tls_config() -> Result<rustls::ClientConfig, BuildError> {
 #[derive(Clone)]
 pub struct Client(Arc<Pool>);
 
-struct Pool {
+/// What every worker's client shares: how to connect, and where each provider lives.
+struct Setup {
     connector: HttpsConnector<HttpConnector>,
+    endpoints: [Option<Endpoint>; Provider::ALL.len()],
+}
+
+/// A provider's base URL, taken apart once.
+struct Endpoint {
+    /// Scheme and authority, for connecting.
+    origin: Uri,
+    scheme: Scheme,
+    authority: Authority,
+    /// The `Host` header HTTP/1.1 requests carry.
+    host: HeaderValue,
+    /// The base URL's path without its trailing slash: empty, or e.g. `/api`.
+    base_path: String,
+}
+
+impl Endpoint {
+    fn new(base: &str) -> Result<Self, BuildError> {
+        let bad = || BuildError(format!("{base:?} is not an absolute http(s) URL"));
+        let uri: Uri = base.parse().map_err(|_| bad())?;
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
+        else {
+            return Err(bad());
+        };
+        let origin = Uri::builder()
+            .scheme(scheme.clone())
+            .authority(authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|_| bad())?;
+        Ok(Self {
+            origin,
+            host: HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?,
+            scheme,
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// `target` (path and query below the base URL) as a path and query of the provider's.
+    fn locate(&self, target: &Uri) -> Result<PathAndQuery, Error> {
+        let target = target.path_and_query().ok_or("the request has no path")?;
+        if self.base_path.is_empty() {
+            return Ok(target.clone());
+        }
+        let mut full = String::with_capacity(self.base_path.len() + target.as_str().len());
+        full.push_str(&self.base_path);
+        full.push_str(target.as_str());
+        Ok(PathAndQuery::try_from(full)?)
+    }
+}
+
+struct Pool {
+    setup: Arc<Setup>,
     /// HTTP/1.1 connections waiting for a request, most recently used last.
     idle: [Mutex<Vec<Idle>>; Provider::ALL.len()],
     /// The HTTP/2 connection requests to a provider share, if it speaks HTTP/2.
@@ -85,7 +143,7 @@ struct Idle {
 
 /// A send that failed, with the request if it never left (so it may be sent elsewhere).
 struct Failed {
-    error: hyper::Error,
+    error: Error,
     unsent: Option<Request<Body>>,
 }
 
@@ -100,9 +158,21 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A client as described in the module docs, with its own connection pool.
-#[must_use]
-pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
+/// A client for the providers in `upstreams` (base URLs, validated by the configuration), as
+/// described in the module docs, with its own connection pool.
+///
+/// # Errors
+///
+/// When a base URL is not an absolute http(s) URL.
+pub fn client(
+    tls: rustls::ClientConfig,
+    connect_timeout: Duration,
+    upstreams: &BTreeMap<Provider, String>,
+) -> Result<Client, BuildError> {
+    let mut endpoints: [Option<Endpoint>; Provider::ALL.len()] = Default::default();
+    for (provider, base) in upstreams {
+        endpoints[provider.index()] = Some(Endpoint::new(base)?);
+    }
     let mut http = HttpConnector::new();
     // The scheme is checked by the TLS layer (`https_or_http`): only http and https.
     http.enforce_http(false);
@@ -114,11 +184,11 @@ pub fn client(tls: rustls::ClientConfig, connect_timeout: Duration) -> Client {
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    Client(Arc::new(Pool {
+    let setup = Arc::new(Setup {
         connector,
-        idle: Default::default(),
-        shared: Default::default(),
-    }))
+        endpoints,
+    });
+    Ok(Client::with(setup))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -127,22 +197,41 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Client {
-    /// Sends `request` (absolute URI, the provider's base URL) to `provider` on a pooled
-    /// connection or a new one.
+    fn with(setup: Arc<Setup>) -> Self {
+        Self(Arc::new(Pool {
+            setup,
+            idle: Default::default(),
+            shared: Default::default(),
+        }))
+    }
+
+    /// A client with the same settings and a pool of its own, for another worker.
+    #[must_use]
+    pub fn for_worker(&self) -> Self {
+        Self::with(Arc::clone(&self.0.setup))
+    }
+
+    /// Sends `request` to `provider` on a pooled connection or a new one. Its URI is the path
+    /// and query below the provider's base URL.
     ///
     /// # Errors
     ///
-    /// When the provider cannot be reached or the connection fails before the answer's head.
+    /// When `provider` has no base URL, cannot be reached, or the connection fails before the
+    /// answer's head.
     pub async fn send(
         &self,
         provider: Provider,
-        request: Request<Body>,
+        mut request: Request<Body>,
     ) -> Result<Response<UpstreamBody>, Error> {
+        let endpoint = self.0.setup.endpoints[provider.index()]
+            .as_ref()
+            .ok_or("no base URL for this provider")?;
+        *request.uri_mut() = Uri::from(endpoint.locate(request.uri())?);
         let (sender, reused) = match self.checkout(provider) {
             Some(sender) => (sender, true),
-            None => (self.connect(provider, request.uri()).await?, false),
+            None => (self.connect(provider, endpoint).await?, false),
         };
-        match self.send_on(provider, sender, request).await {
+        match self.send_on(provider, endpoint, sender, request).await {
             Ok(response) => Ok(response),
             // A pooled connection the provider had closed: the request never left, so it is
             // safe to send it again, once, on a fresh connection.
@@ -150,47 +239,44 @@ impl Client {
                 unsent: Some(request),
                 ..
             }) if reused => {
-                let sender = self.connect(provider, request.uri()).await?;
-                self.send_on(provider, sender, request)
+                let sender = self.connect(provider, endpoint).await?;
+                self.send_on(provider, endpoint, sender, request)
                     .await
-                    .map_err(|failed| failed.error.into())
+                    .map_err(|failed| failed.error)
             }
-            Err(failed) => Err(failed.error.into()),
+            Err(failed) => Err(failed.error),
         }
     }
 
+    /// Sends `request` (its URI the provider's path and query) on `sender`.
     async fn send_on(
         &self,
         provider: Provider,
+        endpoint: &Endpoint,
         sender: Sender,
         mut request: Request<Body>,
     ) -> Result<Response<UpstreamBody>, Failed> {
+        let unsent = |mut err: hyper::client::conn::TrySendError<Request<Body>>| {
+            // The request, with the path and query it came with, for another connection.
+            let unsent = err.take_message().map(|mut request| {
+                request.headers_mut().remove(header::HOST);
+                if let Some(pq) = request.uri().path_and_query().cloned() {
+                    *request.uri_mut() = Uri::from(pq);
+                }
+                request
+            });
+            Failed {
+                error: err.into_error().into(),
+                unsent,
+            }
+        };
         let (response, reuse) = match sender {
             Sender::Http1(mut sender) => {
-                // HTTP/1.1 wants `Host` and the path alone on the request line.
-                let uri = std::mem::take(request.uri_mut());
-                if let Some(host) = uri
-                    .authority()
-                    .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-                {
-                    request.headers_mut().insert(header::HOST, host);
-                }
-                *request.uri_mut() = uri
-                    .path_and_query()
-                    .cloned()
-                    .map_or_else(Uri::default, Uri::from);
-                let response = sender.try_send_request(request).await.map_err(|mut err| {
-                    // The request as it came, for a retry on another connection.
-                    let unsent = err.take_message().map(|mut request| {
-                        request.headers_mut().remove(header::HOST);
-                        *request.uri_mut() = uri;
-                        request
-                    });
-                    Failed {
-                        error: err.into_error(),
-                        unsent,
-                    }
-                })?;
+                // HTTP/1.1: the path alone on the request line, the authority in `Host`.
+                request
+                    .headers_mut()
+                    .insert(header::HOST, endpoint.host.clone());
+                let response = sender.try_send_request(request).await.map_err(unsent)?;
                 let reuse = Reuse {
                     pool: self.clone(),
                     provider,
@@ -199,13 +285,15 @@ impl Client {
                 (response, Some(reuse))
             }
             Sender::Http2(mut sender) => {
-                let response = sender.try_send_request(request).await.map_err(|mut err| {
-                    let unsent = err.take_message();
-                    Failed {
-                        error: err.into_error(),
-                        unsent,
-                    }
+                // HTTP/2: scheme and authority travel as pseudo-headers, taken from the URI.
+                let mut parts = std::mem::take(request.uri_mut()).into_parts();
+                parts.scheme = Some(endpoint.scheme.clone());
+                parts.authority = Some(endpoint.authority.clone());
+                *request.uri_mut() = Uri::from_parts(parts).map_err(|e| Failed {
+                    error: e.into(),
+                    unsent: None,
                 })?;
+                let response = sender.try_send_request(request).await.map_err(unsent)?;
                 (response, None)
             }
         };
@@ -252,24 +340,17 @@ impl Client {
 
     /// Opens a connection. Boxed: the connecting and TLS state is large, and every request's
     /// future would otherwise carry (and copy) room for it, though few requests connect.
-    fn connect(
-        &self,
+    fn connect<'a>(
+        &'a self,
         provider: Provider,
-        target: &Uri,
-    ) -> Pin<Box<dyn Future<Output = Result<Sender, Error>> + Send + '_>> {
-        let mut origin = uri::Parts::default();
-        origin.scheme = Some(target.scheme().cloned().unwrap_or(Scheme::HTTPS));
-        origin.authority = target.authority().cloned();
-        origin.path_and_query = Some(uri::PathAndQuery::from_static("/"));
-        Box::pin(self.open(provider, Uri::from_parts(origin)))
+        endpoint: &'a Endpoint,
+    ) -> Pin<Box<dyn Future<Output = Result<Sender, Error>> + Send + 'a>> {
+        Box::pin(self.open(provider, endpoint))
     }
 
-    async fn open(
-        &self,
-        provider: Provider,
-        origin: Result<Uri, axum::http::uri::InvalidUriParts>,
-    ) -> Result<Sender, Error> {
-        let io = self.0.connector.clone().oneshot(origin?).await?;
+    async fn open(&self, provider: Provider, endpoint: &Endpoint) -> Result<Sender, Error> {
+        let origin = endpoint.origin.clone();
+        let io = self.0.setup.connector.clone().oneshot(origin).await?;
         if io.connected().is_negotiated_h2() {
             let (sender, connection) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -455,5 +536,37 @@ impl http_body::Body for Relay {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_keeps_its_base_path_and_host() {
+        let openrouter = Endpoint::new("https://openrouter.ai/api").unwrap();
+        assert_eq!(openrouter.origin, "https://openrouter.ai/");
+        assert_eq!(openrouter.host, "openrouter.ai");
+        let target: Uri = "/v1/chat/completions?trace=1".parse().unwrap();
+        assert_eq!(
+            openrouter.locate(&target).unwrap(),
+            "/api/v1/chat/completions?trace=1"
+        );
+
+        let local = Endpoint::new("http://127.0.0.1:8080").unwrap();
+        assert_eq!(local.origin, "http://127.0.0.1:8080/");
+        assert_eq!(local.host, "127.0.0.1:8080");
+        assert_eq!(
+            local.locate(&target).unwrap(),
+            target.path_and_query().unwrap().as_str()
+        );
+    }
+
+    #[test]
+    fn a_base_url_without_scheme_or_host_is_refused() {
+        for bad in ["api.openai.com", "/v1", "https://"] {
+            assert!(Endpoint::new(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 use serde_json::{Value, json};
 
+use byok_e2e::{FakeProvider, ProxyProcess};
+
 use crate::{client, get_json, setup};
 
 const KEY: &str = "sk-proj-FORWARDforwardFORWARD0001";
@@ -134,6 +136,31 @@ async fn credentials_cookies_and_hop_by_hop_headers_are_stripped() {
         "session=abc",
     ] {
         assert!(!dump.contains(secret), "{secret}");
+    }
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_keeps_it() {
+    // OpenRouter's API lives under `/api`; an operator's server may too.
+    let fake = FakeProvider::start().await;
+    let base = format!("{}/api/", fake.url());
+    let proxy = ProxyProcess::start(&["--upstream-openrouter", &base], &[]);
+    for _ in 0..2 {
+        let response = client()
+            .post(format!(
+                "{}/openrouter/v1/chat/completions?trace=1",
+                proxy.url()
+            ))
+            .header("x-byok-key", KEY)
+            .json(&json!({"model": "m", "messages": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let seen = fake.requests().pop().unwrap();
+        assert_eq!(seen.uri, "/api/v1/chat/completions?trace=1");
+        let authority = fake.url().trim_start_matches("http://").to_owned();
+        assert_eq!(seen.header("host"), Some(authority.as_str()));
     }
 }
 
