@@ -57,37 +57,39 @@ fn connection_named(headers: &HeaderMap) -> Vec<&str> {
         .collect()
 }
 
-/// The headers of `incoming` that may go to the provider.
+/// Keeps the headers of `headers` that may go to the provider (see the module docs).
 #[must_use]
-pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
-    let dropped = connection_named(incoming);
-    let mut out = HeaderMap::with_capacity(incoming.len());
-    for (name, value) in incoming {
-        let n = name.as_str();
-        let allowed = FORWARDED.contains(&n) || FORWARDED_PREFIXES.iter().any(|p| n.starts_with(p));
-        if allowed && !dropped.iter().any(|d| d.eq_ignore_ascii_case(n)) {
-            out.append(name.clone(), value.clone());
-        }
-    }
-    out
+pub fn request_headers(mut headers: HeaderMap) -> HeaderMap {
+    retain(&mut headers, |name| {
+        FORWARDED.contains(&name) || FORWARDED_PREFIXES.iter().any(|p| name.starts_with(p))
+    });
+    headers
 }
 
-/// The headers of a provider response that go back to the client.
+/// Keeps the headers of a provider response that go back to the client.
 #[must_use]
-pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
-    let dropped = connection_named(upstream);
-    let mut out = HeaderMap::with_capacity(upstream.len() + 1);
-    for (name, value) in upstream {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n)
-            || n == "set-cookie"
-            || dropped.iter().any(|d| d.eq_ignore_ascii_case(n))
-        {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
+pub fn response_headers(mut headers: HeaderMap) -> HeaderMap {
+    retain(&mut headers, |name| {
+        !HOP_BY_HOP.contains(&name) && name != "set-cookie"
+    });
+    headers
+}
+
+/// Removes, in place, every header `keep` refuses and every header `Connection` names. In
+/// place because nearly every header stays: copying the survivors into a new map cost more.
+fn retain(headers: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
+    let dropped = connection_named(headers);
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let n = name.as_str();
+            !keep(n) || dropped.iter().any(|d| d.eq_ignore_ascii_case(n))
+        })
+        .cloned()
+        .collect();
+    for name in &doomed {
+        headers.remove(name);
     }
-    out
 }
 
 /// The user's key from `X-BYOK-Key`, if present and non-empty.
@@ -234,8 +236,38 @@ mod tests {
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let out = request_headers(&h);
-        let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-type", "anthropic-version", "accept"]);
+        let out = request_headers(h);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "anthropic-version", "content-type"]);
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_cookies_do_not_come_back() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("content-type", "text/event-stream"),
+            ("connection", "keep-alive, X-Served-By"),
+            ("keep-alive", "timeout=5"),
+            ("transfer-encoding", "chunked"),
+            ("set-cookie", "session=1"),
+            ("set-cookie", "tracking=2"),
+            ("x-served-by", "edge-7"),
+            ("x-request-id", "req_1"),
+            ("x-ratelimit-remaining-requests", "99"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let out = response_headers(h);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "x-ratelimit-remaining-requests",
+                "x-request-id"
+            ]
+        );
     }
 }

@@ -149,7 +149,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let Outbound {
         provider,
         target,
-        parts,
+        mut parts,
         body,
         client_ip,
     } = out;
@@ -177,7 +177,8 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
     // A validated path and query, below the provider's base URL.
     let target = Uri::try_from(target).map_err(|_| ProxyError::BadPath)?;
-    let mut headers = forward::request_headers(&parts.headers);
+    let declared_length = parts.headers.get(header::CONTENT_LENGTH).cloned();
+    let mut headers = forward::request_headers(std::mem::take(&mut parts.headers));
     let (body, retry_body) = match body {
         InBody::Ready(bytes) => {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
@@ -186,9 +187,9 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
             (Body::from(bytes), retry)
         }
         InBody::Streaming(body) => {
-            if let Some(length) = parts.headers.get(header::CONTENT_LENGTH) {
+            if let Some(length) = declared_length {
                 // A streamed body keeps its declared length, so it goes up unchunked, as sent.
-                headers.insert(header::CONTENT_LENGTH, length.clone());
+                headers.insert(header::CONTENT_LENGTH, length);
             }
             (body, None)
         }
@@ -290,24 +291,20 @@ async fn respond(
     key: &SecretString,
     permit: OwnedSemaphorePermit,
 ) -> Result<Response, ProxyError> {
-    let status = upstream.status();
-    let mut headers = forward::response_headers(upstream.headers());
+    let (parts, upstream) = upstream.into_parts();
+    let status = parts.status;
+    let mut headers = forward::response_headers(parts.headers);
     headers.insert(KEY_SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
     let body = if status.is_client_error() || status.is_server_error() {
         // Error bodies are small and may echo the key: read, scrub, then send.
-        let raw = read_capped(upstream.into_body(), state.settings.idle_timeout).await;
+        let raw = read_capped(upstream, state.settings.idle_timeout).await;
         let clean = scrub(&String::from_utf8_lossy(&raw), Some(key.expose_secret()));
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::CONTENT_ENCODING);
         state.metrics.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::new(Relay::new(
-            state.clone(),
-            provider,
-            upstream.into_body(),
-            permit,
-        ))
+        Body::new(Relay::new(state.clone(), provider, upstream, permit))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
