@@ -6,7 +6,8 @@
 # the count is divided by the requests wrk completed.
 # Note: valgrind's CPU lacks SHA-NI, so the key fingerprint's SHA-256 counts ~6,000 instructions
 # here that real x86 CPUs spend a few hundred on.
-# Usage: bench/instructions.sh [path] (after `cargo build --release -p byok-proxy`).
+# Usage: bench/instructions.sh [path] (after `cargo build --release -p byok-proxy`); with
+# BYOK_CALLGRIND_OUT=file the profile is kept there, for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UPSTREAM_PORT=18091 PROXY_PORT=18093
@@ -35,4 +36,5 @@ sleep 0.5
 requests=$(awk '/ requests in / { print $1 }' <<<"$out")
 dump=$(ls -t "$dir"/callgrind.out* | head -1)
 instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
+if [[ -n ${BYOK_CALLGRIND_OUT:-} ]]; then cp "$dump" "$BYOK_CALLGRIND_OUT"; fi
 python3 -c "print(f'byok-proxy: {$instructions / $requests:,.0f} instructions per proxied request ($requests requests, path $path)')"
