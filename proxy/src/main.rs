@@ -13,6 +13,12 @@ use clap::Parser;
 use tokio::sync::{mpsc, watch};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: a request makes ~20 short-lived allocations; with it the proxy runs ~4% fewer
+/// instructions per request than with glibc's allocator (`bench/instructions.sh`). Without
+/// transparent huge pages (`no_thp`): with them, 1,000 open streams took 83 MiB instead of 49.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let settings = match Args::parse()
         .with_file()
