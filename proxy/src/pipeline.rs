@@ -249,20 +249,23 @@ async fn send(
     *request.uri_mut() = target.clone();
     *request.headers_mut() = headers;
     let started = Instant::now();
-    let response = tokio::time::timeout(
-        state.settings.first_byte_timeout,
+    let sent = tokio::time::timeout_at(
+        (started + state.settings.first_byte_timeout).into(),
         state.client.send(provider, request),
     )
-    .await
-    .map_err(|_| {
-        tracing::warn!(provider = %provider, "upstream first-byte timeout");
-        ProxyError::FirstByteTimeout
-    })?
-    .map_err(|e| {
-        // hyper's errors name the failure (connect, TLS, reset), never the URI or a header.
-        tracing::warn!(provider = %provider, error = %error_chain(&*e), "upstream unreachable");
-        ProxyError::UpstreamUnreachable
-    })?;
+    .await;
+    let response = match sent {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            // hyper's errors name the failure (connect, TLS, reset), never the URI or a header.
+            tracing::warn!(provider = %provider, error = %error_chain(&*e), "upstream unreachable");
+            return Err(ProxyError::UpstreamUnreachable);
+        }
+        Err(_) => {
+            tracing::warn!(provider = %provider, "upstream first-byte timeout");
+            return Err(ProxyError::FirstByteTimeout);
+        }
+    };
     state.metrics.upstream_latency(provider, started.elapsed());
     if response.status().is_redirection() {
         tracing::warn!(provider = %provider, status = response.status().as_u16(), "upstream redirect refused");

@@ -1,7 +1,7 @@
 //! The router: routes, handlers and the middleware stack, declared once.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -145,14 +145,11 @@ impl Service<Request<Incoming>> for Dispatch {
     fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
         let connection = &self.0;
         match passthrough_provider(request.uri().path()) {
-            Some(provider) => {
-                let connection = Arc::clone(connection);
-                Either::Left(Box::pin(async move {
-                    let ip = connection.client.ip();
-                    let request = request.map(Body::new);
-                    Ok(passthrough(&connection.state, ip, provider, request).await)
-                }))
-            }
+            Some(provider) => Either::Left(Box::pin(passthrough(
+                Arc::clone(connection),
+                provider,
+                request,
+            ))),
             None => {
                 request
                     .extensions_mut()
@@ -206,31 +203,31 @@ fn finish(
     response
 }
 
+/// `/{provider}/{*path}`: the path below the prefix goes to that provider. One future from
+/// the connection to the pipeline (each nested one is built, then moved into its parent).
 async fn passthrough(
-    state: &AppState,
-    client_ip: IpAddr,
+    connection: Arc<Connection>,
     provider: Provider,
-    request: Request,
-) -> Response {
-    let result = async {
-        let (parts, body) = request.into_parts();
-        let prefix_len = provider.id().len() + 1;
-        let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
-        let target = forward::upstream_path(&parts.uri, path)?;
-        pipeline::forward(
-            state,
-            Outbound {
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let state = &connection.state;
+    let (parts, body) = request.into_parts();
+    let prefix_len = provider.id().len() + 1;
+    let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
+    let result = match forward::upstream_path(&parts.uri, path) {
+        Ok(target) => {
+            let out = Outbound {
                 provider,
                 target,
                 parts,
-                body: InBody::Streaming(body),
-                client_ip,
-            },
-        )
-        .await
-    }
-    .await;
-    finish(state, provider.id(), result)
+                body: InBody::Streaming(Body::new(body)),
+                client_ip: connection.client.ip(),
+            };
+            pipeline::forward(state, out).await
+        }
+        Err(err) => Err(err),
+    };
+    Ok(finish(state, provider.id(), result))
 }
 
 async fn unified_chat(

@@ -270,19 +270,26 @@ impl Client {
                 unsent,
             }
         };
-        let (response, reuse) = match sender {
+        // Each branch builds the answer where it arrives: every `Response` passed on through
+        // a tuple or a `Result` is another copy of it.
+        match sender {
             Sender::Http1(mut sender) => {
                 // HTTP/1.1: the path alone on the request line, the authority in `Host`.
                 request
                     .headers_mut()
                     .insert(header::HOST, endpoint.host.clone());
-                let response = sender.try_send_request(request).await.map_err(unsent)?;
-                let reuse = Reuse {
-                    pool: self.clone(),
-                    provider,
-                    sender,
-                };
-                (response, Some(reuse))
+                match sender.try_send_request(request).await {
+                    Ok(response) => Ok(response.map(|inner| UpstreamBody {
+                        inner,
+                        reuse: Some(Reuse {
+                            pool: self.clone(),
+                            provider,
+                            sender,
+                        }),
+                        done: false,
+                    })),
+                    Err(err) => Err(unsent(err)),
+                }
             }
             Sender::Http2(mut sender) => {
                 // HTTP/2: scheme and authority travel as pseudo-headers, taken from the URI.
@@ -293,15 +300,16 @@ impl Client {
                     error: e.into(),
                     unsent: None,
                 })?;
-                let response = sender.try_send_request(request).await.map_err(unsent)?;
-                (response, None)
+                match sender.try_send_request(request).await {
+                    Ok(response) => Ok(response.map(|inner| UpstreamBody {
+                        inner,
+                        reuse: None,
+                        done: false,
+                    })),
+                    Err(err) => Err(unsent(err)),
+                }
             }
-        };
-        Ok(response.map(|inner| UpstreamBody {
-            inner,
-            reuse,
-            done: false,
-        }))
+        }
     }
 
     fn checkout(&self, provider: Provider) -> Option<Sender> {
