@@ -25,6 +25,7 @@ mod limits;
 mod metrics;
 mod pipeline;
 mod provider;
+mod request_log;
 mod routes;
 mod serve;
 mod upstream;

@@ -18,26 +18,14 @@ use serde_json::{Value, json};
 use tower::util::Oneshot;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::AppState;
 use crate::error::ProxyError;
 use crate::forward;
 use crate::pipeline::{self, InBody, KEY_SOURCE_HEADER, Outbound};
 use crate::provider::{Provider, UnifiedKind};
+use crate::request_log::RequestLogLayer;
 use crate::web;
-
-/// Request headers that carry secrets: marked sensitive before anything can log them.
-const SECRET_HEADERS: [&str; 6] = [
-    forward::KEY_HEADER,
-    "authorization",
-    "x-api-key",
-    "x-goog-api-key",
-    "api-key",
-    "cookie",
-];
 
 /// The routes that are not pass-through, over `state`, without middleware (see [`Routes`]).
 fn router(state: AppState) -> Router {
@@ -96,20 +84,10 @@ impl Routes {
             client,
         }));
         ServiceBuilder::new()
-            // 1. Secret headers become `Sensitive` first, so no later layer can print them.
-            .layer(SetSensitiveRequestHeadersLayer::new(
-                SECRET_HEADERS.map(HeaderName::from_static),
-            ))
-            // 2. One span per request: method and path only (never the query, never headers).
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|request: &Request<Incoming>| {
-                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-                    })
-                    .on_request(())
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
-            )
-            // 3. CORS for the configured origins only (none: same-origin use).
+            // 1. Secret headers become `Sensitive` first, so nothing later can print them; then
+            //    one span per request (method and path only) and one line per answer.
+            .layer(RequestLogLayer)
+            // 2. CORS for the configured origins only (none: same-origin use).
             .option_layer(self.cors.clone())
             .service(dispatch)
     }
