@@ -25,7 +25,11 @@ use crate::routes::Routes;
 pub async fn serve(listener: TcpListener, state: AppState, stop: impl Future<Output = ()>) {
     let routes = Routes::new(state);
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Head and body copied into one buffer, one write: answers here come in small pieces (SSE
+    // events, short JSON), for which that is cheaper than keeping a queue of buffers to write
+    // vectored (~400 fewer instructions per request; hyper bounds the buffer).
+    builder.http1().writev(false);
     let mut stop = std::pin::pin!(stop);
     loop {
         let (stream, client) = tokio::select! {

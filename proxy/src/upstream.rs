@@ -368,7 +368,8 @@ impl Client {
             *lock(&self.0.shared[provider.index()]) = Some(sender.clone());
             Ok(Sender::Http2(sender))
         } else {
-            let (sender, connection) = http1::Builder::new().handshake(io).await?;
+            // One buffer, one write, as on the server side (see `serve`).
+            let (sender, connection) = http1::Builder::new().writev(false).handshake(io).await?;
             drive(provider, connection);
             Ok(Sender::Http1(sender))
         }
