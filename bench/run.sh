@@ -87,6 +87,11 @@ echo "== byok-proxy benchmark: $CONNECTIONS connections, $DURATION x $ROUNDS rou
 for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
   name=${kind%%:*} path=${kind#*:}
   direct=() nginx=() byok=()
+  # One unmeasured second each first: connections, pools and allocator arenas warm up.
+  for url in "http://127.0.0.1:$UPSTREAM_PORT$path" "http://127.0.0.1:$NGINX_PORT$path" \
+      "http://127.0.0.1:$BYOK_PORT/openai$path"; do
+    wrk -t2 -c"$CONNECTIONS" -d1s -s bench/post.lua "$url" >/dev/null
+  done
   for _ in $(seq "$ROUNDS"); do
     direct+=("$(run_wrk "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
     nginx+=("$(run_wrk "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
