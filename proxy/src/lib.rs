@@ -40,7 +40,6 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use secrecy::ExposeSecret;
-use tokio::sync::Semaphore;
 
 pub use config::{Args, FallbackPolicy, LogFormat, Settings};
 pub use error::ProxyError;
@@ -50,7 +49,7 @@ pub use provider::Provider;
 pub use serve::serve;
 pub use upstream::BuildError;
 
-use limits::{Fingerprinter, KeyFingerprint, RateLimiter};
+use limits::{Fingerprinter, KeyFingerprint, RateLimiter, Slots};
 use metrics::Metrics;
 
 /// State of the proxy as one worker sees it: what every worker shares, plus this worker's own
@@ -61,6 +60,8 @@ pub struct AppState {
     /// Pooled connections are driven by the event loop that opened them, so each worker has its
     /// own pool: a request never waits on another thread's connection.
     client: upstream::Client,
+    /// This worker's counters (see [`metrics`]).
+    counters: Arc<metrics::Shard>,
 }
 
 /// What every request handler shares, across workers.
@@ -71,7 +72,7 @@ pub struct Shared {
     metrics: Metrics,
     ip_limiter: RateLimiter<IpAddr>,
     key_limiter: RateLimiter<KeyFingerprint>,
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
     fingerprints: Fingerprinter,
 }
 
@@ -99,26 +100,29 @@ impl AppState {
             settings.connect_timeout,
             &settings.upstreams,
         )?;
+        let metrics = Metrics::default();
         Ok(Self {
             client,
+            counters: metrics.shard(),
             shared: Arc::new(Shared {
-                metrics: Metrics::default(),
+                metrics,
                 ip_limiter: RateLimiter::new(settings.rate_limit_per_ip),
                 key_limiter: RateLimiter::new(settings.rate_limit_per_key),
-                slots: Arc::new(Semaphore::new(settings.max_concurrent)),
+                slots: Slots::new(settings.max_concurrent),
                 fingerprints: Fingerprinter::new(),
                 settings,
             }),
         })
     }
 
-    /// The same shared state (limits, metrics, the concurrency cap) with a connection pool of
-    /// its own, for another worker thread.
+    /// The same shared state (limits, metrics, the concurrency cap) with a connection pool and
+    /// counters of its own, for another worker thread.
     #[must_use]
     pub fn for_worker(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
             client: self.client.for_worker(),
+            counters: self.shared.metrics.shard(),
         }
     }
 

@@ -1,15 +1,56 @@
-//! Rate limits (token buckets per client address and per key fingerprint) and key
-//! fingerprints.
+//! Rate limits (token buckets per client address and per key fingerprint), the cap on
+//! concurrent upstream requests, and key fingerprints.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+/// The cap on concurrent upstream requests, shared by all workers. It never makes a request
+/// wait: one over the cap is refused. (tokio's `Semaphore` takes a lock on every release to
+/// wake waiters, which never exist here.)
+#[derive(Debug)]
+pub struct Slots {
+    in_use: AtomicUsize,
+    max: usize,
+}
+
+/// One taken slot, given back when dropped.
+#[derive(Debug)]
+pub struct Slot(Arc<Slots>);
+
+impl Slots {
+    /// A cap of `max` concurrent requests.
+    #[must_use]
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            in_use: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// A slot, unless all `max` are taken.
+    #[must_use]
+    pub fn try_take(self: &Arc<Self>) -> Option<Slot> {
+        if self.in_use.fetch_add(1, Ordering::Acquire) >= self.max {
+            self.in_use.fetch_sub(1, Ordering::Release);
+            return None;
+        }
+        Some(Slot(Arc::clone(self)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.in_use.fetch_sub(1, Ordering::Release);
+    }
+}
 
 /// Entries kept before idle buckets are pruned.
 const PRUNE_AT: usize = 10_000;
@@ -136,6 +177,21 @@ impl Default for Fingerprinter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_are_given_back_when_dropped() {
+        let slots = Slots::new(2);
+        let a = slots.try_take().unwrap();
+        let b = slots.try_take().unwrap();
+        assert!(slots.try_take().is_none(), "a third over a cap of two");
+        assert!(slots.try_take().is_none(), "a refusal takes nothing");
+        drop(a);
+        let c = slots.try_take().unwrap();
+        assert!(slots.try_take().is_none());
+        drop((b, c));
+        assert_eq!(slots.in_use.load(Ordering::Relaxed), 0);
+        assert!(Slots::new(0).try_take().is_none());
+    }
 
     #[test]
     fn bucket_allows_a_burst_then_refills() {

@@ -1,10 +1,14 @@
 //! Prometheus metrics: requests by provider, status and key source; upstream latency; bytes
 //! streamed. No label is derived from a key.
+//!
+//! Each worker counts into its own [`Shard`], so the request path never writes a cache line
+//! another worker's core also writes (each such write moves the line between cores); `/metrics`
+//! adds the shards up.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::provider::Provider;
@@ -13,38 +17,78 @@ const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Histogram {
     counts: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
 }
 
-/// Counters, updated by the request path and rendered by `/metrics`.
+/// Every worker's counters, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    shards: Mutex<Vec<Arc<Shard>>>,
+}
+
+/// One worker's counters, updated by its request path.
+#[derive(Debug, Default)]
+pub struct Shard {
     requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     latency: Mutex<BTreeMap<Provider, Histogram>>,
     bytes: [AtomicU64; Provider::ALL.len()],
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Counters stay consistent whatever panicked while holding them.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Metrics {
+    /// New counters for a worker, included in [`Metrics::render`] from now on.
+    pub fn shard(&self) -> Arc<Shard> {
+        let shard = Arc::new(Shard::default());
+        lock(&self.shards).push(Arc::clone(&shard));
+        shard
+    }
+
+    /// The Prometheus text exposition, summed over the workers.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut requests = BTreeMap::<_, u64>::new();
+        let mut latency = BTreeMap::<_, Histogram>::new();
+        let mut bytes = [0u64; Provider::ALL.len()];
+        for shard in lock(&self.shards).iter() {
+            for (key, n) in lock(&shard.requests).iter() {
+                *requests.entry(*key).or_default() += n;
+            }
+            for (provider, h) in lock(&shard.latency).iter() {
+                let total = latency.entry(*provider).or_default();
+                for (sum, n) in total.counts.iter_mut().zip(h.counts) {
+                    *sum += n;
+                }
+                total.count += h.count;
+                total.sum += h.sum;
+            }
+            for (sum, n) in bytes.iter_mut().zip(&shard.bytes) {
+                *sum += n.load(Ordering::Relaxed);
+            }
+        }
+        render(&requests, &latency, &bytes)
+    }
+}
+
+impl Shard {
     /// Counts one finished request.
     pub fn request(&self, provider: &'static str, status: u16, key_source: &'static str) {
-        let mut requests = self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *requests.entry((provider, status, key_source)).or_default() += 1;
+        *lock(&self.requests)
+            .entry((provider, status, key_source))
+            .or_default() += 1;
     }
 
     /// Records time to the provider's response headers.
     pub fn upstream_latency(&self, provider: Provider, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
-        let mut latency = self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut latency = lock(&self.latency);
         let h = latency.entry(provider).or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
@@ -59,59 +103,78 @@ impl Metrics {
     pub fn bytes(&self, provider: Provider, n: usize) {
         self.bytes[provider.index()].fetch_add(n as u64, Ordering::Relaxed);
     }
+}
 
-    /// The Prometheus text exposition.
-    #[must_use]
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# HELP byok_requests_total Requests answered, by provider, status and key source.\n",
+fn render(
+    requests: &BTreeMap<(&'static str, u16, &'static str), u64>,
+    latency: &BTreeMap<Provider, Histogram>,
+    bytes: &[u64; Provider::ALL.len()],
+) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# HELP byok_requests_total Requests answered, by provider, status and key source.\n",
+    );
+    out.push_str("# TYPE byok_requests_total counter\n");
+    for ((provider, status, source), n) in requests {
+        let _ = writeln!(
+            out,
+            "byok_requests_total{{provider=\"{provider}\",status=\"{status}\",key_source=\"{source}\"}} {n}"
         );
-        out.push_str("# TYPE byok_requests_total counter\n");
-        for ((provider, status, source), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
+    }
+    out.push_str("# HELP byok_upstream_latency_seconds Time to the provider's response headers.\n");
+    out.push_str("# TYPE byok_upstream_latency_seconds histogram\n");
+    for (provider, h) in latency {
+        for (bound, n) in BUCKETS.iter().zip(h.counts) {
             let _ = writeln!(
                 out,
-                "byok_requests_total{{provider=\"{provider}\",status=\"{status}\",key_source=\"{source}\"}} {n}"
+                "byok_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"{bound}\"}} {n}"
             );
         }
-        out.push_str(
-            "# HELP byok_upstream_latency_seconds Time to the provider's response headers.\n",
-        );
-        out.push_str("# TYPE byok_upstream_latency_seconds histogram\n");
-        for (provider, h) in self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "byok_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "byok_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"+Inf\"}} {}\n\
+        let _ = writeln!(
+            out,
+            "byok_upstream_latency_seconds_bucket{{provider=\"{provider}\",le=\"+Inf\"}} {}\n\
                  byok_upstream_latency_seconds_sum{{provider=\"{provider}\"}} {}\n\
                  byok_upstream_latency_seconds_count{{provider=\"{provider}\"}} {}",
-                h.count, h.sum, h.count
-            );
+            h.count, h.sum, h.count
+        );
+    }
+    out.push_str("# HELP byok_streamed_bytes_total Response bytes streamed to clients.\n");
+    out.push_str("# TYPE byok_streamed_bytes_total counter\n");
+    for provider in Provider::ALL {
+        let n = bytes[provider.index()];
+        let _ = writeln!(
+            out,
+            "byok_streamed_bytes_total{{provider=\"{provider}\"}} {n}"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_adds_up_every_workers_counters() {
+        let metrics = Metrics::default();
+        let (a, b) = (metrics.shard(), metrics.shard());
+        a.request("openai", 200, "user");
+        b.request("openai", 200, "user");
+        b.request("openai", 401, "none");
+        a.upstream_latency(Provider::Openai, Duration::from_millis(20));
+        b.upstream_latency(Provider::Openai, Duration::from_millis(200));
+        a.bytes(Provider::Openai, 100);
+        b.bytes(Provider::Openai, 23);
+        let text = metrics.render();
+        for line in [
+            r#"byok_requests_total{provider="openai",status="200",key_source="user"} 2"#,
+            r#"byok_requests_total{provider="openai",status="401",key_source="none"} 1"#,
+            r#"byok_upstream_latency_seconds_bucket{provider="openai",le="0.025"} 1"#,
+            r#"byok_upstream_latency_seconds_bucket{provider="openai",le="0.25"} 2"#,
+            r#"byok_upstream_latency_seconds_count{provider="openai"} 2"#,
+            r#"byok_streamed_bytes_total{provider="openai"} 123"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
-        out.push_str("# HELP byok_streamed_bytes_total Response bytes streamed to clients.\n");
-        out.push_str("# TYPE byok_streamed_bytes_total counter\n");
-        for provider in Provider::ALL {
-            let n = self.bytes[provider.index()].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "byok_streamed_bytes_total{{provider=\"{provider}\"}} {n}"
-            );
-        }
-        out
     }
 }

@@ -16,12 +16,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::OwnedSemaphorePermit;
 
 use crate::AppState;
 use crate::config::FallbackPolicy;
 use crate::error::ProxyError;
 use crate::forward;
+use crate::limits::Slot;
 use crate::provider::Provider;
 use crate::scrub::scrub;
 use crate::upstream::{Relay, UpstreamBody};
@@ -167,11 +167,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         .key_limiter
         .check(fingerprint, now)
         .map_err(ProxyError::RateLimited)?;
-    let permit = state
-        .slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ProxyError::AtCapacity)?;
+    let slot = state.slots.try_take().ok_or(ProxyError::AtCapacity)?;
 
     let buffer = choice.retry_with.is_some();
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
@@ -233,7 +229,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         key_fp = %fingerprint,
         "upstream answered"
     );
-    respond(state, provider, upstream, source, &used_key, permit).await
+    respond(state, provider, upstream, source, &used_key, slot).await
 }
 
 async fn send(
@@ -266,7 +262,7 @@ async fn send(
             return Err(ProxyError::FirstByteTimeout);
         }
     };
-    state.metrics.upstream_latency(provider, started.elapsed());
+    state.counters.upstream_latency(provider, started.elapsed());
     if response.status().is_redirection() {
         tracing::warn!(provider = %provider, status = response.status().as_u16(), "upstream redirect refused");
         return Err(ProxyError::UpstreamRedirect);
@@ -292,7 +288,7 @@ async fn respond(
     upstream: hyper::Response<UpstreamBody>,
     source: KeySource,
     key: &SecretString,
-    permit: OwnedSemaphorePermit,
+    slot: Slot,
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
     let status = parts.status;
@@ -304,10 +300,10 @@ async fn respond(
         let clean = scrub(&String::from_utf8_lossy(&raw), Some(key.expose_secret()));
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::CONTENT_ENCODING);
-        state.metrics.bytes(provider, clean.len());
+        state.counters.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::new(Relay::new(state.clone(), provider, upstream, permit))
+        Body::new(Relay::new(state, provider, upstream, slot))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

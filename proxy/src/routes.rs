@@ -176,7 +176,7 @@ fn finish(
         _ => "none",
     };
     state
-        .metrics
+        .counters
         .request(provider, response.status().as_u16(), source);
     response
 }

@@ -35,11 +35,12 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_platform_verifier::BuilderVerifierExt;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
 use crate::AppState;
+use crate::limits::Slot;
+use crate::metrics::Shard;
 use crate::provider::Provider;
 
 /// Idle HTTP/1.1 connections kept per provider and worker; more are closed.
@@ -444,14 +445,15 @@ impl http_body::Body for UpstreamBody {
 /// that connection and so cancels the provider's work.
 pub struct Relay {
     inner: UpstreamBody,
-    state: AppState,
+    counters: Arc<Shard>,
     provider: Provider,
     idle: Duration,
     /// When the last frame arrived; the timer is only re-armed when it fires, not per frame.
     last: Instant,
-    timer: Pin<Box<Sleep>>,
+    /// Set up the first time the provider keeps us waiting (many answers never do).
+    timer: Option<Pin<Box<Sleep>>>,
     done: bool,
-    _permit: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl std::fmt::Debug for Relay {
@@ -465,24 +467,17 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// Relays `inner` for `provider`.
-    pub fn new(
-        state: AppState,
-        provider: Provider,
-        inner: UpstreamBody,
-        permit: OwnedSemaphorePermit,
-    ) -> Self {
-        let idle = state.settings.idle_timeout;
-        let last = Instant::now();
+    /// Relays `inner` for `provider`, counting into this worker's counters.
+    pub fn new(state: &AppState, provider: Provider, inner: UpstreamBody, slot: Slot) -> Self {
         Self {
             inner,
-            state,
+            counters: Arc::clone(&state.counters),
             provider,
-            idle,
-            last,
-            timer: Box::pin(tokio::time::sleep_until(last + idle)),
+            idle: state.settings.idle_timeout,
+            last: Instant::now(),
+            timer: None,
             done: false,
-            _permit: permit,
+            _slot: slot,
         }
     }
 
@@ -510,7 +505,7 @@ impl http_body::Body for Relay {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.state.metrics.bytes(this.provider, data.len());
+                    this.counters.bytes(this.provider, data.len());
                 }
                 this.last = Instant::now();
                 return Poll::Ready(Some(Ok(frame)));
@@ -525,12 +520,16 @@ impl http_body::Body for Relay {
             }
             Poll::Pending => {}
         }
+        let deadline = this.last + this.idle;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         loop {
-            ready!(this.timer.as_mut().poll(cx));
+            ready!(timer.as_mut().poll(cx));
             let deadline = this.last + this.idle;
             if Instant::now() < deadline {
                 // Frames arrived since the timer was armed: wait for the rest of the gap.
-                this.timer.as_mut().reset(deadline);
+                timer.as_mut().reset(deadline);
                 continue;
             }
             let idle_ms = u64::try_from(this.idle.as_millis()).unwrap_or(u64::MAX);
