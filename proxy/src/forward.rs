@@ -13,6 +13,8 @@ use crate::error::ProxyError;
 
 /// The header carrying the user's provider key.
 pub const KEY_HEADER: &str = "x-byok-key";
+/// [`KEY_HEADER`] as a name, checked once at compile time rather than per request.
+const KEY_NAME: HeaderName = HeaderName::from_static(KEY_HEADER);
 
 /// Request headers passed to the provider as they are.
 const FORWARDED: [&str; 10] = [
@@ -78,7 +80,13 @@ pub fn response_headers(mut headers: HeaderMap) -> HeaderMap {
 /// Removes, in place, every header `keep` refuses and every header `Connection` names. In
 /// place because nearly every header stays: copying the survivors into a new map cost more.
 fn retain(headers: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
-    let dropped = connection_named(headers);
+    // Most requests have no `Connection` header (keep-alive is HTTP/1.1's default): comparing
+    // names is cheaper than looking it up.
+    let dropped = if headers.keys().any(|name| name == header::CONNECTION) {
+        connection_named(headers)
+    } else {
+        Vec::new()
+    };
     let doomed: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
@@ -98,7 +106,7 @@ fn retain(headers: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
 ///
 /// [`ProxyError::MalformedKey`] for a value that is not visible ASCII.
 pub fn user_key(headers: &HeaderMap) -> Result<Option<SecretString>, ProxyError> {
-    let Some(value) = headers.get(HeaderName::from_static(KEY_HEADER)) else {
+    let Some(value) = headers.get(KEY_NAME) else {
         return Ok(None);
     };
     let text = value.to_str().map_err(|_| ProxyError::MalformedKey)?.trim();

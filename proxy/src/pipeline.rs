@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use secrecy::{ExposeSecret, SecretString};
@@ -28,6 +28,8 @@ use crate::upstream::{Relay, UpstreamBody};
 
 /// The response header saying whose key served a request.
 pub const KEY_SOURCE_HEADER: &str = "x-byok-key-source";
+/// [`KEY_SOURCE_HEADER`] as a name, checked once at compile time rather than per request.
+pub(crate) const KEY_SOURCE_NAME: HeaderName = HeaderName::from_static(KEY_SOURCE_HEADER);
 /// Error bodies larger than this are cut before scrubbing.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -293,7 +295,7 @@ async fn respond(
     let (parts, upstream) = upstream.into_parts();
     let status = parts.status;
     let mut headers = forward::response_headers(parts.headers);
-    headers.insert(KEY_SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
+    headers.insert(KEY_SOURCE_NAME, HeaderValue::from_static(source.as_str()));
     let body = if status.is_client_error() || status.is_server_error() {
         // Error bodies are small and may echo the key: read, scrub, then send.
         let raw = read_capped(upstream, state.settings.idle_timeout).await;

@@ -22,7 +22,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::AppState;
 use crate::error::ProxyError;
 use crate::forward;
-use crate::pipeline::{self, InBody, KEY_SOURCE_HEADER, Outbound};
+use crate::pipeline::{self, InBody, KEY_SOURCE_HEADER, KEY_SOURCE_NAME, Outbound};
 use crate::provider::{Provider, UnifiedKind};
 use crate::request_log::RequestLogLayer;
 use crate::web;
@@ -168,7 +168,7 @@ fn finish(
     let response = result.unwrap_or_else(IntoResponse::into_response);
     let source = match response
         .headers()
-        .get(KEY_SOURCE_HEADER)
+        .get(KEY_SOURCE_NAME)
         .map(|v| v.as_bytes())
     {
         Some(b"user") => "user",
