@@ -83,8 +83,6 @@ struct Setup {
 
 /// A provider's base URL, taken apart once.
 struct Endpoint {
-    /// Scheme and authority, for connecting.
-    origin: Uri,
     scheme: Scheme,
     authority: Authority,
     /// The `Host` header HTTP/1.1 requests carry.
@@ -101,14 +99,7 @@ impl Endpoint {
         else {
             return Err(bad());
         };
-        let origin = Uri::builder()
-            .scheme(scheme.clone())
-            .authority(authority.clone())
-            .path_and_query("/")
-            .build()
-            .map_err(|_| bad())?;
         Ok(Self {
-            origin,
             host: HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?,
             scheme,
             authority,
@@ -116,16 +107,26 @@ impl Endpoint {
         })
     }
 
-    /// `target` (path and query below the base URL) as a path and query of the provider's.
-    fn locate(&self, target: &Uri) -> Result<PathAndQuery, Error> {
-        let target = target.path_and_query().ok_or("the request has no path")?;
+    /// Where to connect: scheme and authority.
+    fn origin(&self) -> Result<Uri, Error> {
+        Ok(Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query("/")
+            .build()?)
+    }
+
+    /// `target` (path and query below the base URL) as the provider's path and query; as it
+    /// is when the base URL has no path (nearly always).
+    fn locate(&self, target: Uri) -> Result<Uri, Error> {
         if self.base_path.is_empty() {
-            return Ok(target.clone());
+            return Ok(target);
         }
+        let target = target.path_and_query().ok_or("the request has no path")?;
         let mut full = String::with_capacity(self.base_path.len() + target.as_str().len());
         full.push_str(&self.base_path);
         full.push_str(target.as_str());
-        Ok(PathAndQuery::try_from(full)?)
+        Ok(Uri::from(PathAndQuery::try_from(full)?))
     }
 }
 
@@ -227,7 +228,8 @@ impl Client {
         let endpoint = self.0.setup.endpoints[provider.index()]
             .as_ref()
             .ok_or("no base URL for this provider")?;
-        *request.uri_mut() = Uri::from(endpoint.locate(request.uri())?);
+        let target = std::mem::take(request.uri_mut());
+        *request.uri_mut() = endpoint.locate(target)?;
         let (sender, reused) = match self.checkout(provider) {
             Some(sender) => (sender, true),
             None => (self.connect(provider, endpoint).await?, false),
@@ -271,8 +273,13 @@ impl Client {
                 unsent,
             }
         };
-        // Each branch builds the answer where it arrives: every `Response` passed on through
-        // a tuple or a `Result` is another copy of it.
+        let answer = |response: Response<Incoming>, reuse| {
+            response.map(|inner| UpstreamBody {
+                inner,
+                reuse,
+                done: false,
+            })
+        };
         match sender {
             Sender::Http1(mut sender) => {
                 // HTTP/1.1: the path alone on the request line, the authority in `Host`.
@@ -280,15 +287,17 @@ impl Client {
                     .headers_mut()
                     .insert(header::HOST, endpoint.host.clone());
                 match sender.try_send_request(request).await {
-                    Ok(response) => Ok(response.map(|inner| UpstreamBody {
-                        inner,
-                        reuse: Some(Reuse {
-                            pool: self.clone(),
-                            provider,
-                            sender,
-                        }),
-                        done: false,
-                    })),
+                    Ok(response) => {
+                        let pool = self.clone();
+                        Ok(answer(
+                            response,
+                            Some(Reuse {
+                                pool,
+                                provider,
+                                sender,
+                            }),
+                        ))
+                    }
                     Err(err) => Err(unsent(err)),
                 }
             }
@@ -302,11 +311,7 @@ impl Client {
                     unsent: None,
                 })?;
                 match sender.try_send_request(request).await {
-                    Ok(response) => Ok(response.map(|inner| UpstreamBody {
-                        inner,
-                        reuse: None,
-                        done: false,
-                    })),
+                    Ok(response) => Ok(answer(response, None)),
                     Err(err) => Err(unsent(err)),
                 }
             }
@@ -358,8 +363,13 @@ impl Client {
     }
 
     async fn open(&self, provider: Provider, endpoint: &Endpoint) -> Result<Sender, Error> {
-        let origin = endpoint.origin.clone();
-        let io = self.0.setup.connector.clone().oneshot(origin).await?;
+        let io = self
+            .0
+            .setup
+            .connector
+            .clone()
+            .oneshot(endpoint.origin()?)
+            .await?;
         if io.connected().is_negotiated_h2() {
             let (sender, connection) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -554,21 +564,18 @@ mod tests {
     #[test]
     fn an_endpoint_keeps_its_base_path_and_host() {
         let openrouter = Endpoint::new("https://openrouter.ai/api").unwrap();
-        assert_eq!(openrouter.origin, "https://openrouter.ai/");
+        assert_eq!(openrouter.origin().unwrap(), "https://openrouter.ai/");
         assert_eq!(openrouter.host, "openrouter.ai");
         let target: Uri = "/v1/chat/completions?trace=1".parse().unwrap();
         assert_eq!(
-            openrouter.locate(&target).unwrap(),
+            openrouter.locate(target.clone()).unwrap(),
             "/api/v1/chat/completions?trace=1"
         );
 
         let local = Endpoint::new("http://127.0.0.1:8080").unwrap();
-        assert_eq!(local.origin, "http://127.0.0.1:8080/");
+        assert_eq!(local.origin().unwrap(), "http://127.0.0.1:8080/");
         assert_eq!(local.host, "127.0.0.1:8080");
-        assert_eq!(
-            local.locate(&target).unwrap(),
-            target.path_and_query().unwrap().as_str()
-        );
+        assert_eq!(local.locate(target.clone()).unwrap(), target);
     }
 
     #[test]
