@@ -16,9 +16,11 @@ pub const KEY_HEADER: &str = "x-byok-key";
 /// [`KEY_HEADER`] as a name, checked once at compile time rather than per request.
 const KEY_NAME: HeaderName = HeaderName::from_static(KEY_HEADER);
 
-/// Request headers passed to the provider as they are.
-const FORWARDED: [&str; 10] = [
+/// Request headers passed to the provider as they are. `Content-Length` is replaced when the
+/// proxy reads the body itself.
+const FORWARDED: [&str; 11] = [
     "content-type",
+    "content-length",
     "accept",
     "user-agent",
     "idempotency-key",
@@ -249,6 +251,7 @@ mod tests {
             ("transfer-encoding", "chunked"),
             ("x-forwarded-for", "1.2.3.4"),
             ("content-type", "application/json"),
+            ("content-length", "17"),
             ("anthropic-version", "2023-06-01"),
             ("x-title", "dropped because Connection names it"),
             ("accept", "text/event-stream"),
@@ -256,7 +259,15 @@ mod tests {
         let out = request_headers(h);
         let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
-        assert_eq!(names, ["accept", "anthropic-version", "content-type"]);
+        assert_eq!(
+            names,
+            [
+                "accept",
+                "anthropic-version",
+                "content-length",
+                "content-type"
+            ]
+        );
     }
 
     #[test]

@@ -175,7 +175,8 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
     // A validated path and query, below the provider's base URL.
     let target = Uri::try_from(target).map_err(|_| ProxyError::BadPath)?;
-    let declared_length = parts.headers.get(header::CONTENT_LENGTH).cloned();
+    // `Content-Length` passes: a streamed body keeps its declared length, so it goes up
+    // unchunked, as sent (hyper has already dropped it if `Transfer-Encoding` came too).
     let mut headers = forward::request_headers(std::mem::take(&mut parts.headers));
     let (body, retry_body) = match body {
         InBody::Ready(bytes) => {
@@ -184,13 +185,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
             let retry = buffer.then(|| bytes.clone());
             (Body::from(bytes), retry)
         }
-        InBody::Streaming(body) => {
-            if let Some(length) = declared_length {
-                // A streamed body keeps its declared length, so it goes up unchunked, as sent.
-                headers.insert(header::CONTENT_LENGTH, length);
-            }
-            (body, None)
-        }
+        InBody::Streaming(body) => (body, None),
     };
     provider.authorize(&mut headers, &choice.key)?;
 
