@@ -140,8 +140,9 @@ impl Service<Request<Incoming>> for Dispatch {
 
 /// The provider a pass-through path (`/{provider}/...`) names, if it names one.
 fn passthrough_provider(path: &str) -> Option<Provider> {
-    let (id, _) = path.strip_prefix('/')?.split_once('/')?;
-    id.parse().ok()
+    let rest = path.strip_prefix('/')?;
+    let end = rest.bytes().position(|b| b == b'/')?;
+    rest[..end].parse().ok()
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
