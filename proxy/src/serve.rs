@@ -12,6 +12,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::time::MissedTickBehavior;
 
 use crate::AppState;
 use crate::routes::Routes;
@@ -31,6 +32,12 @@ pub async fn serve(listener: TcpListener, state: AppState, stop: impl Future<Out
     // vectored (~400 fewer instructions per request; hyper bounds the buffer).
     builder.http1().writev(false);
     let mut stop = std::pin::pin!(stop);
+    // A timer always due within a second keeps the event loop's next wake-up near. Without it,
+    // a request arming its first-byte deadline when no other timer is pending makes tokio
+    // interrupt its own loop (an eventfd write, then one more epoll_wait): ~0.2 times per
+    // request under load. With it, no such writes, and half the epoll_waits.
+    let mut keep_near = tokio::time::interval(Duration::from_secs(1));
+    keep_near.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -40,6 +47,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stop: impl Future<Out
                     continue;
                 }
             },
+            _ = keep_near.tick() => continue,
             () = &mut stop => break,
         };
         // Small writes (SSE events) leave at once instead of waiting for an ACK.
