@@ -6,10 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -52,6 +54,10 @@ pub struct Args {
     /// Base URL of a self-hosted OpenAI-compatible server (provider `custom`; off when unset).
     #[arg(long, env = "BYOK_UPSTREAM_CUSTOM")]
     pub upstream_custom: Option<String>,
+    /// PEM file of root certificates to trust for providers besides the system's (e.g. the
+    /// private CA of a self-hosted server).
+    #[arg(long, env = "BYOK_UPSTREAM_CA")]
+    pub upstream_ca: Option<PathBuf>,
     /// Origins allowed to call the API cross-origin, comma-separated (none by default).
     #[arg(long, env = "BYOK_CORS_ORIGINS", value_delimiter = ',')]
     #[serde(default)]
@@ -139,6 +145,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Base URL per served provider, without a trailing slash.
     pub upstreams: BTreeMap<Provider, String>,
+    /// Root certificates trusted for providers besides the system's.
+    pub upstream_roots: Vec<CertificateDer<'static>>,
     /// Origins allowed cross-origin.
     pub cors_origins: Vec<String>,
     /// Largest request body, bytes.
@@ -179,6 +187,7 @@ impl Default for Settings {
                 .into_iter()
                 .filter_map(|p| Some((p, p.default_base_url()?.to_owned())))
                 .collect(),
+            upstream_roots: Vec::new(),
             cors_origins: Vec::new(),
             body_limit: 10 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
@@ -231,6 +240,7 @@ impl Args {
             upstream_gemini,
             upstream_openrouter,
             upstream_custom,
+            upstream_ca,
             body_limit,
             connect_timeout,
             first_byte_timeout,
@@ -308,6 +318,9 @@ impl Args {
                 s.upstreams
                     .insert(provider, parse_base_url(url).map_err(|p| bad(name, p))?);
             }
+        }
+        if let Some(path) = &self.upstream_ca {
+            s.upstream_roots = read_roots(path).map_err(|p| bad("BYOK_UPSTREAM_CA", p))?;
         }
         s.cors_origins = self
             .cors_origins
@@ -450,6 +463,19 @@ impl Args {
     }
 }
 
+/// The certificates in a PEM file: at least one, all well-formed.
+fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let roots = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{shown} is not a PEM certificate file: {e}"))?;
+    if roots.is_empty() {
+        return Err(format!("{shown} holds no PEM certificate"));
+    }
+    Ok(roots)
+}
+
 /// A provider base URL: http(s), a host, no query, fragment or credentials; trailing `/` dropped.
 fn parse_base_url(raw: &str) -> Result<String, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
@@ -546,6 +572,12 @@ mod tests {
             (&["--static-dir", "/nonexistent"], "BYOK_STATIC_DIR"),
             (&["--workers", "0"], "BYOK_WORKERS"),
             (&["--workers", "5000"], "BYOK_WORKERS"),
+            (
+                &["--upstream-ca", "/nonexistent/ca.pem"],
+                "BYOK_UPSTREAM_CA",
+            ),
+            // Tests run in the crate's directory; its manifest holds no certificate.
+            (&["--upstream-ca", "Cargo.toml"], "BYOK_UPSTREAM_CA"),
         ];
         for (list, setting) in cases {
             let err = args(list).validate(|_| None).unwrap_err().to_string();

@@ -96,7 +96,7 @@ impl AppState {
         // Several crates may race to install a provider; any installed one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = upstream::client(
-            upstream::tls_config()?,
+            upstream::tls_config(&settings.upstream_roots)?,
             settings.connect_timeout,
             &settings.upstreams,
         )?;

@@ -34,7 +34,8 @@ use hyper::client::conn::{http1, http2};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls_platform_verifier::BuilderVerifierExt;
+use rustls::pki_types::CertificateDer;
+use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
@@ -57,18 +58,31 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 #[error("could not build the HTTP client: {0}")]
 pub struct BuildError(String);
 
-/// The TLS settings every client shares: rustls with ring and the platform's verifier.
+/// The TLS settings every client shares: rustls with ring and the platform's verifier, which
+/// also trusts `extra_roots` (the operator's, for a self-hosted server with a private CA).
 ///
 /// # Errors
 ///
 /// When the platform's certificate verifier cannot be set up.
-pub fn tls_config() -> Result<rustls::ClientConfig, BuildError> {
+pub fn tls_config(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<rustls::ClientConfig, BuildError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let failed = |e: rustls::Error| BuildError(e.to_string());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_platform_verifier())
-        .map_err(|e| BuildError(e.to_string()))?
-        .with_no_client_auth())
+        .map_err(failed)?;
+    let builder = if extra_roots.is_empty() {
+        builder.with_platform_verifier().map_err(failed)?
+    } else {
+        let verifier = Verifier::new_with_extra_roots(extra_roots.iter().cloned(), provider)
+            .map_err(failed)?;
+        // "Dangerous" only in name: this is the platform's verifier, with more roots.
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+    };
+    Ok(builder.with_no_client_auth())
 }
 
 /// One worker's connections to the providers. Cheap to clone.
