@@ -10,6 +10,8 @@
 //! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
 //! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
 //! - `pool`: connections to the provider are reused, and replaced when the provider closes them.
+//! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
+//!   the system's roots or the operator's `--upstream-ca`.
 //!
 //! Each test starts its own fake provider (loopback, port 0) and its own `byok-proxy` process.
 // Tests panic on failure by design.
@@ -22,6 +24,7 @@ mod openai_sdk;
 mod pool;
 mod safety;
 mod streaming;
+mod tls;
 
 use byok_e2e::{FakeProvider, ProxyProcess};
 

@@ -20,6 +20,8 @@ pub struct Recorded {
     pub peer: SocketAddr,
     /// Method.
     pub method: String,
+    /// HTTP version, e.g. `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
     /// Path and query.
     pub uri: String,
     /// Headers, lower-case names.
@@ -60,6 +62,7 @@ pub const SSE_GAP: Duration = Duration::from_millis(150);
 #[derive(Debug, Clone)]
 pub struct FakeProvider {
     addr: SocketAddr,
+    scheme: &'static str,
     shared: Arc<Shared>,
 }
 
@@ -80,13 +83,62 @@ impl FakeProvider {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, shared }
+        Self {
+            addr,
+            scheme: "http",
+            shared,
+        }
+    }
+
+    /// Starts one on 127.0.0.1 with a free port, behind TLS with a certificate for 127.0.0.1
+    /// issued by a CA made for it, offering `protocols` by ALPN (`h2`, `http/1.1`). Returns it
+    /// and the CA certificate, PEM.
+    ///
+    /// # Panics
+    ///
+    /// If it cannot bind or make the certificates.
+    pub async fn start_tls(protocols: &[&str]) -> (Self, String) {
+        let (ca, server) = tls_server_config(protocols);
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let shared = Arc::new(Shared::default());
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return; // a client that does not trust the CA hangs up here
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(
+                        app.layer(axum::Extension(ConnectInfo(peer))),
+                    );
+                    let builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (
+            Self {
+                addr,
+                scheme: "https",
+                shared,
+            },
+            ca,
+        )
     }
 
     /// Its base URL.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Everything received so far.
@@ -104,6 +156,37 @@ impl FakeProvider {
     pub fn stream_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::SeqCst)
     }
+}
+
+/// A new CA (its certificate, PEM) and a server configuration with a certificate it issued
+/// for 127.0.0.1, offering `protocols` by ALPN.
+fn tls_server_config(protocols: &[&str]) -> (String, rustls::ServerConfig) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "byok e2e test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("server key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("server params")
+        .signed_by(&key, &issuer)
+        .expect("server certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server TLS config");
+    config.alpn_protocols = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
+    (ca.pem(), config)
 }
 
 fn auth_value(headers: &HeaderMap) -> String {
@@ -136,10 +219,15 @@ async fn handle(
         .await
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&body).into_owned();
-    let uri = parts.uri.to_string();
+    // HTTP/2 requests carry scheme and authority in the URI; only path and query are kept.
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map_or_else(String::new, ToString::to_string);
     shared.requests.lock().expect("lock").push(Recorded {
         peer,
         method: parts.method.to_string(),
+        version: format!("{:?}", parts.version),
         uri: uri.clone(),
         headers: parts
             .headers
