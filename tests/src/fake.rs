@@ -73,12 +73,7 @@ impl FakeProvider {
     ///
     /// If it cannot bind.
     pub async fn start() -> Self {
-        let shared = Arc::new(Shared::default());
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (shared, app, listener, addr) = bind().await;
         tokio::spawn(async move {
             let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
@@ -100,12 +95,7 @@ impl FakeProvider {
     pub async fn start_tls(protocols: &[&str]) -> (Self, String) {
         let (ca, server) = tls_server_config(protocols);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-        let shared = Arc::new(Shared::default());
-        let app = Router::new().fallback(handle).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let (shared, app, listener, addr) = bind().await;
         tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
                 let (acceptor, app) = (acceptor.clone(), app.clone());
@@ -156,6 +146,17 @@ impl FakeProvider {
     pub fn stream_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::SeqCst)
     }
+}
+
+/// A fake's state, the app answering from it, and a listener on a free loopback port.
+async fn bind() -> (Arc<Shared>, Router, tokio::net::TcpListener, SocketAddr) {
+    let shared = Arc::new(Shared::default());
+    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (shared, app, listener, addr)
 }
 
 /// A new CA (its certificate, PEM) and a server configuration with a certificate it issued
