@@ -52,6 +52,15 @@ pub use upstream::BuildError;
 use limits::{Fingerprinter, KeyFingerprint, RateLimiter, Slots};
 use metrics::Metrics;
 
+/// Locks `mutex`, poisoned or not. Everything behind our locks (counters, rate-limit buckets,
+/// idle connections) is updated in steps that leave it consistent, so a panic elsewhere while
+/// holding one leaves nothing to repair.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// State of the proxy as one worker sees it: what every worker shares, plus this worker's own
 /// provider connections. Cheap to clone.
 #[derive(Debug, Clone)]

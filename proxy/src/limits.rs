@@ -12,6 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::lock;
+
 /// The cap on concurrent upstream requests, shared by all workers. It never makes a request
 /// wait: one over the cap is refused. (tokio's `Semaphore` takes a lock on every release to
 /// wake waiters, which never exist here.)
@@ -89,11 +91,7 @@ impl<K: Eq + Hash> RateLimiter<K> {
         }
         let capacity = f64::from(self.per_minute);
         let per_sec = capacity / 60.0;
-        // A poisoned lock only means another request panicked mid-update; the map is still usable.
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = lock(&self.buckets);
         if buckets.len() >= PRUNE_AT {
             let full_after = Duration::from_secs_f64(60.0);
             buckets.retain(|_, b| now.duration_since(b.updated) < full_after);

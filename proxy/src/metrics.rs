@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::lock;
 use crate::provider::Provider;
 
 const BUCKETS: [f64; 12] = [
@@ -36,11 +37,6 @@ pub struct Shard {
     requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     latency: Mutex<BTreeMap<Provider, Histogram>>,
     bytes: [AtomicU64; Provider::ALL.len()],
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Counters stay consistent whatever panicked while holding them.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Metrics {

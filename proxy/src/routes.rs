@@ -9,7 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::future::{BoxFuture, Either};
@@ -22,7 +22,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::AppState;
 use crate::error::ProxyError;
 use crate::forward;
-use crate::pipeline::{self, InBody, KEY_SOURCE_HEADER, KEY_SOURCE_NAME, Outbound};
+use crate::pipeline::{self, InBody, KEY_SOURCE_NAME, Outbound};
 use crate::provider::{Provider, UnifiedKind};
 use crate::request_log::RequestLogLayer;
 use crate::web;
@@ -140,9 +140,8 @@ impl Service<Request<Incoming>> for Dispatch {
 
 /// The provider a pass-through path (`/{provider}/...`) names, if it names one.
 fn passthrough_provider(path: &str) -> Option<Provider> {
-    let rest = path.strip_prefix('/')?;
-    let end = rest.bytes().position(|b| b == b'/')?;
-    rest[..end].parse().ok()
+    let (id, _) = path.strip_prefix('/')?.split_once('/')?;
+    id.parse().ok()
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -155,7 +154,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
             .allow_headers(tower_http::cors::Any)
-            .expose_headers([HeaderName::from_static(KEY_SOURCE_HEADER)])
+            .expose_headers([KEY_SOURCE_NAME])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

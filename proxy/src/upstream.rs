@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -39,10 +39,10 @@ use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
-use crate::AppState;
 use crate::limits::Slot;
 use crate::metrics::Shard;
 use crate::provider::Provider;
+use crate::{AppState, lock};
 
 /// Idle HTTP/1.1 connections kept per provider and worker; more are closed.
 const MAX_IDLE: usize = 256;
@@ -205,11 +205,6 @@ pub fn client(
         endpoints,
     });
     Ok(Client::with(setup))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Only this worker's thread touches its pool; a poisoned lock held a consistent list.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Client {
