@@ -42,11 +42,13 @@ build-tools:
 	@wasm-opt --version 2>/dev/null | grep -q "version_$(firstword $(subst ., ,$(BINARYEN_VERSION)))" \
 	  || npm install --silent --no-audit --no-fund --prefix $(TOOLS) binaryen@$(BINARYEN_VERSION)
 
-# What testing adds: Chromium with chromedriver, and the official OpenAI SDK for the e2e tests.
+# What testing adds: Chromium with chromedriver, redis-server (the shared-store tests start their
+# own servers and a cluster; the packaged service is not used), and the official OpenAI SDK.
 test-tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  && command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
-	       apt-get install -y -qq chromium chromium-driver; }
+	       apt-get install -y -qq chromium chromium-driver redis-server redis-tools; }
 	@$(TOOLS)/venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)")' 2>/dev/null \
 	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)"; }
 

@@ -55,6 +55,22 @@ pub enum ProxyError {
     /// No response headers within the first-byte timeout.
     #[error("the provider did not answer in time")]
     FirstByteTimeout,
+    /// A grant token that is not a live grant: unknown, expired, revoked, forged or truncated
+    /// all look the same.
+    #[error("the grant is not valid: it may have expired or been revoked")]
+    InvalidGrant,
+    /// A live grant used outside its scope: the code, and what the scope allows.
+    #[error("{1}")]
+    GrantOutOfScope(&'static str, String),
+    /// A grant creation request with a bad field: the field, and what is wrong.
+    #[error("invalid grant request: `{0}` {1}")]
+    BadScope(&'static str, String),
+    /// The key already has as many live grants as allowed.
+    #[error("this key already has {0} live grants; revoke some or wait for them to expire")]
+    TooManyGrants(u32),
+    /// The shared store (Redis) cannot be reached; grants fail closed.
+    #[error("grants are unavailable right now (the shared store cannot be reached); retry shortly")]
+    StoreUnavailable,
 }
 
 impl ProxyError {
@@ -70,6 +86,11 @@ impl ProxyError {
             Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnreachable | Self::UpstreamRedirect => StatusCode::BAD_GATEWAY,
             Self::FirstByteTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::InvalidGrant => StatusCode::UNAUTHORIZED,
+            Self::GrantOutOfScope(..) => StatusCode::FORBIDDEN,
+            Self::BadScope(..) => StatusCode::BAD_REQUEST,
+            Self::TooManyGrants(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -89,6 +110,11 @@ impl ProxyError {
             Self::UpstreamUnreachable => ("upstream_error", "upstream_unreachable"),
             Self::UpstreamRedirect => ("upstream_error", "upstream_redirect"),
             Self::FirstByteTimeout => ("upstream_error", "upstream_timeout"),
+            Self::InvalidGrant => ("authentication_error", "invalid_grant"),
+            Self::GrantOutOfScope(code, _) => ("permission_error", code),
+            Self::BadScope(..) => ("invalid_request_error", "invalid_grant_scope"),
+            Self::TooManyGrants(_) => ("rate_limit_error", "too_many_grants"),
+            Self::StoreUnavailable => ("server_error", "store_unavailable"),
         }
     }
 }

@@ -1,8 +1,12 @@
 //! Rate limits (token buckets per client address and per key fingerprint), the cap on
 //! concurrent upstream requests, and key fingerprints.
+//!
+//! With a shared store the buckets live there (see [`crate::AppState::rate_limit`]); the
+//! limiters here are then the fallback while the store cannot be reached.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +14,6 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use zeroize::Zeroizing;
 
 use crate::lock;
 
@@ -58,7 +61,7 @@ impl Drop for Slot {
 const PRUNE_AT: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
+struct TokenBucket {
     tokens: f64,
     updated: Instant,
 }
@@ -67,7 +70,7 @@ struct Bucket {
 #[derive(Debug)]
 pub struct RateLimiter<K> {
     per_minute: u32,
-    buckets: Mutex<HashMap<K, Bucket>>,
+    buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
 impl<K: Eq + Hash> RateLimiter<K> {
@@ -96,7 +99,7 @@ impl<K: Eq + Hash> RateLimiter<K> {
             let full_after = Duration::from_secs_f64(60.0);
             buckets.retain(|_, b| now.duration_since(b.updated) < full_after);
         }
-        let bucket = buckets.entry(key).or_insert(Bucket {
+        let bucket = buckets.entry(key).or_insert(TokenBucket {
             tokens: capacity,
             updated: now,
         });
@@ -112,8 +115,33 @@ impl<K: Eq + Hash> RateLimiter<K> {
     }
 }
 
-/// A keyed hash of an API key with a per-process random secret: lets logs and rate limits
-/// tell keys apart without revealing them, and means nothing outside this process.
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Requests from one client address.
+    Ip(IpAddr),
+    /// Requests with one key.
+    Key(KeyFingerprint),
+    /// Grants created from one client address.
+    GrantCreateIp(IpAddr),
+    /// Grants created for one key.
+    GrantCreateKey(KeyFingerprint),
+}
+
+impl std::fmt::Display for Bucket {
+    /// The bucket's name in a shared store.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "ip:{ip}"),
+            Self::Key(kf) => write!(f, "key:{kf}"),
+            Self::GrantCreateIp(ip) => write!(f, "grant-ip:{ip}"),
+            Self::GrantCreateKey(kf) => write!(f, "grant-key:{kf}"),
+        }
+    }
+}
+
+/// A keyed hash of an API key: lets logs, rate limits and grant ownership tell keys apart
+/// without revealing them. Keyed from the server secret, so instances sharing it agree.
 #[derive(Clone)]
 pub struct Fingerprinter {
     /// HMAC-SHA256 already keyed with the secret: each fingerprint clones it, so the key
@@ -138,18 +166,27 @@ impl std::fmt::Debug for Fingerprinter {
     }
 }
 
+impl std::str::FromStr for KeyFingerprint {
+    type Err = ();
+
+    /// Reads `kf_` and 16 hex digits, as [`Display`](std::fmt::Display) writes it.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let hex = s.strip_prefix("kf_").filter(|h| h.len() == 16).ok_or(())?;
+        let mut bytes = [0u8; 8];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| ())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| ())?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
 impl Fingerprinter {
-    /// A fingerprinter with a fresh random secret.
-    ///
-    /// # Panics
-    ///
-    /// If the operating system has no random source (the proxy cannot run safely then).
+    /// A fingerprinter keyed with `key` (from the server secret).
     #[must_use]
-    pub fn new() -> Self {
-        let mut secret = Zeroizing::new([0u8; 32]);
-        getrandom::fill(secret.as_mut()).expect("the OS random source is available");
+    pub fn new(key: &[u8; 32]) -> Self {
         // HMAC accepts keys of any length.
-        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_ref())
+        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         Self { keyed }
     }
@@ -163,12 +200,6 @@ impl Fingerprinter {
         let mut short = [0u8; 8];
         short.copy_from_slice(&digest[..8]);
         KeyFingerprint(short)
-    }
-}
-
-impl Default for Fingerprinter {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -207,11 +238,16 @@ mod tests {
 
     #[test]
     fn fingerprints_are_stable_per_process_and_reveal_nothing() {
-        let f = Fingerprinter::new();
+        let f = Fingerprinter::new(&[1; 32]);
         let key = SecretString::from("sk-proj-abcdefghijklmnop");
         let a = f.fingerprint(&key);
         assert_eq!(a, f.fingerprint(&key));
-        assert_ne!(a, Fingerprinter::new().fingerprint(&key));
+        assert_eq!(
+            a,
+            Fingerprinter::new(&[1; 32]).fingerprint(&key),
+            "same secret, same print"
+        );
+        assert_ne!(a, Fingerprinter::new(&[2; 32]).fingerprint(&key));
         assert_ne!(
             a,
             f.fingerprint(&SecretString::from("sk-proj-abcdefghijklmnoq"))
@@ -221,5 +257,15 @@ mod tests {
         assert_eq!(shown.len(), 19);
         assert!(shown[3..].bytes().all(|b| b.is_ascii_hexdigit()), "{shown}");
         assert!(!shown.contains("abcd"));
+        assert_eq!(shown.parse::<KeyFingerprint>(), Ok(a));
+        for bad in [
+            "",
+            "kf_",
+            "kf_0123",
+            "xx_0011223344556677",
+            "kf_00112233445566zz",
+        ] {
+            assert!(bad.parse::<KeyFingerprint>().is_err(), "{bad}");
+        }
     }
 }

@@ -29,6 +29,10 @@ struct Histogram {
 #[derive(Debug, Default)]
 pub struct Metrics {
     shards: Mutex<Vec<Arc<Shard>>>,
+    /// Failed store operations that failed closed, by operation (rare: shared, not sharded).
+    store_errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Rate-limit checks answered by this instance's own limiter while the store was down.
+    store_fallbacks: AtomicU64,
 }
 
 /// One worker's counters, updated by its request path.
@@ -69,7 +73,35 @@ impl Metrics {
                 *sum += n.load(Ordering::Relaxed);
             }
         }
-        render(&requests, &latency, &bytes)
+        let mut out = render(&requests, &latency, &bytes);
+        out.push_str(
+            "# HELP byok_store_errors_total Shared-store operations that failed (and failed closed).\n",
+        );
+        out.push_str("# TYPE byok_store_errors_total counter\n");
+        for (op, n) in lock(&self.store_errors).iter() {
+            let _ = writeln!(out, "byok_store_errors_total{{op=\"{op}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP byok_rate_limit_fallbacks_total Rate-limit checks made by this instance alone \
+             because the shared store was unavailable.\n",
+        );
+        out.push_str("# TYPE byok_rate_limit_fallbacks_total counter\n");
+        let _ = writeln!(
+            out,
+            "byok_rate_limit_fallbacks_total {}",
+            self.store_fallbacks.load(Ordering::Relaxed)
+        );
+        out
+    }
+
+    /// Counts a failed store operation.
+    pub fn store_error(&self, op: &'static str) {
+        *lock(&self.store_errors).entry(op).or_default() += 1;
+    }
+
+    /// Counts a rate-limit check the local limiter made for a failed store.
+    pub fn store_fallback(&self) {
+        self.store_fallbacks.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -1,11 +1,14 @@
 //! The request path, as one pipeline:
 //!
-//! 1. pick the key (the user's `X-BYOK-Key`, or a server key where policy and app auth allow);
-//! 2. rate limits and the concurrency cap;
+//! 1. pick the key: a grant's (its token where a key goes: the grant is opened from the
+//!    store), the user's `X-BYOK-Key`, or a server key where policy and app auth allow;
+//! 2. rate limits (in the shared store when there is one) and the concurrency cap;
 //! 3. the request body, refusing one over the limit before contacting anyone;
-//! 4. send to the provider's base URL with its auth header, no redirects, first-byte timeout;
+//! 4. a grant's scope: its provider, its models (from the route or the body), then one of its
+//!    requests taken, atomically across instances;
+//! 5. send to the provider's base URL with its auth header, no redirects, first-byte timeout;
 //!    retry once with the server key after a 401/403 when the policy says so;
-//! 5. stream the answer back untouched (errors scrubbed of keys first), with an idle timeout.
+//! 6. stream the answer back untouched (errors scrubbed of keys first), with an idle timeout.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -21,7 +24,8 @@ use crate::AppState;
 use crate::config::FallbackPolicy;
 use crate::error::ProxyError;
 use crate::forward;
-use crate::limits::Slot;
+use crate::grants;
+use crate::limits::{Bucket, Slot};
 use crate::provider::Provider;
 use crate::scrub::scrub;
 use crate::upstream::{Relay, UpstreamBody};
@@ -40,6 +44,8 @@ pub enum KeySource {
     User,
     /// The operator's, from `BYOK_SERVER_KEY_*`.
     Server,
+    /// The user's, sealed in a grant.
+    Grant,
 }
 
 impl KeySource {
@@ -49,6 +55,7 @@ impl KeySource {
         match self {
             Self::User => "user",
             Self::Server => "server",
+            Self::Grant => "grant",
         }
     }
 }
@@ -75,6 +82,8 @@ pub struct Outbound {
     pub body: InBody,
     /// The client's address.
     pub client_ip: IpAddr,
+    /// The model, as the provider knows it, when the route already read it (unified routes).
+    pub model: Option<String>,
 }
 
 /// The key chosen for a request, and the server key to retry with after a rejection.
@@ -82,13 +91,25 @@ struct KeyChoice {
     key: SecretString,
     source: KeySource,
     retry_with: Option<SecretString>,
+    /// The grant the key came from.
+    grant: Option<grants::Resolved>,
 }
 
-fn choose_key(
+async fn choose_key(
     state: &AppState,
     provider: Provider,
     headers: &HeaderMap,
 ) -> Result<KeyChoice, ProxyError> {
+    if let Some(token) = grants::token_in(headers) {
+        // A grant never falls back to the server key.
+        let mut grant = grants::resolve(state, token).await?;
+        return Ok(KeyChoice {
+            key: std::mem::replace(&mut grant.key, SecretString::from(String::new())),
+            source: KeySource::Grant,
+            retry_with: None,
+            grant: Some(grant),
+        });
+    }
     let user = forward::user_key(headers)?;
     let policy = state
         .settings
@@ -104,11 +125,13 @@ fn choose_key(
             key,
             source: KeySource::User,
             retry_with: server.filter(|_| policy == FallbackPolicy::WhenMissingOrRejected),
+            grant: None,
         }),
         (None, Some(key)) => Ok(KeyChoice {
             key,
             source: KeySource::Server,
             retry_with: None,
+            grant: None,
         }),
         (None, None) => Err(ProxyError::MissingKey),
     }
@@ -154,25 +177,36 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         mut parts,
         body,
         client_ip,
+        model,
     } = out;
     if !state.settings.upstreams.contains_key(&provider) {
         return Err(ProxyError::UnknownProvider(provider.id().into()));
     }
-    let choice = choose_key(state, provider, &parts.headers)?;
+    let choice = choose_key(state, provider, &parts.headers).await?;
     let fingerprint = state.fingerprints.fingerprint(&choice.key);
-    let now = Instant::now();
-    state
-        .ip_limiter
-        .check(client_ip, now)
-        .map_err(ProxyError::RateLimited)?;
-    state
-        .key_limiter
-        .check(fingerprint, now)
-        .map_err(ProxyError::RateLimited)?;
+    state.rate_limit(Bucket::Ip(client_ip)).await?;
+    state.rate_limit(Bucket::Key(fingerprint)).await?;
     let slot = state.slots.try_take().ok_or(ProxyError::AtCapacity)?;
 
-    let buffer = choice.retry_with.is_some();
+    // A grant limited to some models needs the model, which a pass-through request names in
+    // its body (or, for Gemini, its path).
+    let needs_model = choice
+        .grant
+        .as_ref()
+        .is_some_and(|g| !g.meta.scope.models.is_empty() && model.is_none());
+    let buffer = choice.retry_with.is_some() || needs_model;
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
+    if let Some(grant) = &choice.grant {
+        let model = match (&model, &body) {
+            (Some(model), _) => Some(model.clone()),
+            (None, InBody::Ready(bytes)) => {
+                grants::scope::requested_model(provider, &target, bytes)
+            }
+            (None, InBody::Streaming(_)) => None,
+        };
+        grant.admit(state, provider, model.as_deref()).await?;
+        tracing::info!(grant = %grant.id, "grant admitted");
+    }
     // A validated path and query, below the provider's base URL.
     let target = Uri::try_from(target).map_err(|_| ProxyError::BadPath)?;
     // `Content-Length` passes: a streamed body keeps its declared length, so it goes up

@@ -22,6 +22,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::AppState;
 use crate::error::ProxyError;
 use crate::forward;
+use crate::grants;
 use crate::pipeline::{self, InBody, KEY_SOURCE_NAME, Outbound};
 use crate::provider::{Provider, UnifiedKind};
 use crate::request_log::RequestLogLayer;
@@ -30,10 +31,18 @@ use crate::web;
 /// The routes that are not pass-through, over `state`, without middleware (see [`Routes`]).
 fn router(state: AppState) -> Router {
     let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/byok/providers", get(providers))
         .route("/byok/test/{provider}", post(test_key))
+        .route(
+            "/byok/grants",
+            post(grants::api::create).delete(grants::api::revoke_all),
+        )
+        .route(
+            "/byok/grants/{id}",
+            get(grants::api::peek).delete(grants::api::revoke),
+        )
         .route("/v1/chat/completions", post(unified_chat))
         .route("/v1/embeddings", post(unified_embeddings));
     let router = match state.settings.static_dir.clone() {
@@ -160,7 +169,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 }
 
 /// Counts the answer in the metrics, whoever produced it.
-fn finish(
+pub(crate) fn finish(
     state: &AppState,
     provider: &'static str,
     result: Result<Response, ProxyError>,
@@ -173,6 +182,7 @@ fn finish(
     {
         Some(b"user") => "user",
         Some(b"server") => "server",
+        Some(b"grant") => "grant",
         _ => "none",
     };
     state
@@ -200,6 +210,7 @@ async fn passthrough(
                 parts,
                 body: InBody::Streaming(Body::new(body)),
                 client_ip: connection.client.ip(),
+                model: None,
             };
             pipeline::forward(state, out).await
         }
@@ -265,7 +276,8 @@ async fn unified(
                 "`model` names no model after the provider".into(),
             ));
         }
-        json["model"] = Value::String(model.to_owned());
+        let model = model.to_owned();
+        json["model"] = Value::String(model.clone());
         let body = Bytes::from(
             serde_json::to_vec(&json).map_err(|_| ProxyError::BadRequest("bad JSON".into()))?,
         );
@@ -279,6 +291,7 @@ async fn unified(
                 parts,
                 body: InBody::Ready(body),
                 client_ip: addr.ip(),
+                model: Some(model),
             },
         )
         .await
@@ -308,7 +321,7 @@ async fn test_key(
         let target = provider.key_check_path().to_owned();
         let response = pipeline::forward(
             &state,
-            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip() },
+            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip(), model: None },
         )
         .await?;
         let status = response.status();
@@ -339,6 +352,15 @@ async fn providers(State(state): State<AppState>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "providers": list }))
+}
+
+/// `GET /healthz`: always 200 while the process serves; `degraded: ...` when the shared store
+/// cannot be reached (plain key requests still flow; grants do not).
+async fn healthz(State(state): State<AppState>) -> String {
+    match state.store_health().await {
+        None => "ok".to_owned(),
+        Some(why) => format!("degraded: {why}"),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -10,8 +10,9 @@
 /// What replaces a key.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Prefixes that mark a token as a provider key (OpenAI, Anthropic, OpenRouter, Google).
-const KEY_PREFIXES: [&str; 3] = ["sk-", "sk_", "AIza"];
+/// Prefixes that mark a token as a provider key (OpenAI, Anthropic, OpenRouter, Google) or a
+/// grant token of ours.
+const KEY_PREFIXES: [&str; 4] = ["sk-", "sk_", "AIza", crate::grants::TOKEN_PREFIX];
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.' | '•' | '…')
@@ -60,6 +61,10 @@ mod tests {
             ("masked sk-abc***wxyz here", "masked [REDACTED] here"),
             ("task-manager sk-1 risk-free", "task-manager sk-1 risk-free"),
             ("{\"k\":\"sk-proj-abcdefgh\"}", "{\"k\":\"[REDACTED]\"}"),
+            (
+                "grant byok_g_AbC-_123xyz refused",
+                "grant [REDACTED] refused",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(scrub(input, None), want, "{input}");

@@ -53,10 +53,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// messages name the failure, never the URI or a header.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Failure to set up the HTTP client.
+/// Failure to set up the HTTP client or the store client.
 #[derive(Debug, thiserror::Error)]
-#[error("could not build the HTTP client: {0}")]
-pub struct BuildError(String);
+#[error("could not build the {0}")]
+pub struct BuildError(pub(crate) String);
 
 /// The TLS settings every client shares: rustls with ring and the platform's verifier, which
 /// also trusts `extra_roots` (the operator's, for a self-hosted server with a private CA).
@@ -68,7 +68,7 @@ pub fn tls_config(
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<rustls::ClientConfig, BuildError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let failed = |e: rustls::Error| BuildError(e.to_string());
+    let failed = |e: rustls::Error| BuildError(format!("HTTP client: {e}"));
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(failed)?;
@@ -107,7 +107,11 @@ struct Endpoint {
 
 impl Endpoint {
     fn new(base: &str) -> Result<Self, BuildError> {
-        let bad = || BuildError(format!("{base:?} is not an absolute http(s) URL"));
+        let bad = || {
+            BuildError(format!(
+                "HTTP client: {base:?} is not an absolute http(s) URL"
+            ))
+        };
         let uri: Uri = base.parse().map_err(|_| bad())?;
         let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
         else {

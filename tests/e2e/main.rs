@@ -10,6 +10,9 @@
 //! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
 //! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
 //! - `pool`: connections to the provider are reused, and replaced when the provider closes them.
+//! - `grants`: key grants made and used across two instances sharing a real `redis-server`
+//!   (and a three-node Redis Cluster), scope, limits, revocation, a dead Redis, and nothing
+//!   secret in Redis or the logs; the in-process store without Redis.
 //! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
 //!   the system's roots or the operator's `--upstream-ca`.
 //!
@@ -19,6 +22,7 @@
 
 mod fallback;
 mod forwarding;
+mod grants;
 mod logs;
 mod openai_sdk;
 mod pool;

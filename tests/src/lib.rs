@@ -1,11 +1,13 @@
 //! The end-to-end harness: a fake provider on loopback that records what it receives, and the
-//! real `byok-proxy` binary started on port 0 with its logs captured.
+//! real `byok-proxy` binary started on port 0 with its logs captured, and real `redis-server`s.
 
 mod fake;
 mod proxy;
+mod redis;
 
 pub use fake::{FakeProvider, Recorded};
 pub use proxy::{ProxyProcess, raw_request};
+pub use redis::{RedisCluster, RedisServer, dump_all};
 
 /// The SSE chunks the fake provider streams for `"stream": true` chat requests.
 #[must_use]

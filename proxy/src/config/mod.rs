@@ -4,18 +4,24 @@
 //! Server keys are the exception: they come only from the environment
 //! (`BYOK_SERVER_KEY_<PROVIDER>`), never from flags (visible in `ps`) or files.
 
+mod parse;
+mod shared;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use shared::GrantSettings;
+
 use crate::provider::Provider;
+use crate::server_secret::ServerSecret;
+use parse::{parse_base_url, parse_duration, parse_size, read_roots};
 
 /// Raw command-line flags (each with an environment fallback).
 #[derive(Debug, Default, Parser, Deserialize)]
@@ -27,6 +33,10 @@ use crate::provider::Provider;
     after_help = "Server keys for the optional fallback are read only from the environment: \
                   BYOK_SERVER_KEY_OPENAI, BYOK_SERVER_KEY_ANTHROPIC, BYOK_SERVER_KEY_GEMINI, \
                   BYOK_SERVER_KEY_OPENROUTER, BYOK_SERVER_KEY_CUSTOM.\n\
+                  The server secret, BYOK_SECRET (64 hex digits or base64 of at least 32 random \
+                  bytes), is read only from the environment too. It seals grants and keys key \
+                  fingerprints; instances sharing a store must share it. Required with \
+                  BYOK_REDIS_URL; made up at start otherwise (grants then end with the process).\n\
                   Durations accept 500ms, 30s, 5m or a plain number of seconds; sizes accept \
                   bytes or KiB/MiB suffixes.\nLog level: RUST_LOG (default info)."
 )]
@@ -111,6 +121,24 @@ pub struct Args {
     /// [default: one per CPU].
     #[arg(long, env = "BYOK_WORKERS")]
     pub workers: Option<usize>,
+    /// Redis for state shared by several instances (grants, their counters, rate limits): one
+    /// redis:// or rediss:// URL, or the comma-separated node URLs of a Redis Cluster
+    /// [default: none; state stays in this process].
+    #[arg(long, env = "BYOK_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Longest wait for the shared store on one operation [default: 250ms].
+    #[arg(long, env = "BYOK_STORE_TIMEOUT")]
+    pub store_timeout: Option<String>,
+    /// Longest lifetime a grant may ask for [default: 24h].
+    #[arg(long, env = "BYOK_GRANT_MAX_TTL")]
+    pub grant_max_ttl: Option<String>,
+    /// Live grants allowed per key [default: 100].
+    #[arg(long, env = "BYOK_GRANTS_PER_KEY")]
+    pub grants_per_key: Option<u32>,
+    /// Grants created per minute, per client address and per key; 0 turns the limit off
+    /// [default: 60].
+    #[arg(long, env = "BYOK_GRANT_RATE_LIMIT")]
+    pub grant_rate_limit: Option<u32>,
 }
 
 /// More worker threads than this is a typo, not a machine.
@@ -177,6 +205,14 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Worker threads (each a single-threaded event loop).
     pub workers: usize,
+    /// The server secret and the keys derived from it.
+    pub secret: ServerSecret,
+    /// Redis URLs (one, or a cluster's nodes); empty for the in-process store.
+    pub redis_urls: Vec<SecretString>,
+    /// Longest wait for the shared store on one operation.
+    pub store_timeout: Duration,
+    /// Limits on grants.
+    pub grants: GrantSettings,
 }
 
 impl Default for Settings {
@@ -203,6 +239,10 @@ impl Default for Settings {
             max_concurrent: 2048,
             shutdown_grace: Duration::from_secs(30),
             workers: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            secret: ServerSecret::random(),
+            redis_urls: Vec::new(),
+            store_timeout: Duration::from_millis(250),
+            grants: GrantSettings::default(),
         }
     }
 }
@@ -215,7 +255,7 @@ pub struct ConfigError {
     problem: String,
 }
 
-fn bad(setting: &str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(setting: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_owned(),
         problem: problem.into(),
@@ -251,7 +291,12 @@ impl Args {
             rate_limit_per_key,
             max_concurrent,
             shutdown_grace,
-            workers
+            workers,
+            redis_url,
+            store_timeout,
+            grant_max_ttl,
+            grants_per_key,
+            grant_rate_limit
         )
     }
 
@@ -278,6 +323,7 @@ impl Args {
     /// A [`ConfigError`] naming the first bad setting.
     pub fn validate(self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let mut s = Settings::default();
+        shared::validate(&self, &env, &mut s)?;
         if let Some(listen) = &self.listen {
             s.listen = listen.parse().map_err(|_| {
                 bad(
@@ -463,63 +509,6 @@ impl Args {
     }
 }
 
-/// The certificates in a PEM file: at least one, all well-formed.
-fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let roots = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{shown} is not a PEM certificate file: {e}"))?;
-    if roots.is_empty() {
-        return Err(format!("{shown} holds no PEM certificate"));
-    }
-    Ok(roots)
-}
-
-/// A provider base URL: http(s), a host, no query, fragment or credentials; trailing `/` dropped.
-fn parse_base_url(raw: &str) -> Result<String, String> {
-    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{raw:?} must be an http or https URL with a host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{raw:?} must not have a query or fragment"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("the URL must not contain credentials".into());
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-fn parse_duration(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    let (number, unit) = raw
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((raw, "s"), |i| raw.split_at(i));
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
-        _ => None,
-    }
-}
-
-fn parse_size(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    let (number, unit) = raw
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((raw, ""), |i| raw.split_at(i));
-    let n: u64 = number.parse().ok()?;
-    let factor = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" | "KB" => 1024,
-        "MiB" | "M" | "MB" => 1024 * 1024,
-        _ => return None,
-    };
-    n.checked_mul(factor).filter(|n| *n > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,11 +621,49 @@ mod tests {
     }
 
     #[test]
+    fn shared_state_settings_name_themselves_when_wrong() {
+        let secret = "ab".repeat(32);
+        let env = |name: &str| (name == "BYOK_SECRET").then(|| secret.clone());
+        let cases: [(&[&str], &str); 5] = [
+            (&["--redis-url", "http://127.0.0.1:6379"], "BYOK_REDIS_URL"),
+            (&["--redis-url", "redis://"], "BYOK_REDIS_URL"),
+            (&["--store-timeout", "0"], "BYOK_STORE_TIMEOUT"),
+            (&["--grant-max-ttl", "soon"], "BYOK_GRANT_MAX_TTL"),
+            (&["--grants-per-key", "0"], "BYOK_GRANTS_PER_KEY"),
+        ];
+        for (list, setting) in cases {
+            let err = args(list).validate(env).unwrap_err().to_string();
+            assert!(err.contains(setting), "{list:?}: {err}");
+        }
+        let no_secret = args(&["--redis-url", "redis://127.0.0.1:6379"]).validate(|_| None);
+        assert!(no_secret.unwrap_err().to_string().contains("BYOK_SECRET"));
+        let short = args(&[]).validate(|n| (n == "BYOK_SECRET").then(|| "abcd".to_owned()));
+        let short = short.unwrap_err().to_string();
+        assert!(
+            short.contains("BYOK_SECRET") && !short.contains("abcd"),
+            "{short}"
+        );
+        let ok = args(&[
+            "--redis-url",
+            "redis://127.0.0.1:7001, redis://127.0.0.1:7002",
+            "--grant-max-ttl",
+            "2h",
+        ])
+        .validate(env)
+        .unwrap();
+        assert_eq!(ok.redis_urls.len(), 2);
+        assert!(!ok.secret.is_ephemeral());
+        assert_eq!(ok.grants.max_ttl, Duration::from_secs(7200));
+        assert!(args(&[]).validate(|_| None).unwrap().secret.is_ephemeral());
+    }
+
+    #[test]
     fn durations_and_sizes() {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("2h"), None);
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("2d"), None);
         assert_eq!(parse_size("10MiB"), Some(10 << 20));
         assert_eq!(parse_size("0"), None);
     }

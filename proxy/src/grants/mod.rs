@@ -1,0 +1,144 @@
+//! Key grants: a short-lived capability to use a user's provider key, for work that runs
+//! without the user's browser (a queued job, a scheduled agent).
+//!
+//! The browser's vault sends the key once (`POST /byok/grants`) and gets a token
+//! (`byok_g_...`). The store keeps only a sealed record ([`record`]); the token carries the
+//! other half of the record's key. A job then calls the proxy like any client, with the token
+//! where a key would go (`Authorization: Bearer`, `X-BYOK-Key`, `x-api-key`,
+//! `x-goog-api-key`); the proxy opens the record, checks the scope and forwards with the key.
+//!
+//! - [`token`]: the token format and grant ids.
+//! - [`record`]: sealing and opening a record (the construction is documented there).
+//! - [`scope`]: reading a scope from a request and checking requests against it.
+//! - [`api`]: the `/byok/grants` endpoints.
+//!
+//! Every way a token can fail to resolve (unknown, expired, revoked, forged, truncated) is the
+//! same [`crate::ProxyError::InvalidGrant`]: no answer tells them apart.
+
+pub mod api;
+pub mod record;
+pub mod scope;
+pub mod token;
+
+use axum::http::{HeaderMap, header};
+use secrecy::SecretString;
+
+pub use record::{Meta, Scope};
+pub use token::{GrantId, TOKEN_PREFIX, Token};
+
+use crate::AppState;
+use crate::error::ProxyError;
+use crate::forward::KEY_HEADER;
+use crate::store::{Take, now_ms};
+
+/// Headers a grant token may come in: ours, and the places SDKs put a key.
+const TOKEN_HEADERS: [&str; 3] = [KEY_HEADER, "x-api-key", "x-goog-api-key"];
+
+/// The grant token a request carries, if any value where a key goes has the grant prefix.
+/// `Some(None)` for a token-shaped value that is not a valid token (it still must not be
+/// treated as a provider key).
+#[must_use]
+pub fn token_in(headers: &HeaderMap) -> Option<Option<Token>> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Bearer "));
+    TOKEN_HEADERS
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .chain(bearer)
+        .find(|v| Token::is_token_shaped(v))
+        .map(Token::parse)
+}
+
+/// A grant resolved for one request: the key it seals and what it allows.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The grant's id.
+    pub id: GrantId,
+    /// The provider key.
+    pub key: SecretString,
+    /// Its public part, scope included.
+    pub meta: Meta,
+    /// Requests left when it was read; `None` when unlimited.
+    pub left: Option<u64>,
+}
+
+/// Opens the grant `token` names, if it is live.
+///
+/// # Errors
+///
+/// [`ProxyError::InvalidGrant`] for every way of not being a live grant;
+/// [`ProxyError::StoreUnavailable`] when the store cannot answer (fail closed).
+pub async fn resolve(state: &AppState, token: Option<Token>) -> Result<Resolved, ProxyError> {
+    let token = token.ok_or(ProxyError::InvalidGrant)?;
+    let stored = state
+        .store
+        .grant(token.id())
+        .await
+        .map_err(|e| state.store_failed("grant lookup", &e))?
+        .ok_or(ProxyError::InvalidGrant)?;
+    let (meta, key) = record::open(state.settings.secret.seal_key(), &token, &stored.record)
+        .map_err(|_| ProxyError::InvalidGrant)?;
+    if meta.scope.expires_at.saturating_mul(1000) <= now_ms() {
+        return Err(ProxyError::InvalidGrant);
+    }
+    Ok(Resolved {
+        id: token.id(),
+        key,
+        meta,
+        left: stored.left,
+    })
+}
+
+impl Resolved {
+    /// Checks a request for `provider` naming `model` against the scope, then takes one of
+    /// the grant's requests (last, so a refused request uses none).
+    ///
+    /// # Errors
+    ///
+    /// [`ProxyError::GrantOutOfScope`] for another provider, a model outside the list, or no
+    /// requests left; [`ProxyError::InvalidGrant`] when it was revoked meanwhile;
+    /// [`ProxyError::StoreUnavailable`] when the store cannot answer.
+    pub async fn admit(
+        &self,
+        state: &AppState,
+        provider: crate::Provider,
+        model: Option<&str>,
+    ) -> Result<(), ProxyError> {
+        let scope = &self.meta.scope;
+        if provider != scope.provider {
+            return Err(ProxyError::GrantOutOfScope(
+                "grant_wrong_provider",
+                format!("this grant is for {} only", scope.provider),
+            ));
+        }
+        if !scope::allows_model(&scope.models, model) {
+            return Err(ProxyError::GrantOutOfScope(
+                "grant_model_not_allowed",
+                format!(
+                    "this grant allows only the models {}",
+                    scope.models.join(", ")
+                ),
+            ));
+        }
+        if scope.max_requests.is_some() {
+            match state
+                .store
+                .take(self.id)
+                .await
+                .map_err(|e| state.store_failed("grant take", &e))?
+            {
+                Take::Taken(_) => {}
+                Take::Exhausted => {
+                    return Err(ProxyError::GrantOutOfScope(
+                        "grant_exhausted",
+                        "this grant has no requests left".into(),
+                    ));
+                }
+                Take::Gone => return Err(ProxyError::InvalidGrant),
+            }
+        }
+        Ok(())
+    }
+}

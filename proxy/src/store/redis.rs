@@ -1,0 +1,379 @@
+//! The Redis store: one server (`redis://`, `rediss://`) or a Redis Cluster (several node URLs).
+//!
+//! Keys (each carries a hash tag, so a multi-key step never spans cluster slots):
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `byok:grant:{<id>}` | hash: `rec`, `left` | a sealed grant and its requests left; expires with it |
+//! | `byok:owner:{<kf>}` | sorted set: id → expiry (ms) | an owner's live grants, for the cap and revoke-all |
+//! | `byok:rl:{<bucket>}` | hash: `tokens`, `ts` | a rate-limit bucket; expires when full again |
+//!
+//! Every read-modify-write is a Lua script (sent by hash through [`redis::Script`]) using the
+//! server's clock. Each worker opens its own connection (a [`ConnectionManager`] that
+//! reconnects by itself, or a cluster connection), on its own event loop; every call is
+//! bounded by the configured timeout, so a slow Redis never holds a request past it.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
+use tokio::sync::OnceCell;
+
+use super::{NewGrant, StoreError, StoredGrant, Take};
+use crate::grants::GrantId;
+use crate::limits::KeyFingerprint;
+
+/// Adds a grant id to its owner's set unless the owner has `cap` live grants already.
+/// KEYS[1] owner set; ARGV id, expiry (ms), cap. Returns 1 when added, 0 at the cap.
+static ADD_TO_OWNER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local expiry = redis.call('PEXPIRETIME', KEYS[1])
+if expiry < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 1
+",
+    )
+});
+
+/// Takes one request from a limited grant. KEYS[1] the grant. Returns the requests left after
+/// this one, -1 when none were left, -2 when the grant is gone.
+static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local left = tonumber(redis.call('HGET', KEYS[1], 'left'))
+if left == nil then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  return -2
+end
+if left <= 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'left', -1)
+",
+    )
+});
+
+/// A token bucket: KEYS[1] the bucket; ARGV[1] capacity per minute. Returns 0 when a token was
+/// taken, else the milliseconds until one is available.
+static BUCKET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cap = tonumber(ARGV[1])
+local rate = cap / 60000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or cap
+local ts = tonumber(b[2]) or now
+tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
+redis.call('PEXPIRE', KEYS[1], 61000)
+return wait
+",
+    )
+});
+
+/// How to reach Redis, shared by every worker (made once, behind an `Arc`: size is no matter).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Target {
+    Single(redis::Client),
+    Cluster(ClusterClient),
+}
+
+/// The Redis store for one worker (see the module docs).
+#[derive(Debug)]
+pub struct RedisStore {
+    target: Arc<Target>,
+    timeout: Duration,
+    /// This worker's connection, opened on first use.
+    conn: OnceCell<Conn>,
+}
+
+/// One worker's connection.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Single(_) => "Conn::Single",
+            Self::Cluster(_) => "Conn::Cluster",
+        })
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+fn failed(e: &redis::RedisError) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn grant_key(id: GrantId) -> String {
+    format!("byok:grant:{{{id}}}")
+}
+
+fn owner_key(owner: KeyFingerprint) -> String {
+    format!("byok:owner:{{{owner}}}")
+}
+
+impl RedisStore {
+    /// A store on `urls`: one URL for a single server, several for the nodes of a cluster.
+    /// Nothing is connected until first use.
+    ///
+    /// # Errors
+    ///
+    /// A message naming what is wrong with the URLs.
+    pub fn new(urls: &[String], timeout: Duration) -> Result<Self, String> {
+        let check = |url: &str| {
+            let ok = (url.starts_with("redis://") || url.starts_with("rediss://"))
+                && redis::parse_redis_url(url).is_some();
+            ok.then_some(()).ok_or_else(|| {
+                "expected redis://host:port or rediss://host:port URLs, comma-separated".to_owned()
+            })
+        };
+        urls.iter().try_for_each(|u| check(u))?;
+        let target = match urls {
+            [] => return Err("no URL given".into()),
+            [one] => Target::Single(redis::Client::open(one.as_str()).map_err(|e| e.to_string())?),
+            nodes => Target::Cluster(
+                ClusterClient::builder(nodes.iter().map(String::as_str))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(1)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        Ok(Self {
+            target: Arc::new(target),
+            timeout,
+            conn: OnceCell::new(),
+        })
+    }
+
+    pub(super) fn for_worker(&self) -> Self {
+        Self {
+            target: Arc::clone(&self.target),
+            timeout: self.timeout,
+            conn: OnceCell::new(),
+        }
+    }
+
+    /// This worker's connection: opened on first use; a failed opening is tried again on the
+    /// next call.
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        let conn = self.conn.get_or_try_init(|| async {
+            match &*self.target {
+                Target::Single(client) => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(self.timeout))
+                        .set_response_timeout(Some(self.timeout))
+                        .set_number_of_retries(1)
+                        .set_min_delay(Duration::from_millis(20))
+                        .set_max_delay(Duration::from_millis(500));
+                    ConnectionManager::new_lazy_with_config(client.clone(), config)
+                        .map(Conn::Single)
+                        .map_err(|e| failed(&e))
+                }
+                Target::Cluster(client) => client
+                    .get_async_connection()
+                    .await
+                    .map(Conn::Cluster)
+                    .map_err(|e| failed(&e)),
+            }
+        });
+        match tokio::time::timeout(self.timeout, conn).await {
+            Ok(conn) => conn.cloned(),
+            Err(_) => Err(StoreError("timed out connecting".into())),
+        }
+    }
+
+    /// Runs `op` on this worker's connection, all within the timeout. A connection found
+    /// broken (Redis restarted, say) is replaced by the connection manager, and `op` tried
+    /// once more on the new one, so the first request after an outage does not fail.
+    async fn run<T, F>(&self, op: impl Fn(Conn) -> F) -> Result<T, StoreError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let attempts = async {
+            let conn = self.conn().await?;
+            match op(conn).await {
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                    let conn = self.conn().await?;
+                    op(conn).await.map_err(|e| failed(&e))
+                }
+                result => result.map_err(|e| failed(&e)),
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError("timed out".into())),
+        }
+    }
+
+    pub(super) async fn put_grant(&self, grant: &NewGrant<'_>) -> Result<bool, StoreError> {
+        let owner = &owner_key(grant.owner);
+        let id = &grant.id.to_string();
+        let added: i64 = self
+            .run(|mut c| async move {
+                ADD_TO_OWNER
+                    .key(owner)
+                    .arg(id)
+                    .arg(grant.expires_at_ms)
+                    .arg(grant.live_cap)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        if added == 0 {
+            return Ok(false);
+        }
+        let key = grant_key(grant.id);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(&key, "rec", grant.record)
+            .ignore()
+            .cmd("PEXPIREAT")
+            .arg(&key)
+            .arg(grant.expires_at_ms)
+            .ignore();
+        if let Some(n) = grant.max_requests {
+            pipe.hset(&key, "left", n).ignore();
+        }
+        let pipe = &pipe;
+        self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
+            .await?;
+        Ok(true)
+    }
+
+    pub(super) async fn grant(&self, id: GrantId) -> Result<Option<StoredGrant>, StoreError> {
+        let key = &grant_key(id);
+        let (record, left): (Option<String>, Option<u64>) = self
+            .run(|mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("rec")
+                    .arg("left")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(record.map(|record| StoredGrant { record, left }))
+    }
+
+    pub(super) async fn take(&self, id: GrantId) -> Result<Take, StoreError> {
+        let key = &grant_key(id);
+        let left: i64 = self
+            .run(|mut c| async move { TAKE.key(key).invoke_async(&mut c).await })
+            .await?;
+        Ok(match left {
+            -2 => Take::Gone,
+            -1 => Take::Exhausted,
+            n => Take::Taken(u64::try_from(n).unwrap_or(0)),
+        })
+    }
+
+    pub(super) async fn revoke(
+        &self,
+        id: GrantId,
+        owner: KeyFingerprint,
+    ) -> Result<bool, StoreError> {
+        let key = &grant_key(id);
+        let deleted: u64 = self
+            .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async(&mut c).await })
+            .await?;
+        let (set, member) = (&owner_key(owner), &id.to_string());
+        self.run(|mut c| async move {
+            redis::cmd("ZREM")
+                .arg(set)
+                .arg(member)
+                .query_async::<u64>(&mut c)
+                .await
+        })
+        .await?;
+        Ok(deleted > 0)
+    }
+
+    pub(super) async fn revoke_all(&self, owner: KeyFingerprint) -> Result<u64, StoreError> {
+        let set = &owner_key(owner);
+        let ids: Vec<String> = self
+            .run(|mut c| async move {
+                redis::cmd("ZRANGE")
+                    .arg(set)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let mut revoked = 0;
+        for id in ids.iter().filter_map(|id| id.parse::<GrantId>().ok()) {
+            let key = &grant_key(id);
+            let deleted: u64 = self
+                .run(|mut c| async move { redis::cmd("DEL").arg(key).query_async(&mut c).await })
+                .await?;
+            revoked += deleted;
+        }
+        self.run(
+            |mut c| async move { redis::cmd("DEL").arg(set).query_async::<u64>(&mut c).await },
+        )
+        .await?;
+        Ok(revoked)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(drop)
+    }
+
+    pub(super) async fn hit(
+        &self,
+        name: &str,
+        per_minute: u32,
+    ) -> Result<Option<Duration>, StoreError> {
+        let key = &format!("byok:rl:{{{name}}}");
+        let wait_ms: u64 = self
+            .run(|mut c| async move { BUCKET.key(key).arg(per_minute).invoke_async(&mut c).await })
+            .await?;
+        Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
+    }
+}
