@@ -4,26 +4,73 @@
 Answers every request with JSON describing what it received (method, path, headers), and
 allows any origin (CORS), so a page served by wasm-bindgen-test-runner can call it. It binds
 127.0.0.1 only. Usage: echo_server.py PORT (0 picks a free port); prints the port it listens on.
+
+`/byok/grants` answers as byok-proxy's grant endpoints do (create, peek, revoke one or all),
+keeping grants in memory per key, so the vault's grant calls can be tested in the browser
+without the proxy's CORS settings; the real proxy is tested end to end in tests/ui.
 """
 import json
+import secrets
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+GRANTS = {}  # id -> {"key": ..., "left": ..., "expires_at": ...}
 
 
 class Echo(BaseHTTPRequestHandler):
     def _cors(self):
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Access-Control-Allow-Headers", "*")
-        self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 
     def do_OPTIONS(self):
         self.send_response(204)
         self._cors()
         self.end_headers()
 
+    def _json(self, status, value=None):
+        payload = b"" if value is None else json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self._cors()
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _grants(self, body):
+        key = self.headers.get("X-BYOK-Key")
+        if not key:
+            return self._json(401, {"error": {"message": "missing API key", "code": "missing_api_key"}})
+        rest = self.path[len("/byok/grants"):].strip("/")
+        if self.command == "POST" and not rest:
+            scope = json.loads(body or "{}")
+            if scope.get("ttl_seconds") == 0:
+                return self._json(400, {"error": {"message": "invalid grant request: `ttl_seconds` must be between 1 and 86400", "code": "invalid_grant_scope"}})
+            grant_id = secrets.token_hex(16)
+            now = int(time.time())
+            expires = now + (scope.get("ttl_seconds") or 300)
+            GRANTS[grant_id] = {"key": key, "left": scope.get("max_requests"), "expires_at": expires}
+            return self._json(201, {"token": "byok_g_" + secrets.token_urlsafe(48), "id": grant_id,
+                                    "expires_at": expires, "created_at": now})
+        if self.command == "DELETE" and not rest:
+            mine = [i for i, g in GRANTS.items() if g["key"] == key]
+            for grant_id in mine:
+                del GRANTS[grant_id]
+            return self._json(200, {"revoked": len(mine)})
+        grant = GRANTS.get(rest)
+        if grant is None or grant["key"] != key:
+            return self._json(401, {"error": {"message": "the grant is not valid", "code": "invalid_grant"}})
+        if self.command == "DELETE":
+            del GRANTS[rest]
+            return self._json(204)
+        return self._json(200, {"id": rest, "requests_left": grant["left"], "expires_at": grant["expires_at"]})
+
     def _echo(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace")
+        if self.path.startswith("/byok/grants"):
+            return self._grants(body)
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "/elsewhere")
@@ -45,6 +92,7 @@ class Echo(BaseHTTPRequestHandler):
 
     do_GET = _echo
     do_POST = _echo
+    do_DELETE = _echo
 
     def log_message(self, *args):
         pass

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! { "format": 1,
-//!   "kind":   "vault-key" | "entry" | "settings",
+//!   "kind":   "vault-key" | "entry" | "settings" | "grant",
 //!   "kdf":    { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": "<base64>" },  // vault-key only
 //!   "sealed": { "nonce": "<base64, 12 bytes>", "ciphertext": "<base64, ciphertext || 16-byte tag>" } }
 //! ```
@@ -15,6 +15,9 @@
 //!   under the vault key. Only the id is visible in storage.
 //! - `settings` (record id `settings`): vault settings (the auto-lock period), sealed under the
 //!   vault key so they cannot be altered from outside.
+//! - `grant` (record id `grant:<32 hex>`, the proxy's grant id): what the vault remembers of a
+//!   key grant it asked for (label, provider, which key, scope, expiry; never the token), JSON,
+//!   sealed under the vault key. See `grant.rs`.
 //!
 //! The associated data of each seal is `byok-vault/v{format}/{kind}/{id}`, with
 //! `/{alg}:{iterations}:{salt}` appended for the vault key. A record therefore only opens in its
@@ -47,6 +50,8 @@ pub enum RecordKind {
     Entry,
     /// Vault settings.
     Settings,
+    /// A key grant's record.
+    Grant,
 }
 
 impl RecordKind {
@@ -55,6 +60,7 @@ impl RecordKind {
             Self::VaultKey => "vault-key",
             Self::Entry => "entry",
             Self::Settings => "settings",
+            Self::Grant => "grant",
         }
     }
 }

@@ -13,6 +13,7 @@
 mod autolock;
 mod entry;
 mod error;
+mod grant;
 mod secret;
 mod store;
 mod vault;
@@ -30,6 +31,7 @@ pub use entry::{
     validate_key, validate_label,
 };
 pub use error::{Result, VaultError};
+pub use grant::{GRANT_PREFIX, GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant_label};
 pub use kdf::{Kdf, KdfParams, RustKdf};
 pub use secret::{SecretString, SymmetricKey};
 pub use store::{Batch, MemoryStore, Store};

@@ -237,7 +237,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     }
 
     /// The epoch and vault key of the unlocked session, recording activity.
-    fn active(&self) -> Result<(u64, SymmetricKey)> {
+    pub(crate) fn active(&self) -> Result<(u64, SymmetricKey)> {
         self.check_idle();
         let now = self.clock.now_ms();
         let mut state = self.state.borrow_mut();

@@ -409,3 +409,100 @@ fn check_key_explains_shape_problems() {
     assert!(problem.contains("Anthropic"), "{problem}");
     assert!(Vault::check_key("azure", OPENAI_KEY).is_err());
 }
+
+#[wasm_bindgen_test]
+async fn grants_are_remembered_sealed_listed_and_revoked() {
+    let name = unique_name("grants");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"label".into(), &"grant-label-never-plain".into()).unwrap();
+    Reflect::set(&options, &"ttlSeconds".into(), &600.into()).unwrap();
+    Reflect::set(&options, &"maxRequests".into(), &7.into()).unwrap();
+    let models = js_sys::Array::of1(&"gpt-4o-mini".into());
+    Reflect::set(&options, &"models".into(), &models).unwrap();
+    let issued = done(vault.grant("openai".into(), options.into()))
+        .await
+        .unwrap();
+    let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).unwrap();
+    let token = get(&issued, "token").as_string().unwrap();
+    let id = get(&issued, "id").as_string().unwrap();
+    assert!(token.starts_with("byok_g_"));
+    let expires = get(&issued, "expiresAt").as_f64().unwrap();
+    assert!(
+        expires > js_sys::Date::now() + 590_000.0,
+        "milliseconds, ten minutes ahead"
+    );
+
+    // Remembered: listed with its scope; sealed in IndexedDB (no token, label or provider).
+    let list = js_sys::Array::from(&done(vault.grants()).await.unwrap());
+    assert_eq!(list.length(), 1);
+    let grant = list.get(0);
+    assert_eq!(get(&grant, "id").as_string().as_deref(), Some(id.as_str()));
+    assert_eq!(
+        get(&grant, "label").as_string().as_deref(),
+        Some("grant-label-never-plain")
+    );
+    assert_eq!(get(&grant, "maxRequests").as_f64(), Some(7.0));
+    let raw = raw_records(&name).await;
+    assert!(raw.iter().any(|(k, _)| *k == format!("grant:{id}")));
+    for (key, value) in &raw {
+        for plain in [
+            &token[7..],
+            "grant-label-never-plain",
+            "openai",
+            "gpt-4o-mini",
+            OPENAI_KEY,
+        ] {
+            assert!(
+                !value.contains(plain) && !key.contains(plain),
+                "{plain} in {key}"
+            );
+        }
+    }
+    let status = done(vault.grant_status(id.clone())).await.unwrap();
+    assert_eq!(get(&status, "active").as_bool(), Some(true));
+    assert_eq!(get(&status, "requestsLeft").as_f64(), Some(7.0));
+
+    // A bad scope comes back as the proxy's reason, and nothing is remembered.
+    let bad = js_sys::Object::new();
+    Reflect::set(&bad, &"ttlSeconds".into(), &0.into()).unwrap();
+    let err = done(vault.grant("openai".into(), bad.into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "proxy");
+    assert!(message(&err).contains("ttl_seconds"), "{}", message(&err));
+    let err = done(vault.grant("anthropic".into(), JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "no_key");
+
+    // Revoke one, then all; each is forgotten.
+    done(vault.revoke_grant(id.clone())).await.unwrap();
+    let status = done(vault.grant_status(id.clone())).await.unwrap_err();
+    assert_eq!(code(&status), "not_found", "forgotten once revoked");
+    assert_eq!(
+        js_sys::Array::from(&done(vault.grants()).await.unwrap()).length(),
+        0
+    );
+    for _ in 0..2 {
+        done(vault.grant("openai".into(), JsValue::UNDEFINED))
+            .await
+            .unwrap();
+    }
+    let revoked = done(vault.revoke_all_grants()).await.unwrap();
+    assert_eq!(revoked.as_f64(), Some(2.0));
+    assert_eq!(
+        js_sys::Array::from(&done(vault.grants()).await.unwrap()).length(),
+        0
+    );
+    assert!(
+        raw_records(&name)
+            .await
+            .iter()
+            .all(|(k, _)| !k.starts_with("grant:"))
+    );
+}

@@ -20,6 +20,7 @@
 //! URLs under the configured proxy (default: this page's origin), never follows redirects, and
 //! puts the key in the `X-BYOK-Key` header only.
 
+mod grants;
 mod idb;
 mod kdf;
 
@@ -33,6 +34,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
 use web_sys::{BroadcastChannel, Headers, MessageEvent, Response, Url};
 
+pub use self::grants::{GrantInfo, GrantIssued, GrantOptions, GrantStatus};
 pub use self::idb::IdbStore;
 pub use self::kdf::{BrowserKdf, subtle_crypto, webcrypto_pbkdf2_sha256};
 use crate::{

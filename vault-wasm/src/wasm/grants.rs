@@ -1,0 +1,409 @@
+//! Key grants from JavaScript: ask the proxy for one with a saved key, list the ones the vault
+//! remembers, see what is left of one, revoke one or all.
+//!
+//! ```js
+//! const { token, id, expiresAt } = await vault.grant("openai", {
+//!   label: "Nightly summary", ttlSeconds: 3600, maxRequests: 50, models: ["gpt-4o-mini"] });
+//! // Hand `token` to the backend job; it calls the proxy with it as its API key.
+//! await vault.revokeGrant(id);
+//! ```
+//!
+//! The key goes to the proxy once, in `X-BYOK-Key`; the vault keeps a sealed record of the
+//! grant (never the token). Revoking takes the key, so it works without the token.
+
+use js_sys::{Object, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+use super::{BrowserVault, Vault, invalid, js_error, parse_provider, send_with_key, to_js};
+use crate::{GrantRecord, Provider, SecretString, VaultError, validate_grant_label};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GRANT_TYPES: &'static str = r#"
+/** Options for `vault.grant`. */
+export interface GrantOptions {
+  /** Lifetime in seconds; default 300, at most the proxy's maximum (24 hours unless set). */
+  ttlSeconds?: number;
+  /** Requests allowed in all; default unlimited. */
+  maxRequests?: number;
+  /** Model names the grant allows (exact, or a prefix ending in `*`); default all. */
+  models?: string[];
+  /** A name for the settings page. */
+  label?: string;
+  /** The saved key to grant; default the provider's default key. */
+  keyId?: string;
+}
+/** A new grant: `token` is for the job, once; the vault keeps only `id`. */
+export interface GrantIssued { token: string; id: string; expiresAt: number; }
+/** A grant the vault remembers. Times are milliseconds since the epoch. */
+export interface GrantInfo {
+  id: string; label: string; provider: ProviderId; keyId: string; models: string[];
+  maxRequests: number | null; expiresAt: number; createdAt: number;
+}
+/** What the proxy says of a grant now. */
+export interface GrantStatus { active: boolean; requestsLeft: number | null; expiresAt: number | null; }
+"#;
+
+/// Options for [`BrowserVault::grant`].
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrantOptions {
+    /// Lifetime, seconds.
+    pub ttl_seconds: Option<u64>,
+    /// Requests allowed in all.
+    pub max_requests: Option<u32>,
+    /// Allowed models.
+    pub models: Option<Vec<String>>,
+    /// A name for the settings page.
+    pub label: Option<String>,
+    /// The saved key to grant.
+    pub key_id: Option<String>,
+}
+
+/// A new grant, for JavaScript. `Debug` hides the token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantIssued {
+    token: String,
+    id: String,
+    expires_at: f64,
+}
+
+impl std::fmt::Debug for GrantIssued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantIssued")
+            .field("id", &self.id)
+            .field("token", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrantIssued {
+    /// The token, for the job (shown once).
+    #[must_use]
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The grant's id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A remembered grant, for JavaScript (times in milliseconds).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantInfo {
+    id: String,
+    label: String,
+    provider: Provider,
+    key_id: String,
+    models: Vec<String>,
+    max_requests: Option<u32>,
+    expires_at: f64,
+    created_at: f64,
+}
+
+impl From<GrantRecord> for GrantInfo {
+    fn from(g: GrantRecord) -> Self {
+        #[allow(clippy::cast_precision_loss)] // seconds since 1970 stay far below 2^53 / 1000
+        let ms = |secs: u64| secs as f64 * 1000.0;
+        Self {
+            expires_at: ms(g.expires_at),
+            created_at: ms(g.created_at),
+            id: g.id,
+            label: g.label,
+            provider: g.provider,
+            key_id: g.key_id,
+            models: g.models,
+            max_requests: g.max_requests,
+        }
+    }
+}
+
+/// What the proxy says of a grant now.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantStatus {
+    /// Whether it can still be used.
+    pub active: bool,
+    /// Requests left (`None`: unlimited, or inactive).
+    pub requests_left: Option<u64>,
+    /// Expiry, milliseconds.
+    pub expires_at: Option<u64>,
+}
+
+/// The proxy's answer to `POST /byok/grants`.
+#[derive(Deserialize)]
+struct Created {
+    token: String,
+    id: String,
+    expires_at: u64,
+    created_at: u64,
+}
+
+/// Sends `method url` to the proxy with `key` and an optional JSON `body`; the status and the
+/// parsed JSON answer, if any.
+async fn call(
+    method: &str,
+    url: &str,
+    key: &SecretString,
+    body: Option<String>,
+) -> Result<(u16, Option<JsValue>), VaultError> {
+    let init = Object::new();
+    // Setting properties on a fresh plain object cannot fail.
+    let _ = Reflect::set(&init, &"method".into(), &method.into());
+    if let Some(body) = body {
+        let headers = Object::new();
+        let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+        let _ = Reflect::set(&init, &"headers".into(), &headers);
+        let _ = Reflect::set(&init, &"body".into(), &body.into());
+    }
+    let response = send_with_key(url, &init.into(), key).await?;
+    let json = match response.json() {
+        Ok(pending) => JsFuture::from(pending).await.ok(),
+        Err(_) => None,
+    };
+    Ok((response.status(), json))
+}
+
+/// The proxy's own error message, or a plain one naming the status.
+fn proxy_error(status: u16, body: Option<&JsValue>) -> VaultError {
+    let message = body
+        .and_then(|b| Reflect::get(b, &"error".into()).ok())
+        .and_then(|e| Reflect::get(&e, &"message".into()).ok())
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("the proxy answered with status {status}"));
+    VaultError::Proxy(message)
+}
+
+impl BrowserVault {
+    /// Asks the proxy for a grant of `provider`'s key (the default, or `options.key_id`) and
+    /// remembers it.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`], [`VaultError::NoKey`], [`VaultError::NotFound`],
+    /// [`VaultError::InvalidInput`] (a bad label, or a key of another provider),
+    /// [`VaultError::Unreachable`], [`VaultError::Proxy`] with the proxy's reason (a bad
+    /// scope, too many grants, the store down).
+    pub async fn grant(
+        &self,
+        provider: Provider,
+        options: GrantOptions,
+    ) -> Result<GrantIssued, VaultError> {
+        let core = self.core();
+        let label = validate_grant_label(options.label.as_deref().unwrap_or_default())?;
+        let (key_id, key) = match &options.key_id {
+            Some(id) => {
+                let (key_provider, key) = core.key_by_id(id)?;
+                if key_provider != provider {
+                    return Err(invalid(format!("that key is not a {provider} key")));
+                }
+                (id.clone(), key)
+            }
+            None => core.key_for(provider)?,
+        };
+        let models = options.models.unwrap_or_default();
+        let body = serde_json::json!({
+            "provider": provider.id(),
+            "ttl_seconds": options.ttl_seconds,
+            "max_requests": options.max_requests,
+            "models": models,
+        });
+        let url = format!("{}byok/grants", self.proxy_base());
+        let (status, answer) = call("POST", &url, &key, Some(body.to_string())).await?;
+        if status != 201 {
+            return Err(proxy_error(status, answer.as_ref()));
+        }
+        let created: Created = answer
+            .and_then(|a| serde_wasm_bindgen::from_value(a).ok())
+            .ok_or_else(|| VaultError::Proxy("the proxy gave an unreadable answer".into()))?;
+        let record = GrantRecord {
+            id: created.id.clone(),
+            label,
+            provider,
+            key_id,
+            models,
+            max_requests: options.max_requests,
+            expires_at: created.expires_at,
+            created_at: created.created_at,
+        };
+        core.save_grant(&record).await?;
+        #[allow(clippy::cast_precision_loss)] // seconds since 1970 stay far below 2^53 / 1000
+        let expires_at = created.expires_at as f64 * 1000.0;
+        Ok(GrantIssued {
+            token: created.token,
+            id: created.id,
+            expires_at,
+        })
+    }
+
+    fn remembered(&self, records: &[GrantRecord], id: &str) -> Result<GrantRecord, VaultError> {
+        records
+            .iter()
+            .find(|g| g.id == id)
+            .cloned()
+            .ok_or_else(|| VaultError::NotFound(id.to_owned()))
+    }
+
+    /// What the proxy says of grant `id` now (asked with its key).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`] for a grant the vault does not remember, or whose key is gone;
+    /// [`VaultError::Locked`]; [`VaultError::Unreachable`]; [`VaultError::Proxy`].
+    pub async fn grant_status(&self, id: &str) -> Result<GrantStatus, VaultError> {
+        let grant = self.remembered(&self.core().grants().await?, id)?;
+        let (_, key) = self.core().key_by_id(&grant.key_id)?;
+        let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
+        let (status, answer) = call("GET", &url, &key, None).await?;
+        match status {
+            200 => {
+                let field = |name: &str| {
+                    answer
+                        .as_ref()
+                        .and_then(|a| Reflect::get(a, &name.into()).ok())
+                        .and_then(|v| v.as_f64())
+                };
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                // counts and times
+                Ok(GrantStatus {
+                    active: true,
+                    requests_left: field("requests_left").map(|n| n as u64),
+                    expires_at: field("expires_at").map(|s| s as u64 * 1000),
+                })
+            }
+            // Expired or revoked: the proxy says no more than that.
+            401 => Ok(GrantStatus {
+                active: false,
+                requests_left: None,
+                expires_at: None,
+            }),
+            _ => Err(proxy_error(status, answer.as_ref())),
+        }
+    }
+
+    /// Revokes grant `id` at the proxy (with its key) and forgets it.
+    ///
+    /// # Errors
+    ///
+    /// As [`BrowserVault::grant_status`].
+    pub async fn revoke_grant(&self, id: &str) -> Result<(), VaultError> {
+        let grant = self.remembered(&self.core().grants().await?, id)?;
+        if let Ok((_, key)) = self.core().key_by_id(&grant.key_id) {
+            let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
+            let (status, answer) = call("DELETE", &url, &key, None).await?;
+            // 401: already expired or revoked, which is what was asked.
+            if !matches!(status, 204 | 401) {
+                return Err(proxy_error(status, answer.as_ref()));
+            }
+        }
+        self.core().forget_grants(&[grant.id]).await
+    }
+
+    /// Revokes every grant of every key the vault holds grants for, and forgets them all; how
+    /// many the proxy still had.
+    ///
+    /// # Errors
+    ///
+    /// As [`BrowserVault::grant_status`]; grants already revoked stay forgotten.
+    pub async fn revoke_all_grants(&self) -> Result<u64, VaultError> {
+        let grants = self.core().grants().await?;
+        let mut keys: Vec<&str> = grants.iter().map(|g| g.key_id.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut revoked = 0;
+        for key_id in keys {
+            let Ok((_, key)) = self.core().key_by_id(key_id) else {
+                continue;
+            };
+            let url = format!("{}byok/grants", self.proxy_base());
+            let (status, answer) = call("DELETE", &url, &key, None).await?;
+            if status != 200 {
+                return Err(proxy_error(status, answer.as_ref()));
+            }
+            revoked += answer
+                .and_then(|a| Reflect::get(&a, &"revoked".into()).ok())
+                .and_then(|n| n.as_f64())
+                .map_or(0, |n| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a count
+                    let n = n as u64;
+                    n
+                });
+            let ids: Vec<String> = grants
+                .iter()
+                .filter(|g| g.key_id == key_id)
+                .map(|g| g.id.clone())
+                .collect();
+            self.core().forget_grants(&ids).await?;
+        }
+        Ok(revoked)
+    }
+}
+
+#[wasm_bindgen]
+impl Vault {
+    /// Asks the proxy for a grant of the provider's key (see `GrantOptions`). Resolves to
+    /// `{ token, id, expiresAt }`; the token is shown this once.
+    #[wasm_bindgen(unchecked_return_type = "Promise<GrantIssued>")]
+    pub fn grant(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ProviderId")] provider: String,
+        #[wasm_bindgen(unchecked_param_type = "GrantOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let vault = self.vault.clone();
+        future_to_promise(async move {
+            let provider = parse_provider(&provider)?;
+            let options: GrantOptions = if options.is_undefined() || options.is_null() {
+                GrantOptions::default()
+            } else {
+                serde_wasm_bindgen::from_value(options)
+                    .map_err(|e| js_error(invalid(format!("grant options: {e}"))))?
+            };
+            to_js(&vault.grant(provider, options).await.map_err(js_error)?)
+        })
+    }
+
+    /// Every grant the vault remembers, newest first (expired ones too, until forgotten).
+    #[wasm_bindgen(unchecked_return_type = "Promise<GrantInfo[]>")]
+    pub fn grants(&self) -> Promise {
+        let vault = self.vault.clone();
+        future_to_promise(async move {
+            let grants = vault.core().grants().await.map_err(js_error)?;
+            to_js(&grants.into_iter().map(GrantInfo::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// What the proxy says of grant `id` now.
+    #[wasm_bindgen(js_name = grantStatus, unchecked_return_type = "Promise<GrantStatus>")]
+    pub fn grant_status(&self, id: String) -> Promise {
+        let vault = self.vault.clone();
+        future_to_promise(async move { to_js(&vault.grant_status(&id).await.map_err(js_error)?) })
+    }
+
+    /// Revokes grant `id` on every proxy instance, and forgets it.
+    #[wasm_bindgen(js_name = revokeGrant, unchecked_return_type = "Promise<void>")]
+    pub fn revoke_grant(&self, id: String) -> Promise {
+        let vault = self.vault.clone();
+        future_to_promise(async move {
+            vault.revoke_grant(&id).await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Revokes every grant of the vault's keys, and forgets them; resolves to how many the
+    /// proxy still had.
+    #[wasm_bindgen(js_name = revokeAllGrants, unchecked_return_type = "Promise<number>")]
+    pub fn revoke_all_grants(&self) -> Promise {
+        let vault = self.vault.clone();
+        future_to_promise(async move {
+            #[allow(clippy::cast_precision_loss)] // a count
+            let n = vault.revoke_all_grants().await.map_err(js_error)? as f64;
+            Ok(JsValue::from_f64(n))
+        })
+    }
+}
