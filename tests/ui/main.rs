@@ -24,6 +24,7 @@ const VALID_KEY: &str = "sk-proj-E2EjourneyVALIDkey0123456789abcd";
 /// The fake provider rejects keys containing "invalid".
 const INVALID_KEY: &str = "sk-proj-invalidE2EjourneyKEY987654321zz";
 const LABEL: &str = "E2E-label-Workspace";
+const GRANT_LABEL: &str = "Nightly E2E job";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
 
@@ -384,6 +385,63 @@ async fn the_whole_journey_in_a_real_browser() {
     assert_accessible(&browser, "try it").await;
     browser.shot("08-try-it").await;
 
+    // Grants: make one for a background job, see it live, let a job use it, revoke it, and
+    // the job is refused from then on.
+    browser.el("a[href='#grants']").await.click().await.unwrap();
+    browser.wait_text("#new-grant-title", "New grant").await;
+    browser.wait_text("#no-grants", "No active grants").await;
+    browser.type_into("#grant-label", GRANT_LABEL).await;
+    browser.type_into("#grant-max", "5").await;
+    browser.type_into("#grant-models", "gpt-4o-mini").await;
+    browser.click_button("#new-grant", "Make grant").await;
+    browser.wait_text("#notice", "Grant made").await;
+    let token = browser.wait_text("#grant-token", "byok_g_").await;
+    let token = token.trim().to_owned();
+    let grant_row = browser.wait_text("#grants", GRANT_LABEL).await;
+    assert!(
+        grant_row.contains("OpenAI") && grant_row.contains(LABEL),
+        "{grant_row}"
+    );
+    browser.wait_text("#grants .requests-left", "5 of 5").await;
+    assert_accessible(&browser, "grants").await;
+    browser
+        .run("document.getElementById('grants-title').scrollIntoView(); return [];")
+        .await;
+    browser.shot("09-grants").await;
+    let job = |token: String| {
+        let url = format!("{}/v1/chat/completions", proxy.url());
+        async move {
+            reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap()
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"model": "openai/gpt-4o-mini", "messages": []}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let used = job(token.clone()).await;
+    assert_eq!(used.status(), 200);
+    assert_eq!(used.headers()["x-byok-key-source"], "grant");
+    browser.click_button("#grants", "Revoke").await;
+    browser.wait_text("#notice", "Grant revoked").await;
+    browser.wait_text("#no-grants", "No active grants").await;
+    assert_eq!(
+        job(token.clone()).await.status(),
+        401,
+        "a revoked grant is refused"
+    );
+    let dump = storage(&browser).await.to_string();
+    assert!(!dump.contains(GRANT_LABEL), "grant labels are encrypted");
+    assert!(!dump.contains(&token[7..20]), "the token is never stored");
+    assert!(
+        !proxy.logs().contains(&token[7..20]),
+        "the token is never logged"
+    );
+
     // The provider got the key in its own auth header, and nothing else secret.
     let chat = fake
         .requests()
@@ -450,7 +508,7 @@ async fn the_whole_journey_in_a_real_browser() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    browser.shot("09-mobile").await;
+    browser.shot("10-mobile").await;
     let too_wide = browser.run(TOO_WIDE).await;
     assert_eq!(
         too_wide,
@@ -478,7 +536,7 @@ async fn the_whole_journey_in_a_real_browser() {
         .unwrap();
     browser.wait_text("#notice", "locks after 1 minute").await;
     assert_accessible(&browser, "security").await;
-    browser.shot("10-security").await;
+    browser.shot("11-security").await;
     tokio::time::sleep(Duration::from_secs(15)).await;
     let remaining = |text: String| -> u64 {
         let t = text.trim_start_matches("Locks in ");
@@ -516,7 +574,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser
         .wait_text("#notice", "locked itself after 1 minute without activity")
         .await;
-    browser.shot("11-auto-locked").await;
+    browser.shot("12-auto-locked").await;
 
     // Change the password: the old one stops working, the new one works.
     unlock_with(&browser, PASSWORD).await;
@@ -560,7 +618,7 @@ async fn the_whole_journey_in_a_real_browser() {
         0,
         "nothing left in IndexedDB"
     );
-    browser.shot("12-after-reset").await;
+    browser.shot("13-after-reset").await;
 
     // Zero CSP violations (and no errors at all) in the browser console.
     assert_console_clean(&browser, None).await;

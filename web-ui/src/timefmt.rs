@@ -23,6 +23,24 @@ pub fn spoken(ms: u64) -> String {
     }
 }
 
+/// Time left until an expiry, rounded down so it never promises more than there is:
+/// "under a minute", "59 minutes", "1 hour 5 minutes", "2 days".
+#[must_use]
+pub fn left(ms: u64) -> String {
+    let mins = ms / 60_000;
+    match mins {
+        0 => "under a minute".into(),
+        1..=59 => plural(mins, "minute"),
+        60..=1439 if mins.is_multiple_of(60) => plural(mins / 60, "hour"),
+        60..=1439 => format!(
+            "{} {}",
+            plural(mins / 60, "hour"),
+            plural(mins % 60, "minute")
+        ),
+        _ => plural(mins / 1440, "day"),
+    }
+}
+
 /// How long before `now_ms` `then_ms` was: "just now", "5 minutes ago", "yesterday".
 #[must_use]
 pub fn ago(now_ms: u64, then_ms: u64) -> String {
@@ -65,6 +83,18 @@ mod tests {
         assert_eq!(spoken(45_000), "45 seconds");
         assert_eq!(spoken(29 * 60_000 + 1), "30 minutes");
         assert_eq!(spoken(60 * 60_000), "1 hour");
+    }
+
+    #[test]
+    fn left_rounds_down() {
+        assert_eq!(left(59_999), "under a minute");
+        assert_eq!(left(60_000), "1 minute");
+        assert_eq!(left(3_599_999), "59 minutes");
+        assert_eq!(left(3_600_000), "1 hour");
+        assert_eq!(left(3_600_999), "1 hour", "a second over is not two hours");
+        assert_eq!(left(3_900_000), "1 hour 5 minutes");
+        assert_eq!(left(24 * 3_600_000), "1 day");
+        assert_eq!(left(50 * 3_600_000), "2 days");
     }
 
     #[test]

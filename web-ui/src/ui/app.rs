@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::gate::{CreateVault, Unlock};
+use super::grants::GrantsPage;
 use super::keys::KeysPage;
 use super::security::SecurityPage;
 use super::state::{Ctx, Notice, Phase, Tab};
@@ -209,6 +210,7 @@ fn Settings() -> impl IntoView {
     move || match ctx.tab.get() {
         Tab::Keys => view! { <KeysPage /> }.into_any(),
         Tab::TryIt => view! { <TryItPage /> }.into_any(),
+        Tab::Grants => view! { <GrantsPage /> }.into_any(),
         Tab::Security => view! { <SecurityPage /> }.into_any(),
     }
 }

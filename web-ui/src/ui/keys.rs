@@ -134,10 +134,20 @@ fn KeyRow(
     };
     let delete = move |_| {
         spawn_local(async move {
-            match ctx.vault().core().remove(&id.get_value()).await {
+            // Its grants go first: without the key nothing could revoke them later.
+            let vault = ctx.vault();
+            let grants = vault.revoke_grants_of(&id.get_value()).await;
+            match vault.core().remove(&id.get_value()).await {
                 Ok(()) => {
                     ctx.refresh();
-                    ctx.done(format!("“{}” was deleted.", label.get_value()));
+                    let name = label.get_value();
+                    match grants {
+                        Ok(0) => ctx.done(format!("“{name}” was deleted.")),
+                        Ok(_) => ctx.done(format!("“{name}” was deleted, and its grants revoked.")),
+                        Err(_) => ctx.done(format!(
+                            "“{name}” was deleted. Its grants could not be revoked now; they stop when they expire."
+                        )),
+                    }
                 }
                 Err(err) => ctx.vault_failed(&err),
             }

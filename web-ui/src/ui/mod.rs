@@ -3,12 +3,14 @@
 //! - `app`: opens the vault, provides [`state::Ctx`], the top bar (lock now, countdown) and
 //!   the tabs.
 //! - `gate`: first run (create) and unlock.
+//! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
 //! - `keys`: a card per provider with its keys: add, test, rename, set default, delete.
 //! - `security`: auto-lock period, change password, reset.
 //! - `try_it`: a streamed chat request through the proxy with the vault's key.
 
 mod app;
 mod gate;
+mod grants;
 mod keys;
 mod security;
 mod state;

@@ -24,19 +24,22 @@ pub enum Tab {
     Keys,
     /// The streamed request.
     TryIt,
+    /// Key grants for background jobs.
+    Grants,
     /// Auto-lock, password, reset.
     Security,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 3] = [Tab::Keys, Tab::TryIt, Tab::Security];
+    pub const ALL: [Tab; 4] = [Tab::Keys, Tab::TryIt, Tab::Grants, Tab::Security];
 
     /// The hash that selects it.
     pub fn hash(self) -> &'static str {
         match self {
             Self::Keys => "#keys",
             Self::TryIt => "#try",
+            Self::Grants => "#grants",
             Self::Security => "#security",
         }
     }
@@ -46,6 +49,7 @@ impl Tab {
         match self {
             Self::Keys => "Keys",
             Self::TryIt => "Try it",
+            Self::Grants => "Grants",
             Self::Security => "Security",
         }
     }
