@@ -98,8 +98,9 @@ bench-vault: tools
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --profile wasm-release -p byok-vault $(WASM) \
 	  --test bench -- --nocapture
 
-# Throughput and latency direct / via nginx / via byok-proxy, memory with 1,000 streams, and
-# instructions per request under callgrind (the steady figure on a shared machine).
+# Throughput and latency direct / via nginx / via byok-proxy, memory with 1,000 streams,
+# instructions per request under callgrind (the steady figure on a shared machine), and grants
+# and rate limits on a real redis-server against plain requests.
 bench-proxy:
 	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v valgrind >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
@@ -107,6 +108,7 @@ bench-proxy:
 	cargo build --release -p byok-proxy
 	bench/run.sh
 	bench/instructions.sh
+	bench/grants.sh
 
 pkg: build-tools
 	cargo build --profile wasm-release -p byok-vault --lib $(WASM)
