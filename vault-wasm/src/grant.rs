@@ -189,7 +189,10 @@ mod tests {
                     assert!(!raw.contains(plain), "{plain} in {raw}");
                 }
             }
-            vault.forget_grants(std::slice::from_ref(&a.id)).await.unwrap();
+            vault
+                .forget_grants(std::slice::from_ref(&a.id))
+                .await
+                .unwrap();
             assert_eq!(vault.grants().await.unwrap(), [b]);
             vault.lock();
             assert!(matches!(vault.grants().await, Err(VaultError::Locked)));

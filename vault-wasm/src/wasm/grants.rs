@@ -305,12 +305,48 @@ impl BrowserVault {
         self.core().forget_grants(&[grant.id]).await
     }
 
-    /// Revokes every grant of every key the vault holds grants for, and forgets them all; how
-    /// many the proxy still had.
+    /// Revokes every grant of key `key_id` at the proxy (those made elsewhere with the same
+    /// key too) and forgets the ones the vault remembers; how many the proxy still had. Does
+    /// nothing, without asking the proxy, when the vault remembers none for that key.
     ///
     /// # Errors
     ///
-    /// As [`BrowserVault::grant_status`]; grants already revoked stay forgotten.
+    /// [`VaultError::Locked`], [`VaultError::NotFound`] for a key not in the vault,
+    /// [`VaultError::Unreachable`], [`VaultError::Proxy`].
+    pub async fn revoke_grants_of(&self, key_id: &str) -> Result<u64, VaultError> {
+        let ids: Vec<String> = self
+            .core()
+            .grants()
+            .await?
+            .into_iter()
+            .filter(|g| g.key_id == key_id)
+            .map(|g| g.id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let (_, key) = self.core().key_by_id(key_id)?;
+        let url = format!("{}byok/grants", self.proxy_base());
+        let (status, answer) = call("DELETE", &url, &key, None).await?;
+        if status != 200 {
+            return Err(proxy_error(status, answer.as_ref()));
+        }
+        self.core().forget_grants(&ids).await?;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a count
+        let revoked = answer
+            .and_then(|a| Reflect::get(&a, &"revoked".into()).ok())
+            .and_then(|n| n.as_f64())
+            .map_or(0, |n| n as u64);
+        Ok(revoked)
+    }
+
+    /// Revokes every grant of every key the vault holds grants for, and forgets them all; how
+    /// many the proxy still had. Records of keys no longer in the vault are forgotten (nothing
+    /// can revoke them without the key; they end when they expire).
+    ///
+    /// # Errors
+    ///
+    /// As [`BrowserVault::revoke_grants_of`]; grants revoked before a failure stay forgotten.
     pub async fn revoke_all_grants(&self) -> Result<u64, VaultError> {
         let grants = self.core().grants().await?;
         let mut keys: Vec<&str> = grants.iter().map(|g| g.key_id.as_str()).collect();
@@ -318,28 +354,18 @@ impl BrowserVault {
         keys.dedup();
         let mut revoked = 0;
         for key_id in keys {
-            let Ok((_, key)) = self.core().key_by_id(key_id) else {
-                continue;
-            };
-            let url = format!("{}byok/grants", self.proxy_base());
-            let (status, answer) = call("DELETE", &url, &key, None).await?;
-            if status != 200 {
-                return Err(proxy_error(status, answer.as_ref()));
+            match self.revoke_grants_of(key_id).await {
+                Ok(n) => revoked += n,
+                Err(VaultError::NotFound(_)) => {
+                    let orphans: Vec<String> = grants
+                        .iter()
+                        .filter(|g| g.key_id == key_id)
+                        .map(|g| g.id.clone())
+                        .collect();
+                    self.core().forget_grants(&orphans).await?;
+                }
+                Err(err) => return Err(err),
             }
-            revoked += answer
-                .and_then(|a| Reflect::get(&a, &"revoked".into()).ok())
-                .and_then(|n| n.as_f64())
-                .map_or(0, |n| {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a count
-                    let n = n as u64;
-                    n
-                });
-            let ids: Vec<String> = grants
-                .iter()
-                .filter(|g| g.key_id == key_id)
-                .map(|g| g.id.clone())
-                .collect();
-            self.core().forget_grants(&ids).await?;
         }
         Ok(revoked)
     }
