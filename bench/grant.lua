@@ -2,4 +2,4 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BYOK_BENCH_GRANT")
-wrk.body = '{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}'
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}'

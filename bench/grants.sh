@@ -3,7 +3,7 @@
 # nginx upstream as run.sh. Three ways, interleaved rounds, medians:
 #   plain/local:  X-BYOK-Key, rate limits in the process (no Redis)
 #   plain/redis:  X-BYOK-Key, rate limits in Redis (two scripts per request)
-#   grant/redis:  a grant through the unified route (its record read from Redis, then the limits)
+#   grant/redis:  a grant as the bearer token, same route (its record read from Redis, then limits)
 # Rate limits are on but set too high to refuse, so they are checked as in production.
 # Prints req/s, p50/p99 and CPU per request (proxy + redis), then the two ratios the grants
 # issue sets targets for. Usage: bench/grants.sh (after `cargo build --release -p byok-proxy`).
@@ -66,7 +66,7 @@ run_wrk() { # script url pids... -> "rps,p50_ms,p99_ms,non2xx,cpu_us_per_request
 targets=(
   "plain/local|bench/post.lua|http://127.0.0.1:$LOCAL_PORT/openai/v1/chat/completions|$local_pid"
   "plain/redis|bench/post.lua|http://127.0.0.1:$SHARED_PORT/openai/v1/chat/completions|$shared_pid $redis_pid"
-  "grant/redis|bench/grant.lua|http://127.0.0.1:$SHARED_PORT/v1/chat/completions|$shared_pid $redis_pid"
+  "grant/redis|bench/grant.lua|http://127.0.0.1:$SHARED_PORT/openai/v1/chat/completions|$shared_pid $redis_pid"
 )
 echo "== grants benchmark: $CONNECTIONS connections, $DURATION x $ROUNDS rounds each (medians), $WORKERS proxy workers, redis-server $(redis-server --version | awk '{print $3}') =="
 declare -A results

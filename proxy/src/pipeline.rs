@@ -182,10 +182,17 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     if !state.settings.upstreams.contains_key(&provider) {
         return Err(ProxyError::UnknownProvider(provider.id().into()));
     }
-    let choice = choose_key(state, provider, &parts.headers).await?;
-    let fingerprint = state.fingerprints.fingerprint(&choice.key);
-    state.rate_limit(Bucket::Ip(client_ip)).await?;
-    state.rate_limit(Bucket::Key(fingerprint)).await?;
+    // The key and its limit run beside the address's limit: with a shared store each is a
+    // round trip, so a plain request waits for one, a grant for two (its record, its limit).
+    let keyed = async {
+        let choice = choose_key(state, provider, &parts.headers).await?;
+        let fingerprint = state.fingerprints.fingerprint(&choice.key);
+        state.rate_limit(Bucket::Key(fingerprint)).await?;
+        Ok::<_, ProxyError>((choice, fingerprint))
+    };
+    let (keyed, by_address) = tokio::join!(keyed, state.rate_limit(Bucket::Ip(client_ip)));
+    let (choice, fingerprint) = keyed?;
+    by_address?;
     let slot = state.slots.try_take().ok_or(ProxyError::AtCapacity)?;
 
     // A grant limited to some models needs the model, which a pass-through request names in

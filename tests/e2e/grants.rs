@@ -543,8 +543,9 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
         401
     );
     let _ = id;
-    // The key's limit (12 a minute) is shared: 3 grant requests and 1 refused one... count
-    // what is left with plain key requests until the limit answers.
+    // The key's limit (12 a minute) is one limit: the 8 grant requests above took 8 of it
+    // (refused ones too: the limit comes first), so about 4 plain ones are left, whichever
+    // instance they reach (one more may have refilled meanwhile).
     let mut allowed = 0;
     for i in 0..20 {
         let proxy = if i % 2 == 0 { &a } else { &b };
@@ -571,6 +572,50 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
                 .all(|(_, v)| !String::from_utf8_lossy(v).contains(piece))
         );
     }
+}
+
+#[tokio::test]
+async fn creation_is_capped_per_key_and_rate_limited() {
+    let fake = FakeProvider::start().await;
+    let mut args = upstream_args(&fake);
+    args.extend(["--grants-per-key", "2", "--grant-rate-limit", "5"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proxy = ProxyProcess::start(&args, &[]);
+    // An oversized body is refused (another key: this one's grants are counted below).
+    let r = client()
+        .post(format!("{}/byok/grants", proxy.url()))
+        .header("x-byok-key", "sk-proj-anotherKeyForBodies000")
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"provider":"openai","models":["{}"]}}"#,
+            "m".repeat(20_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let scope = json!({"provider": "openai", "ttl_seconds": 60});
+    grant(&proxy, scope.clone()).await;
+    let (_, id) = grant(&proxy, scope.clone()).await;
+    assert_eq!(
+        code(create(&proxy, scope.clone()).await).await,
+        (429, "too_many_grants".to_owned()),
+        "two live grants per key"
+    );
+    // A revoked grant frees its place.
+    let r = client()
+        .delete(format!("{}/byok/grants/{id}", proxy.url()))
+        .header("x-byok-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    grant(&proxy, scope.clone()).await;
+    // Five creation attempts a minute from one address: the sixth is refused.
+    let r = create(&proxy, scope.clone()).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(code(r).await.1, "rate_limited");
 }
 
 #[tokio::test]

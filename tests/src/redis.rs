@@ -213,7 +213,7 @@ impl Drop for RedisCluster {
     }
 }
 
-/// Every key on each of `urls` (SCAN), with its value as Redis serializes it (`DUMP`) and, for
+/// Every key on each of `urls` (`SCAN`), with its value as Redis serializes it (`DUMP`) and, for
 /// strings and hashes, the plain value too (`GET` / `HGETALL`), so a test can search both.
 ///
 /// # Panics
@@ -226,7 +226,21 @@ pub fn dump_all(urls: &[String]) -> Vec<(String, Vec<u8>)> {
         let mut c = redis::Client::open(url.as_str())
             .and_then(|c| c.get_connection())
             .expect("connect to redis");
-        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).expect("KEYS");
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(100)
+                .query(&mut c)
+                .expect("SCAN");
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
         for key in keys {
             let mut value: Vec<u8> = redis::cmd("DUMP")
                 .arg(&key)
