@@ -53,6 +53,20 @@ pub(crate) async fn grant(proxy: &ProxyProcess, scope: Value) -> (String, String
     (token, body["id"].as_str().unwrap().to_owned())
 }
 
+/// `method path` on `proxy` as the key's owner (the key in `X-BYOK-Key`).
+pub(crate) async fn as_owner(
+    proxy: &ProxyProcess,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::Response {
+    client()
+        .request(method, format!("{}{path}", proxy.url()))
+        .header("x-byok-key", KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A chat request through the unified route with `token` as the SDK's API key.
 pub(crate) async fn chat(proxy: &ProxyProcess, token: &str, model: &str) -> reqwest::Response {
     client()
@@ -168,12 +182,8 @@ async fn a_request_limit_holds_exactly_across_instances_under_concurrency() {
     }
     assert_eq!(ok, N);
     assert_eq!(fake.requests().len(), N, "exactly N reached the provider");
-    let peek: Value = client()
-        .get(format!("{}/byok/grants/{id}", b.url()))
-        .header("x-byok-key", KEY)
-        .send()
+    let peek: Value = as_owner(&b, reqwest::Method::GET, &format!("/byok/grants/{id}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -242,12 +252,8 @@ async fn expiry_revocation_and_peek_hold_on_every_instance() {
     // Revoke all: every grant of the key.
     let (one, _) = grant(&a, json!({"provider": "openai"})).await;
     let (two, _) = grant(&b, json!({"provider": "anthropic"})).await;
-    let r: Value = client()
-        .delete(format!("{}/byok/grants", b.url()))
-        .header("x-byok-key", KEY)
-        .send()
+    let r: Value = as_owner(&b, reqwest::Method::DELETE, "/byok/grants")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -325,12 +331,12 @@ async fn scope_is_enforced_and_every_bad_grant_gets_the_same_401() {
     // Forged, truncated, expired and revoked grants: byte-identical answers.
     let (expired, _) = grant(&a, json!({"provider": "openai", "ttl_seconds": 1})).await;
     let (revoked, revoked_id) = grant(&a, json!({"provider": "openai"})).await;
-    let r = client()
-        .delete(format!("{}/byok/grants/{revoked_id}", a.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = as_owner(
+        &a,
+        reqwest::Method::DELETE,
+        &format!("/byok/grants/{revoked_id}"),
+    )
+    .await;
     assert_eq!(r.status(), 204);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     // Forged: the real id with another secret.
@@ -494,21 +500,11 @@ async fn a_per_key_rate_limit_is_one_limit_across_instances() {
     let (_fake, a, b) = shared_pair(&redis.url(), &["--rate-limit-per-key", "4"]).await;
     for i in 0..4 {
         let proxy = if i % 2 == 0 { &a } else { &b };
-        let r = client()
-            .get(format!("{}/openai/v1/models", proxy.url()))
-            .header("x-byok-key", KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = as_owner(proxy, reqwest::Method::GET, "/openai/v1/models").await;
         assert_eq!(r.status(), 200, "request {i}");
     }
     for proxy in [&a, &b] {
-        let r = client()
-            .get(format!("{}/openai/v1/models", proxy.url()))
-            .header("x-byok-key", KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = as_owner(proxy, reqwest::Method::GET, "/openai/v1/models").await;
         assert_eq!(r.status(), 429);
         assert!(r.headers().contains_key("retry-after"));
     }
@@ -531,12 +527,12 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
     assert_eq!(ok, 3);
     assert_eq!(fake.requests().len(), 3);
     let (other, other_id) = grant(&b, json!({"provider": "openai"})).await;
-    let r = client()
-        .delete(format!("{}/byok/grants/{other_id}", b.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = as_owner(
+        &b,
+        reqwest::Method::DELETE,
+        &format!("/byok/grants/{other_id}"),
+    )
+    .await;
     assert_eq!(r.status(), 204);
     assert_eq!(
         code(chat(&a, &other, "openai/gpt-4o-mini").await).await.0,
@@ -549,12 +545,7 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
     let mut allowed = 0;
     for i in 0..20 {
         let proxy = if i % 2 == 0 { &a } else { &b };
-        let r = client()
-            .get(format!("{}/openai/v1/models", proxy.url()))
-            .header("x-byok-key", KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = as_owner(proxy, reqwest::Method::GET, "/openai/v1/models").await;
         if r.status() == 429 {
             break;
         }
@@ -603,12 +594,12 @@ async fn creation_is_capped_per_key_and_rate_limited() {
         "two live grants per key"
     );
     // A revoked grant frees its place.
-    let r = client()
-        .delete(format!("{}/byok/grants/{id}", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = as_owner(
+        &proxy,
+        reqwest::Method::DELETE,
+        &format!("/byok/grants/{id}"),
+    )
+    .await;
     assert_eq!(r.status(), 204);
     grant(&proxy, scope.clone()).await;
     // Five creation attempts a minute from one address: the sixth is refused.
@@ -649,4 +640,35 @@ async fn without_redis_grants_live_in_the_process() {
         .await
         .unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_web_app_on_an_allowed_origin_may_make_and_revoke_grants() {
+    let fake = FakeProvider::start().await;
+    let mut args = upstream_args(&fake);
+    args.extend(["--cors-origins", "https://app.example"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let proxy = ProxyProcess::start(&args, &[]);
+    for method in ["POST", "DELETE"] {
+        let r = client()
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/byok/grants/x", proxy.url()),
+            )
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "x-byok-key, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{method}: {}", r.status());
+        let allowed = r.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap();
+        assert!(allowed.contains(method), "{method} in {allowed}");
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "https://app.example"
+        );
+    }
 }
