@@ -37,6 +37,14 @@ pub enum ProxyError {
     /// A malformed request to a route that reads the body.
     #[error("{0}")]
     BadRequest(String),
+    /// The request body could not be read (malformed chunked encoding, a broken connection).
+    #[error(
+        "the request body could not be read: malformed chunked encoding, or the connection broke"
+    )]
+    MalformedBody,
+    /// A method no provider API uses (`CONNECT`, `TRACE`, ...).
+    #[error("this method is not used by any provider API")]
+    MethodNotAllowed,
     /// Body above the configured limit; upstream was not contacted.
     #[error("request body is larger than the limit of {0} bytes")]
     BodyTooLarge(u64),
@@ -82,6 +90,8 @@ impl ProxyError {
             Self::KeyInUrl | Self::BadPath | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownProvider(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MalformedBody => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnreachable | Self::UpstreamRedirect => StatusCode::BAD_GATEWAY,
@@ -105,6 +115,8 @@ impl ProxyError {
             Self::BadPath => ("invalid_request_error", "bad_path"),
             Self::BadRequest(_) => ("invalid_request_error", "bad_request"),
             Self::BodyTooLarge(_) => ("invalid_request_error", "body_too_large"),
+            Self::MalformedBody => ("invalid_request_error", "malformed_body"),
+            Self::MethodNotAllowed => ("invalid_request_error", "method_not_allowed"),
             Self::RateLimited(_) => ("rate_limit_error", "rate_limited"),
             Self::AtCapacity => ("server_error", "at_capacity"),
             Self::UpstreamUnreachable => ("upstream_error", "upstream_unreachable"),
@@ -124,6 +136,12 @@ impl IntoResponse for ProxyError {
         let (kind, code) = self.kind();
         let body = json!({ "error": { "message": self.to_string(), "type": kind, "code": code } });
         let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, Self::MethodNotAllowed) {
+            response.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+            );
+        }
         if let Self::RateLimited(after) = self {
             let secs = after.as_secs().max(1);
             response

@@ -4,9 +4,10 @@
 //!   client never chooses the host.
 //! - Request headers are an allowlist: everything else (our key header, the client's own
 //!   credentials, cookies, `Host`, hop-by-hop headers, proxy headers) is dropped.
-//! - Response headers lose hop-by-hop headers and cookies.
+//! - Response headers are an allowlist too (content metadata, request ids, rate-limit state,
+//!   provider prefixes), and what passes is scrubbed of the key and key-shaped values.
 
-use axum::http::{HeaderMap, HeaderName, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use secrecy::SecretString;
 
 use crate::error::ProxyError;
@@ -86,12 +87,61 @@ pub fn request_headers(mut headers: HeaderMap) -> HeaderMap {
     headers
 }
 
-/// Keeps the headers of a provider response that go back to the client.
+/// Provider response headers passed back to the client: what SDKs and apps read. Everything
+/// else (cookies, `WWW-Authenticate`, debug and infrastructure headers) is dropped.
+fn returned(name: &str) -> bool {
+    matches!(
+        name,
+        "content-type"
+            | "content-length"
+            | "content-encoding"
+            | "content-disposition"
+            | "cache-control"
+            | "etag"
+            | "last-modified"
+            | "retry-after"
+            | "request-id"
+            | "x-request-id"
+            | "x-generation-id" // OpenRouter
+    ) || name.starts_with("x-ratelimit-")
+        || name.starts_with("ratelimit-")
+        || name.starts_with("openai-")
+        || name.starts_with("anthropic-")
+}
+
+/// Keeps the headers of a provider response that go back to the client (see [`returned`]),
+/// and replaces any value holding `key` or a key-shaped token with its scrubbed text (or drops
+/// the header when that is no longer a valid value).
 #[must_use]
-pub fn response_headers(mut headers: HeaderMap) -> HeaderMap {
-    retain(&mut headers, |name| {
-        !hop_by_hop(name) && name != "set-cookie"
-    });
+pub fn response_headers(mut headers: HeaderMap, key: &str) -> HeaderMap {
+    retain(&mut headers, |name| !hop_by_hop(name) && returned(name));
+    let leaks = |value: &[u8]| {
+        let holds =
+            |needle: &[u8]| !needle.is_empty() && value.windows(needle.len()).any(|w| w == needle);
+        holds(key.as_bytes())
+            || [b"sk-".as_slice(), b"sk_", b"AIza", b"byok_g_"]
+                .iter()
+                .any(|p| holds(p))
+    };
+    let dirty: Vec<HeaderName> = headers
+        .iter()
+        .filter(|(_, v)| leaks(v.as_bytes()))
+        .map(|(n, _)| n.clone())
+        .collect();
+    for name in dirty {
+        let values: Vec<HeaderValue> = headers
+            .get_all(&name)
+            .iter()
+            .filter_map(|v| {
+                let text = String::from_utf8_lossy(v.as_bytes());
+                HeaderValue::try_from(crate::scrub::scrub(&text, Some(key))).ok()
+            })
+            .collect();
+        headers.remove(&name);
+        for value in values {
+            headers.append(name.clone(), value);
+        }
+    }
     headers
 }
 
@@ -138,29 +188,126 @@ pub fn user_key(headers: &HeaderMap) -> Result<Option<SecretString>, ProxyError>
     Ok(Some(SecretString::from(key.to_owned())))
 }
 
-/// Whether `path` holds something that could be turned into a different path further along:
-/// a dot segment (`.` or `..`), an empty segment (`//`), a backslash, or an encoded dot, slash,
-/// backslash, NUL or percent sign (any case). One pass over the bytes.
+/// Whether `path` holds something that could be turned into a different path further along,
+/// by this proxy or by a lenient server behind a provider's base path: a dot segment (`.` or
+/// `..`), an empty segment (`//`), a backslash, a `;` (path parameters: `..;/` is `..` to some
+/// servers), or a percent sign that is not a plain ASCII escape (`%u002e`, a truncated `%2`, and
+/// escaped bytes of 0x80 and up, which overlong UTF-8 forms of `.` and `/` need) or that
+/// encodes a dot, slash, backslash, NUL or percent sign. No provider's API path contains any
+/// of these. One pass over the bytes.
 fn has_disguise(path: &[u8]) -> bool {
     path.iter().enumerate().any(|(i, &byte)| {
         let rest = &path[i + 1..];
         match byte {
-            b'\\' => true,
+            b'\\' | b';' => true,
             // An empty segment, or a dot segment: `.` or `..`, last or followed by `/`.
             b'/' => matches!(
                 rest,
                 [b'/', ..] | [b'.'] | [b'.', b'.'] | [b'.', b'/', ..] | [b'.', b'.', b'/', ..]
             ),
-            b'%' => matches!(
-                rest,
-                [high, low, ..] if matches!(
-                    (*high, low.to_ascii_lowercase()),
-                    (b'2', b'e' | b'f' | b'5') | (b'5', b'c') | (b'0', b'0')
-                )
-            ),
+            b'%' => match rest {
+                [high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                    *high >= b'8'
+                        || matches!(
+                            (*high, low.to_ascii_lowercase()),
+                            (b'2', b'e' | b'f' | b'5') | (b'5', b'c') | (b'0', b'0')
+                        )
+                }
+                _ => true,
+            },
             _ => false,
         }
     })
+}
+
+/// Query parameter names that carry a key (compared after percent-decoding, ignoring case).
+const KEY_PARAMS: [&str; 9] = [
+    "key",
+    "api_key",
+    "api-key",
+    "apikey",
+    "x-api-key",
+    "x-goog-api-key",
+    "x-byok-key",
+    "access_token",
+    "authorization",
+];
+
+/// `%XX` escapes and `+` decoded, as a form decoder would; anything malformed kept as it is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                // Two hex digits are at most 0xff.
+                out.push(u8::try_from(high * 16 + low).unwrap_or(u8::MAX));
+                i += 3;
+            }
+            (b'+', ..) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, ..) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The one rule for keys in URLs, on every route: no query parameter named like a key (in any
+/// case, percent-encoded or not), and no value shaped like a key or a grant token.
+///
+/// # Errors
+///
+/// [`ProxyError::KeyInUrl`].
+pub fn check_query(uri: &Uri) -> Result<(), ProxyError> {
+    let Some(query) = uri.query() else {
+        return Ok(());
+    };
+    let keyed = query.split(['&', ';']).any(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decoded(name);
+        let name = name.trim().to_ascii_lowercase();
+        KEY_PARAMS.contains(&name.as_str())
+            || crate::scrub::key_shaped(&percent_decoded(value))
+            || crate::scrub::key_shaped(&name)
+    });
+    if keyed {
+        return Err(ProxyError::KeyInUrl);
+    }
+    Ok(())
+}
+
+/// Methods provider APIs use; anything else (`CONNECT`, `TRACE`, made-up ones) is refused.
+///
+/// # Errors
+///
+/// [`ProxyError::MethodNotAllowed`].
+pub fn check_method(method: &axum::http::Method) -> Result<(), ProxyError> {
+    use axum::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    if known.contains(method) {
+        Ok(())
+    } else {
+        Err(ProxyError::MethodNotAllowed)
+    }
 }
 
 /// Validates the path after the route prefix and the query, returning what to append to the
@@ -169,8 +316,8 @@ fn has_disguise(path: &[u8]) -> bool {
 /// # Errors
 ///
 /// [`ProxyError::BadPath`] for absolute-form request targets, dot segments, encoded dots,
-/// slashes or backslashes, empty segments and other oddities; [`ProxyError::KeyInUrl`] when
-/// the query carries a `key` parameter.
+/// slashes or backslashes, empty segments, path parameters and odd escapes;
+/// [`ProxyError::KeyInUrl`] when the query carries a key (see [`check_query`]).
 pub fn upstream_path(uri: &Uri, path: &str) -> Result<String, ProxyError> {
     if uri.scheme().is_some() || uri.authority().is_some() {
         return Err(ProxyError::BadPath);
@@ -181,15 +328,9 @@ pub fn upstream_path(uri: &Uri, path: &str) -> Result<String, ProxyError> {
     if has_disguise(path.as_bytes()) {
         return Err(ProxyError::BadPath);
     }
+    check_query(uri)?;
     let mut target = path.to_owned();
     if let Some(query) = uri.query() {
-        let has_key = query.split('&').any(|pair| {
-            let name = pair.split('=').next().unwrap_or_default();
-            name.eq_ignore_ascii_case("key") || name.eq_ignore_ascii_case("api_key")
-        });
-        if has_key {
-            return Err(ProxyError::KeyInUrl);
-        }
         target.push('?');
         target.push_str(query);
     }
@@ -236,6 +377,14 @@ mod tests {
             "/v1/.",
             "/v1/..",
             "/v1/../",
+            "/v1/..;/admin",
+            "/v1;x=1/models",
+            "/v1/%c0%ae%c0%ae/admin",
+            "/v1/%e0%80%ae/admin",
+            "/v1/%C0%AF",
+            "/v1/%u002e%u002e/admin",
+            "/v1/%zz",
+            "/v1/%2",
             "/",
             "",
         ] {
@@ -292,6 +441,54 @@ mod tests {
             upstream_path(&keyed, "/v1beta/models"),
             Err(ProxyError::KeyInUrl)
         ));
+        let escaped = uri("/v1/files/file-a%3Db?purpose=fine-tune&limit=10");
+        assert!(upstream_path(&escaped, "/v1/files/file-a%3Db").is_ok());
+    }
+
+    #[test]
+    fn keys_in_queries_are_found_in_any_clothes() {
+        for bad in [
+            "/x?key=abc",
+            "/x?KEY=abc",
+            "/x?%6bey=abc",
+            "/x?%4B%45%59=abc",
+            "/x?a=1&api_key=abc",
+            "/x?a=1;key=abc",
+            "/x?access_token=abc",
+            "/x?q=sk-proj-abcdefgh1234",
+            "/x?q=sk%2Dproj%2Dabcdefgh1234",
+            "/x?q=AIzaSyA-1234567890abcdef",
+            "/x?q=byok_g_abcdefghijklmnop",
+            "/x?sk-proj-abcdefgh1234",
+        ] {
+            assert!(
+                matches!(check_query(&uri(bad)), Err(ProxyError::KeyInUrl)),
+                "{bad}"
+            );
+        }
+        for good in [
+            "/x",
+            "/x?alt=sse",
+            "/x?pageSize=1&keyword=a",
+            "/x?monkey=1",
+            "/x?q=skip",
+        ] {
+            assert!(check_query(&uri(good)).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn only_methods_providers_use_pass() {
+        use axum::http::Method;
+        for ok in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert!(check_method(&Method::from_bytes(ok.as_bytes()).unwrap()).is_ok());
+        }
+        for bad in ["CONNECT", "TRACE", "PROPFIND", "BREW"] {
+            assert!(matches!(
+                check_method(&Method::from_bytes(bad.as_bytes()).unwrap()),
+                Err(ProxyError::MethodNotAllowed)
+            ));
+        }
     }
 
     #[test]
@@ -341,7 +538,7 @@ mod tests {
             ("x-request-id", "req_1"),
             ("x-ratelimit-remaining-requests", "99"),
         ]);
-        let out = response_headers(h);
+        let out = response_headers(h, "sk-user");
         let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(
@@ -352,5 +549,24 @@ mod tests {
                 "x-request-id"
             ]
         );
+    }
+
+    #[test]
+    fn response_headers_never_carry_the_key() {
+        let h = map(&[
+            (
+                "www-authenticate",
+                "Bearer error=\"invalid_token\", key=\"custom-Secret-9\"",
+            ),
+            ("x-debug-key", "custom-Secret-9"),
+            ("x-request-id", "req_custom-Secret-9"),
+            ("openai-organization", "org sk-proj-abcdefgh1234"),
+            ("retry-after", "3"),
+        ]);
+        let out = response_headers(h, "custom-Secret-9");
+        assert!(out.get("www-authenticate").is_none() && out.get("x-debug-key").is_none());
+        assert_eq!(out["x-request-id"], "req_[REDACTED]");
+        assert_eq!(out["openai-organization"], "org [REDACTED]");
+        assert_eq!(out["retry-after"], "3");
     }
 }

@@ -155,14 +155,29 @@ async fn read_body(
         // A declared length within the limit streams straight through (hyper holds the client
         // to it); anything else is read first so an oversized body never reaches a provider.
         InBody::Streaming(body) if declared.is_some() && !buffer => Ok(InBody::Streaming(body)),
-        InBody::Streaming(body) => {
-            let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-            axum::body::to_bytes(body, limit_usize)
-                .await
-                .map(InBody::Ready)
-                .map_err(|_| ProxyError::BodyTooLarge(limit))
-        }
+        InBody::Streaming(body) => read_all(body, limit).await.map(InBody::Ready),
     }
+}
+
+/// Reads a whole request body of at most `limit` bytes.
+///
+/// # Errors
+///
+/// [`ProxyError::BodyTooLarge`] past the limit; [`ProxyError::MalformedBody`] when the body
+/// cannot be read at all (broken chunked encoding, the client went away).
+pub(crate) async fn read_all(body: Body, limit: u64) -> Result<Bytes, ProxyError> {
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, limit_usize).await.map_err(|e| {
+        let too_large = e
+            .into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
+        if too_large {
+            ProxyError::BodyTooLarge(limit)
+        } else {
+            ProxyError::MalformedBody
+        }
+    })
 }
 
 /// Runs the pipeline for one request.
@@ -330,12 +345,24 @@ async fn respond(
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
     let status = parts.status;
-    let mut headers = forward::response_headers(parts.headers);
+    let mut headers = forward::response_headers(parts.headers, key.expose_secret());
     headers.insert(KEY_SOURCE_NAME, HeaderValue::from_static(source.as_str()));
     let body = if status.is_client_error() || status.is_server_error() {
-        // Error bodies are small and may echo the key: read, scrub, then send.
+        // Error bodies are small and may echo the key: read, scrub, then send. One in an
+        // encoding (gzip, ...) cannot be checked as text: it is withheld, never passed broken.
+        let encoded = headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
         let raw = read_capped(upstream, state.settings.idle_timeout).await;
-        let clean = scrub(&String::from_utf8_lossy(&raw), Some(key.expose_secret()));
+        let clean = if encoded {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            withheld(status)
+        } else {
+            scrub(&String::from_utf8_lossy(&raw), Some(key.expose_secret()))
+        };
         headers.remove(header::CONTENT_LENGTH);
         headers.remove(header::CONTENT_ENCODING);
         state.counters.bytes(provider, clean.len());
@@ -347,6 +374,20 @@ async fn respond(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
+}
+
+/// What replaces an encoded error body: the status stays, the reason is said.
+fn withheld(status: StatusCode) -> String {
+    serde_json::json!({ "error": {
+        "message": format!(
+            "the provider answered with status {} and a compressed body, which the proxy \
+             withholds because it cannot check it for keys",
+            status.as_u16()
+        ),
+        "type": "upstream_error",
+        "code": "upstream_error_withheld",
+    } })
+    .to_string()
 }
 
 async fn read_capped(mut body: UpstreamBody, idle: Duration) -> Vec<u8> {

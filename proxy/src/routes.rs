@@ -138,6 +138,11 @@ impl Service<Request<Incoming>> for Dispatch {
                 request,
             ))),
             None => {
+                // Keys in URLs: one rule for every route (pass-through checks it with the path).
+                if let Err(err) = forward::check_query(request.uri()) {
+                    let response = finish(&connection.state, "none", Err(err));
+                    return Either::Left(Box::pin(async move { Ok(response) }));
+                }
                 request
                     .extensions_mut()
                     .insert(ConnectInfo(connection.client));
@@ -161,7 +166,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
             .allow_headers(tower_http::cors::Any)
             .expose_headers([KEY_SOURCE_NAME])
             .max_age(std::time::Duration::from_secs(600)),
@@ -202,7 +207,9 @@ async fn passthrough(
     let (parts, body) = request.into_parts();
     let prefix_len = provider.id().len() + 1;
     let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
-    let result = match forward::upstream_path(&parts.uri, path) {
+    let checked = forward::check_method(&parts.method)
+        .and_then(|()| forward::upstream_path(&parts.uri, path));
+    let result = match checked {
         Ok(target) => {
             let out = Outbound {
                 provider,
@@ -246,10 +253,7 @@ async fn unified(
     let mut provider_id = "unified";
     let result = async {
         let (parts, body) = request.into_parts();
-        let limit = usize::try_from(state.settings.body_limit).unwrap_or(usize::MAX);
-        let bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| ProxyError::BodyTooLarge(state.settings.body_limit))?;
+        let bytes = pipeline::read_all(body, state.settings.body_limit).await?;
         let mut json: Value = serde_json::from_slice(&bytes)
             .map_err(|_| ProxyError::BadRequest("the request body is not valid JSON".into()))?;
         let model = json.get("model").and_then(Value::as_str).ok_or_else(|| {

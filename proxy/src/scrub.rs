@@ -18,6 +18,14 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.' | '•' | '…')
 }
 
+/// Whether `token` is shaped like a provider key or a grant token (a known prefix and at least
+/// eight characters).
+#[must_use]
+pub fn key_shaped(token: &str) -> bool {
+    let token = token.trim();
+    token.len() >= 8 && KEY_PREFIXES.iter().any(|p| token.starts_with(p))
+}
+
 /// Replaces `key` (if given) and every key-shaped token (`sk-...`, `sk-ant-...`, `sk-or-...`,
 /// `AIza...`, including masked echoes like `sk-abc***wxyz`) with `[REDACTED]`.
 #[must_use]
@@ -33,8 +41,7 @@ pub fn scrub(text: &str, key: Option<&str>) -> String {
         rest = &rest[start..];
         let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
         let token = &rest[..end];
-        let key_shaped = token.len() >= 8 && KEY_PREFIXES.iter().any(|p| token.starts_with(p));
-        out.push_str(if key_shaped { REDACTED } else { token });
+        out.push_str(if key_shaped(token) { REDACTED } else { token });
         rest = &rest[end..];
     }
     out.push_str(rest);

@@ -7,6 +7,8 @@
 //! - `safety`: redirects not followed, traversal and unknown providers never reach upstream,
 //!   body limit, keys in URLs refused, rate limits, error bodies scrubbed.
 //! - `fallback`: the server-key fallback policy matrix, with and without app auth.
+//! - `hardening`: what a hostile client tried: odd methods, broken chunked bodies, keys in URLs
+//!   on every route and in other clothes, paths lenient servers would read as traversal.
 //! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
 //! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
 //! - `pool`: connections to the provider are reused, and replaced when the provider closes them.
@@ -23,6 +25,7 @@
 mod fallback;
 mod forwarding;
 mod grants;
+mod hardening;
 mod logs;
 mod openai_sdk;
 mod pool;

@@ -257,6 +257,36 @@ async fn handle(
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
     match path {
+        // A 401 that repeats the key in headers, as some servers' debug output does.
+        "/key-in-headers" => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({ "error": { "message": "bad key" } })),
+            )
+                .into_response();
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("www-authenticate", format!("Bearer error=\"invalid_token\", key=\"{key}\"")),
+                ("x-debug-key", key.clone()),
+                ("x-request-id", format!("req_{key}")),
+                ("set-cookie", format!("k={key}")),
+            ] {
+                if let Ok(value) = axum::http::HeaderValue::try_from(value) {
+                    headers.insert(axum::http::HeaderName::from_static(name), value);
+                }
+            }
+            response
+        }
+        // A gzip-encoded 401 (a gzip header and deflate bytes: nothing to read as text).
+        "/gzip-401" => (
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::CONTENT_TYPE, "application/json"),
+            ],
+            Bytes::from_static(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xab\x56\x4a\x2d\x2a\xca\x2f\x52\xb2\x52\xa8\xad\x05\x00"),
+        )
+            .into_response(),
         // Answers, then closes the connection: a pooled connection that dies while idle.
         "/close" => ([(header::CONNECTION, "close")], "closing").into_response(),
         "/redirect" => (

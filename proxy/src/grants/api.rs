@@ -27,7 +27,7 @@ use crate::limits::{Bucket, KeyFingerprint};
 use crate::store::{NewGrant, now_ms};
 
 /// The largest creation request read.
-const MAX_BODY: usize = 16 * 1024;
+const MAX_BODY: u64 = 16 * 1024;
 
 /// The caller's own provider key, as a fingerprint; a grant cannot stand in for it here.
 fn owner(state: &AppState, headers: &HeaderMap) -> Result<Option<KeyFingerprint>, ProxyError> {
@@ -54,9 +54,7 @@ pub async fn create(
         let owner = state.fingerprints.fingerprint(&key);
         state.rate_limit(Bucket::GrantCreateIp(addr.ip())).await?;
         state.rate_limit(Bucket::GrantCreateKey(owner)).await?;
-        let body = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| ProxyError::BodyTooLarge(MAX_BODY as u64))?;
+        let body = crate::pipeline::read_all(body, MAX_BODY).await?;
         let now = now_ms() / 1000;
         let scope = scope::parse_request(
             &body,
