@@ -119,9 +119,9 @@ pub fn response_headers(mut headers: HeaderMap, key: &str) -> HeaderMap {
         let holds =
             |needle: &[u8]| !needle.is_empty() && value.windows(needle.len()).any(|w| w == needle);
         holds(key.as_bytes())
-            || [b"sk-".as_slice(), b"sk_", b"AIza", b"byok_g_"]
+            || crate::scrub::KEY_PREFIXES
                 .iter()
-                .any(|p| holds(p))
+                .any(|p| holds(p.as_bytes()))
     };
     let dirty: Vec<HeaderName> = headers
         .iter()

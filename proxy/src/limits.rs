@@ -171,12 +171,9 @@ impl std::str::FromStr for KeyFingerprint {
 
     /// Reads `kf_` and 16 hex digits, as [`Display`](std::fmt::Display) writes it.
     fn from_str(s: &str) -> Result<Self, ()> {
-        let hex = s.strip_prefix("kf_").filter(|h| h.len() == 16).ok_or(())?;
+        let digits = s.strip_prefix("kf_").filter(|h| h.len() == 16).ok_or(())?;
         let mut bytes = [0u8; 8];
-        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-            let pair = std::str::from_utf8(pair).map_err(|_| ())?;
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| ())?;
-        }
+        hex::decode_to_slice(digits, &mut bytes).map_err(|_| ())?;
         Ok(Self(bytes))
     }
 }

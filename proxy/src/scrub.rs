@@ -12,7 +12,7 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Prefixes that mark a token as a provider key (OpenAI, Anthropic, OpenRouter, Google) or a
 /// grant token of ours.
-const KEY_PREFIXES: [&str; 4] = ["sk-", "sk_", "AIza", crate::grants::TOKEN_PREFIX];
+pub(crate) const KEY_PREFIXES: [&str; 4] = ["sk-", "sk_", "AIza", crate::grants::TOKEN_PREFIX];
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.' | '•' | '…')

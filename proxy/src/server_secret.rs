@@ -54,7 +54,8 @@ impl ServerSecret {
             && text.len().is_multiple_of(2)
             && text.bytes().all(|b| b.is_ascii_hexdigit())
         {
-            Zeroizing::new(decode_hex(text))
+            // Checked above: an even number of hex digits.
+            Zeroizing::new(hex::decode(text).map_err(|_| "expected 64 hex digits")?)
         } else {
             let decoded = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
                 .iter()
@@ -113,18 +114,6 @@ impl ServerSecret {
     pub fn is_ephemeral(&self) -> bool {
         self.ephemeral
     }
-}
-
-fn decode_hex(text: &str) -> Vec<u8> {
-    let digit = |b: u8| match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10, // the caller checked every byte is a hex digit
-    };
-    text.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| (digit(pair[0]) << 4) | digit(pair[1]))
-        .collect()
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub async fn create(
                 owner,
                 record: &sealed,
                 max_requests: meta.scope.max_requests,
-                expires_at_ms: meta.scope.expires_at.saturating_mul(1000),
+                expires_at_ms: meta.expires_at_ms(),
                 live_cap: state.settings.grants.max_live_per_key,
             })
             .await
@@ -135,8 +135,7 @@ async fn authorized(
         .map_err(|e| state.store_failed("grant lookup", &e))?
         .ok_or(ProxyError::InvalidGrant)?;
     let meta = record::meta(&stored.record).map_err(|_| ProxyError::InvalidGrant)?;
-    let live = meta.scope.expires_at.saturating_mul(1000) > now_ms();
-    if meta.kf != owner.to_string() || meta.id != id.to_string() || !live {
+    if meta.kf != owner.to_string() || meta.id != id.to_string() || !meta.is_live(now_ms()) {
         return Err(ProxyError::InvalidGrant);
     }
     Ok((id, meta, stored.left))

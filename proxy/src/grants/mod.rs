@@ -80,7 +80,7 @@ pub async fn resolve(state: &AppState, token: Option<Token>) -> Result<Resolved,
         .ok_or(ProxyError::InvalidGrant)?;
     let (meta, key) = record::open(state.settings.secret.seal_key(), &token, &stored.record)
         .map_err(|_| ProxyError::InvalidGrant)?;
-    if meta.scope.expires_at.saturating_mul(1000) <= now_ms() {
+    if !meta.is_live(now_ms()) {
         return Err(ProxyError::InvalidGrant);
     }
     Ok(Resolved {

@@ -172,6 +172,18 @@ pub fn open(
 }
 
 impl Meta {
+    /// When the grant expires, Unix milliseconds.
+    #[must_use]
+    pub fn expires_at_ms(&self) -> u64 {
+        self.scope.expires_at.saturating_mul(1000)
+    }
+
+    /// Whether the grant is still live at `now_ms`.
+    #[must_use]
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.expires_at_ms() > now_ms
+    }
+
     /// The grant's id, parsed.
     #[must_use]
     pub fn grant_id(&self) -> Option<GrantId> {

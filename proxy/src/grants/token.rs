@@ -43,10 +43,7 @@ impl FromStr for GrantId {
             return Err(());
         }
         let mut id = [0u8; ID_LEN];
-        for (byte, pair) in id.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-            let text = std::str::from_utf8(pair).map_err(|_| ())?;
-            *byte = u8::from_str_radix(text, 16).map_err(|_| ())?;
-        }
+        hex::decode_to_slice(s, &mut id).map_err(|_| ())?;
         Ok(Self(id))
     }
 }
