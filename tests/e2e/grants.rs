@@ -67,6 +67,17 @@ pub(crate) async fn as_owner(
         .unwrap()
 }
 
+/// `GET /healthz`'s body, which must come with a 200 whatever the store's state.
+async fn health(proxy: &ProxyProcess) -> String {
+    let r = client()
+        .get(format!("{}/healthz", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 /// A chat request through the unified route with `token` as the SDK's API key.
 pub(crate) async fn chat(proxy: &ProxyProcess, token: &str, model: &str) -> reqwest::Response {
     client()
@@ -269,7 +280,7 @@ async fn expiry_revocation_and_peek_hold_on_every_instance() {
 async fn scope_is_enforced_and_every_bad_grant_gets_the_same_401() {
     let redis = RedisServer::start();
     let (fake, a, b) = shared_pair(&redis.url(), &[]).await;
-    let (token, id) = grant(
+    let (token, _) = grant(
         &a,
         json!({"provider": "openai", "models": ["gpt-4o-mini", "o3*"]}),
     )
@@ -361,7 +372,6 @@ async fn scope_is_enforced_and_every_bad_grant_gets_the_same_401() {
         bodies.push(r.bytes().await.unwrap());
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
-    let _ = id;
 }
 
 #[tokio::test]
@@ -446,13 +456,7 @@ async fn a_dead_redis_stops_grants_but_not_keys_and_recovery_needs_no_restart() 
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "plain key requests keep flowing");
-    let health = client()
-        .get(format!("{}/healthz", a.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    assert!(health.text().await.unwrap().starts_with("degraded"));
+    assert!(health(&a).await.starts_with("degraded"));
     let metrics = client()
         .get(format!("{}/metrics", a.url()))
         .send()
@@ -486,12 +490,7 @@ async fn a_dead_redis_stops_grants_but_not_keys_and_recovery_needs_no_restart() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(recovered, "grants work again once Redis is back");
-    let health = client()
-        .get(format!("{}/healthz", a.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.text().await.unwrap(), "ok");
+    assert_eq!(health(&a).await, "ok");
 }
 
 #[tokio::test]
@@ -514,7 +513,7 @@ async fn a_per_key_rate_limit_is_one_limit_across_instances() {
 async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
     let cluster = RedisCluster::start();
     let (fake, a, b) = shared_pair(&cluster.urls(), &["--rate-limit-per-key", "12"]).await;
-    let (token, id) = grant(&a, json!({"provider": "openai", "max_requests": 3})).await;
+    let (token, _) = grant(&a, json!({"provider": "openai", "max_requests": 3})).await;
     let answers = futures_util::future::join_all((0..8).map(|i| {
         chat(
             if i % 2 == 0 { &a } else { &b },
@@ -538,7 +537,6 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
         code(chat(&a, &other, "openai/gpt-4o-mini").await).await.0,
         401
     );
-    let _ = id;
     // The key's limit (12 a minute) is one limit: the 8 grant requests above took 8 of it
     // (refused ones too: the limit comes first), so about 4 plain ones are left, whichever
     // instance they reach (one more may have refilled meanwhile).
@@ -634,12 +632,7 @@ async fn without_redis_grants_live_in_the_process() {
         code(chat(&b, &token, "openai/gpt-4o-mini").await).await.0,
         401
     );
-    let health = client()
-        .get(format!("{}/healthz", a.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.text().await.unwrap(), "ok");
+    assert_eq!(health(&a).await, "ok");
 }
 
 #[tokio::test]
