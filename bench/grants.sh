@@ -42,26 +42,8 @@ BYOK_BENCH_GRANT=$(curl -sf -X POST "http://127.0.0.1:$SHARED_PORT/byok/grants" 
   -d '{"provider":"openai","ttl_seconds":3600}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 export BYOK_BENCH_GRANT
 
-cpu_ticks() {
-  local total=0 pid utime stime
-  for pid in "$@"; do
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    total=$((total + utime + stime))
-  done
-  echo "$total"
-}
-
-run_wrk() { # script url pids... -> "rps,p50_ms,p99_ms,non2xx,cpu_us_per_request"
-  local script=$1 url=$2 out before after
-  shift 2
-  before=$(cpu_ticks "$@")
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")
-  after=$(cpu_ticks "$@")
-  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
-       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-       / requests in / { n = $1 } /^Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-       /Non-2xx/ { bad = $NF } END { printf "%s,%s,%s,%s,%.1f\n", rps, p50, p99, bad + 0, n ? ticks / hz / n * 1e6 : 0 }' <<<"$out"
-}
+# shellcheck source=bench/wrk.sh
+source bench/wrk.sh
 
 targets=(
   "plain/local|bench/post.lua|http://127.0.0.1:$LOCAL_PORT/openai/v1/chat/completions|$local_pid"

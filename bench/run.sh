@@ -35,31 +35,8 @@ done
 mapfile -t upstream_workers < <(pgrep -P "$upstream_pid")
 mapfile -t nginx_workers < <(pgrep -P "$nginx_pid")
 
-# CPU time (user + system, in clock ticks) the given processes have used so far.
-cpu_ticks() {
-  local total=0 pid utime stime
-  for pid in "$@"; do
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    total=$((total + utime + stime))
-  done
-  echo "$total"
-}
-
-# wrk prints "N requests in", "Requests/sec: N" and, with --latency, "50%" and "99%" lines
-# (normalized to ms). The CPU the serving processes used per request is steadier than
-# throughput on a shared machine: throughput is what is left of 2 cores after wrk and the
-# upstream, so it moves with them.
-run_wrk() { # url pids... -> "rps,p50_ms,p99_ms,non2xx,cpu_us_per_request"
-  local url=$1 out before after
-  shift
-  before=$(cpu_ticks "$@")
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/post.lua "$url")
-  after=$(cpu_ticks "$@")
-  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
-       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-       / requests in / { n = $1 } /^Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
-       /Non-2xx/ { bad = $NF } END { printf "%s,%s,%s,%s,%.1f\n", rps, p50, p99, bad + 0, n ? ticks / hz / n * 1e6 : 0 }' <<<"$out"
-}
+# shellcheck source=bench/wrk.sh
+source bench/wrk.sh
 
 # This is a shared 2-core VM: single runs swing by 20%. Each target runs $ROUNDS times,
 # interleaved (direct, nginx, byok, direct, ...), and the medians are reported. CPU is the
@@ -93,9 +70,9 @@ for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
     wrk -t2 -c"$CONNECTIONS" -d1s -s bench/post.lua "$url" >/dev/null
   done
   for _ in $(seq "$ROUNDS"); do
-    direct+=("$(run_wrk "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
-    nginx+=("$(run_wrk "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
-    byok+=("$(run_wrk "http://127.0.0.1:$BYOK_PORT/openai$path" "$byok_pid")")
+    direct+=("$(run_wrk bench/post.lua "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
+    nginx+=("$(run_wrk bench/post.lua "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
+    byok+=("$(run_wrk bench/post.lua "http://127.0.0.1:$BYOK_PORT/openai$path" "$byok_pid")")
   done
   report "$name" "${direct[@]}" -- "${nginx[@]}" -- "${byok[@]}"
 done
