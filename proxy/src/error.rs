@@ -57,6 +57,9 @@ pub enum ProxyError {
     /// The provider could not be reached (DNS, connect, TLS, reset).
     #[error("the provider could not be reached")]
     UpstreamUnreachable,
+    /// The provider's response head was over the limit (see `upstream::MAX_RESPONSE_HEAD`).
+    #[error("the provider's response headers were too large to relay")]
+    UpstreamHeadTooLarge,
     /// The provider answered with a redirect, which is never followed.
     #[error("the provider answered with a redirect, which the proxy does not follow")]
     UpstreamRedirect,
@@ -94,7 +97,9 @@ impl ProxyError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UpstreamUnreachable | Self::UpstreamRedirect => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable | Self::UpstreamHeadTooLarge | Self::UpstreamRedirect => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::FirstByteTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::InvalidGrant => StatusCode::UNAUTHORIZED,
             Self::GrantOutOfScope(..) => StatusCode::FORBIDDEN,
@@ -120,6 +125,7 @@ impl ProxyError {
             Self::RateLimited(_) => ("rate_limit_error", "rate_limited"),
             Self::AtCapacity => ("server_error", "at_capacity"),
             Self::UpstreamUnreachable => ("upstream_error", "upstream_unreachable"),
+            Self::UpstreamHeadTooLarge => ("upstream_error", "upstream_head_too_large"),
             Self::UpstreamRedirect => ("upstream_error", "upstream_redirect"),
             Self::FirstByteTimeout => ("upstream_error", "upstream_timeout"),
             Self::InvalidGrant => ("authentication_error", "invalid_grant"),

@@ -24,7 +24,7 @@
 //! [`store`]: in this process by default, or Redis.
 
 mod error;
-mod forward;
+pub mod forward;
 mod limits;
 mod metrics;
 mod pipeline;
@@ -96,6 +96,8 @@ pub struct Shared {
     grant_ip_limiter: RateLimiter<IpAddr>,
     grant_key_limiter: RateLimiter<KeyFingerprint>,
     slots: Arc<Slots>,
+    /// Open client connections, across workers.
+    connections: Arc<Slots>,
     fingerprints: Fingerprinter,
     /// When a store failure was last logged (Unix seconds), so a dead store logs once a second,
     /// not once a request.
@@ -124,6 +126,7 @@ impl AppState {
         let client = upstream::client(
             upstream::tls_config(&settings.upstream_roots)?,
             settings.connect_timeout,
+            settings.upstream_idle_timeout,
             &settings.upstreams,
         )?;
         let metrics = Metrics::default();
@@ -151,6 +154,7 @@ impl AppState {
                 grant_ip_limiter: RateLimiter::new(settings.grants.create_per_minute),
                 grant_key_limiter: RateLimiter::new(settings.grants.create_per_minute),
                 slots: Slots::new(settings.max_concurrent),
+                connections: Slots::new(settings.max_connections),
                 fingerprints: Fingerprinter::new(settings.secret.fingerprint_key()),
                 store_warned: AtomicU64::new(0),
                 settings,

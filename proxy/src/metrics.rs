@@ -33,6 +33,8 @@ pub struct Metrics {
     store_errors: Mutex<BTreeMap<&'static str, u64>>,
     /// Rate-limit checks answered by this instance's own limiter while the store was down.
     store_fallbacks: AtomicU64,
+    /// Client connections refused because `max_connections` were open.
+    connections_refused: AtomicU64,
 }
 
 /// One worker's counters, updated by its request path.
@@ -91,7 +93,22 @@ impl Metrics {
             "byok_rate_limit_fallbacks_total {}",
             self.store_fallbacks.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP byok_connections_refused_total Client connections refused because the \
+             connection cap was reached.\n",
+        );
+        out.push_str("# TYPE byok_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "byok_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
         out
+    }
+
+    /// Counts a client connection refused at the cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a failed store operation.

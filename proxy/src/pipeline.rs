@@ -307,8 +307,15 @@ async fn send(
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
             // hyper's errors name the failure (connect, TLS, reset), never the URI or a header.
-            tracing::warn!(provider = %provider, error = %error_chain(&*e), "upstream unreachable");
-            return Err(ProxyError::UpstreamUnreachable);
+            tracing::warn!(provider = %provider, error = %error_chain(&*e), "upstream failed");
+            let too_large = e
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_parse_too_large);
+            return Err(if too_large {
+                ProxyError::UpstreamHeadTooLarge
+            } else {
+                ProxyError::UpstreamUnreachable
+            });
         }
         Err(_) => {
             tracing::warn!(provider = %provider, "upstream first-byte timeout");
@@ -368,7 +375,13 @@ async fn respond(
         state.counters.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::new(Relay::new(state, provider, upstream, slot))
+        Body::new(Relay::new(
+            state,
+            provider,
+            upstream,
+            key.expose_secret(),
+            slot,
+        ))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -8,7 +8,15 @@
 //! - TLS with rustls (ring) and the platform's root certificates; HTTP/1.1 and HTTP/2 by ALPN.
 //! - No proxy from the environment (`HTTP_PROXY` and friends are never read) and no redirects
 //!   (hyper never follows them; the pipeline turns a 3xx into a 502).
-//! - A connect timeout; idle connections are not reused after 90 s.
+//! - A connect timeout. An idle HTTP/1.1 connection is kept for a few seconds only (the
+//!   upstream idle timeout, 4 s by default: below the 5 s after which uvicorn and Node servers
+//!   close theirs), at most [`MAX_IDLE`] per provider and worker; the worker's one-second
+//!   tick closes those past their time even when no request comes.
+//! - A request sent on a pooled connection that the provider closed at that moment is sent
+//!   again, once, on a new connection, when that is safe: the request never left, or its
+//!   method is idempotent and it has no body.
+//! - A response head over [`MAX_RESPONSE_HEAD`] is refused (the pipeline answers 502), as nginx
+//!   and Envoy do; real providers send a few KiB.
 //!
 //! Requests name only the path and query below the provider's base URL; where a provider lives
 //! (scheme, host, base path) is parsed once, when the client is built.
@@ -42,12 +50,15 @@ use tower::ServiceExt;
 use crate::limits::Slot;
 use crate::metrics::Shard;
 use crate::provider::Provider;
+use crate::scrub::stream::KeyFilter;
 use crate::{AppState, lock};
 
-/// Idle HTTP/1.1 connections kept per provider and worker; more are closed.
-const MAX_IDLE: usize = 256;
-/// An idle connection older than this is closed rather than reused.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Idle HTTP/1.1 connections kept per provider and worker; more are closed. A burst needs
+/// more connections than steady traffic; after it, these are plenty to absorb the next.
+pub const MAX_IDLE: usize = 32;
+/// The largest response head (status line and headers) accepted from a provider. Envoy's
+/// default is 60 KiB and nginx's 4-8 KiB; providers send 1-3 KiB.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 /// Failure to reach a provider: connecting, TLS, or the connection failing mid-request. The
 /// messages name the failure, never the URI or a header.
@@ -92,6 +103,8 @@ pub struct Client(Arc<Pool>);
 /// What every worker's client shares: how to connect, and where each provider lives.
 struct Setup {
     connector: HttpsConnector<HttpConnector>,
+    /// An idle connection older than this is closed rather than reused.
+    idle_timeout: Duration,
     endpoints: [Option<Endpoint>; Provider::ALL.len()],
 }
 
@@ -187,6 +200,7 @@ impl std::fmt::Debug for Client {
 pub fn client(
     tls: rustls::ClientConfig,
     connect_timeout: Duration,
+    idle_timeout: Duration,
     upstreams: &BTreeMap<Provider, String>,
 ) -> Result<Client, BuildError> {
     let mut endpoints: [Option<Endpoint>; Provider::ALL.len()] = Default::default();
@@ -206,6 +220,7 @@ pub fn client(
         .wrap_connector(http);
     let setup = Arc::new(Setup {
         connector,
+        idle_timeout,
         endpoints,
     });
     Ok(Client::with(setup))
@@ -247,20 +262,36 @@ impl Client {
             Some(sender) => (sender, true),
             None => (self.connect(provider, endpoint).await?, false),
         };
-        match self.send_on(provider, endpoint, sender, request).await {
-            Ok(response) => Ok(response),
-            // A pooled connection the provider had closed: the request never left, so it is
-            // safe to send it again, once, on a fresh connection.
-            Err(Failed {
-                unsent: Some(request),
-                ..
-            }) if reused => {
-                let sender = self.connect(provider, endpoint).await?;
-                self.send_on(provider, endpoint, sender, request)
-                    .await
-                    .map_err(|failed| failed.error)
-            }
-            Err(failed) => Err(failed.error),
+        // What it takes to send an idempotent request without a body again (nearly free: no
+        // LLM call is one; model lists and the like are).
+        let spare = (reused && repeatable(&request)).then(|| copy(&request));
+        let again = match self.send_on(provider, endpoint, sender, request).await {
+            Ok(response) => return Ok(response),
+            // Only on a pooled connection the provider closed: a fresh one that fails is the
+            // provider's answer. Sending again is safe when the request never left, or when it
+            // left but repeating it changes nothing and no byte of an answer came.
+            Err(failed) if reused => match (failed.unsent, spare) {
+                (Some(request), _) => request,
+                (None, Some(spare)) if closed_before_answer(&*failed.error) => spare,
+                _ => return Err(failed.error),
+            },
+            Err(failed) => return Err(failed.error),
+        };
+        let sender = self.connect(provider, endpoint).await?;
+        self.send_on(provider, endpoint, sender, again)
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// Closes idle connections past their time or closed by the provider, so an idle pool
+    /// shrinks without waiting for the next request. Called about once a second per worker.
+    pub fn sweep_idle(&self) {
+        let now = Instant::now();
+        let timeout = self.0.setup.idle_timeout;
+        for idle in &self.0.idle {
+            lock(idle).retain(|entry| {
+                !entry.sender.is_closed() && now.duration_since(entry.since) < timeout
+            });
         }
     }
 
@@ -341,9 +372,10 @@ impl Client {
         }
         let mut idle = lock(&self.0.idle[index]);
         let now = Instant::now();
+        let timeout = self.0.setup.idle_timeout;
         while let Some(entry) = idle.pop() {
             // A connection the provider closed, or one idle too long, is dropped (closed).
-            if entry.sender.is_ready() && now.duration_since(entry.since) < IDLE_TIMEOUT {
+            if entry.sender.is_ready() && now.duration_since(entry.since) < timeout {
                 return Some(Sender::Http1(entry.sender));
             }
         }
@@ -386,6 +418,7 @@ impl Client {
         if io.connected().is_negotiated_h2() {
             let (sender, connection) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
+                .max_header_list_size(MAX_RESPONSE_HEAD as u32)
                 .handshake(io)
                 .await?;
             drive(provider, connection);
@@ -393,11 +426,53 @@ impl Client {
             Ok(Sender::Http2(sender))
         } else {
             // One buffer, one write, as on the server side (see `serve`).
-            let (sender, connection) = http1::Builder::new().writev(false).handshake(io).await?;
+            let (sender, connection) = http1::Builder::new()
+                .writev(false)
+                .max_header_size(MAX_RESPONSE_HEAD)
+                .handshake(io)
+                .await?;
             drive(provider, connection);
             Ok(Sender::Http1(sender))
         }
     }
+}
+
+/// Whether `request` may be sent twice: an idempotent method (RFC 9110, 9.2.2) and no body.
+fn repeatable(request: &Request<Body>) -> bool {
+    request.method().is_idempotent()
+        && http_body::Body::size_hint(request.body()).exact() == Some(0)
+}
+
+/// A bodiless copy of `request`.
+fn copy(request: &Request<Body>) -> Request<Body> {
+    let mut copy = Request::new(Body::empty());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+/// Whether a send failed because the connection closed (or was reset) before any of the answer
+/// arrived: what a provider closing an idle connection as the request went out looks like.
+fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    let Some(error) = error.downcast_ref::<hyper::Error>() else {
+        return false;
+    };
+    if error.is_incomplete_message() || error.is_canceled() {
+        return true;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Runs a connection's I/O on this worker until it closes.
@@ -462,12 +537,16 @@ impl http_body::Body for UpstreamBody {
     }
 }
 
-/// A provider's answer on its way to the client: frames pass through untouched, bytes are
-/// counted, and a gap longer than the idle timeout ends it with an error. Holds a concurrency
+/// A provider's answer on its way to the client: frames pass through untouched but for the
+/// request's key (removed by a [`KeyFilter`]), bytes are counted, and a gap longer than the
+/// idle timeout ends it with an error. Holds a concurrency
 /// slot until dropped. Dropping it (the client went away) drops the upstream body, which closes
 /// that connection and so cancels the provider's work.
 pub struct Relay {
     inner: UpstreamBody,
+    filter: Option<KeyFilter>,
+    /// A frame that came while the filter still held bytes, sent after them.
+    next: Option<Frame<Bytes>>,
     counters: Arc<Shard>,
     provider: Provider,
     idle: Duration,
@@ -490,10 +569,19 @@ impl std::fmt::Debug for Relay {
 }
 
 impl Relay {
-    /// Relays `inner` for `provider`, counting into this worker's counters.
-    pub fn new(state: &AppState, provider: Provider, inner: UpstreamBody, slot: Slot) -> Self {
+    /// Relays `inner` for `provider`, with `key` (the one the request used) removed, counting
+    /// into this worker's counters.
+    pub fn new(
+        state: &AppState,
+        provider: Provider,
+        inner: UpstreamBody,
+        key: &str,
+        slot: Slot,
+    ) -> Self {
         Self {
             inner,
+            filter: KeyFilter::new(key),
+            next: None,
             counters: Arc::clone(&state.counters),
             provider,
             idle: state.settings.idle_timeout,
@@ -522,15 +610,32 @@ impl http_body::Body for Relay {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if let Some(frame) = this.next.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
         if this.done {
             return Poll::Ready(None);
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
+                this.last = Instant::now();
+                let frame = match (frame.into_data(), &mut this.filter) {
+                    (Ok(data), Some(filter)) => Frame::data(filter.push(data)),
+                    (Ok(data), None) => Frame::data(data),
+                    (Err(other), filter) => {
+                        // Trailers: what the filter held goes first.
+                        match filter.as_mut().map(KeyFilter::finish) {
+                            Some(held) if !held.is_empty() => {
+                                this.next = Some(other);
+                                Frame::data(held)
+                            }
+                            _ => other,
+                        }
+                    }
+                };
                 if let Some(data) = frame.data_ref() {
                     this.counters.bytes(this.provider, data.len());
                 }
-                this.last = Instant::now();
                 return Poll::Ready(Some(Ok(frame)));
             }
             Poll::Ready(Some(Err(e))) => {
@@ -539,7 +644,11 @@ impl http_body::Body for Relay {
             }
             Poll::Ready(None) => {
                 this.done = true;
-                return Poll::Ready(None);
+                let held = this.filter.as_mut().map(KeyFilter::finish);
+                return Poll::Ready(held.filter(|h| !h.is_empty()).map(|h| {
+                    this.counters.bytes(this.provider, h.len());
+                    Ok(Frame::data(h))
+                }));
             }
             Poll::Pending => {}
         }
@@ -562,10 +671,11 @@ impl http_body::Body for Relay {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || self.inner.is_end_stream()
+        self.next.is_none() && (self.done || self.inner.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
+        // The filter keeps the length (its mask is as long as the key).
         self.inner.size_hint()
     }
 }

@@ -8,10 +8,14 @@
 //!   body limit, keys in URLs refused, rate limits, error bodies scrubbed.
 //! - `fallback`: the server-key fallback policy matrix, with and without app auth.
 //! - `hardening`: what a hostile client tried: odd methods, broken chunked bodies, keys in URLs
-//!   on every route and in other clothes, paths lenient servers would read as traversal.
+//!   on every route and in other clothes, paths lenient servers would read as traversal, slow
+//!   clients and too many connections; and what a misbehaving provider did: keys in headers,
+//!   behind escapes, in base64 and cut across reads of a stream, huge response heads.
 //! - `logs`: the key (and every 8-character piece of it) never appears in logs at TRACE.
 //! - `openai_sdk`: the official OpenAI Python SDK through the unified endpoint.
-//! - `pool`: connections to the provider are reused, and replaced when the provider closes them.
+//! - `pool`: connections to the provider are reused, replaced when the provider closes them, sent
+//!   again only when safe when the provider closes one as a request leaves, kept idle for less
+//!   than providers keep theirs, and bounded after a burst.
 //! - `grants`: key grants made and used across two instances sharing a real `redis-server`
 //!   (and a three-node Redis Cluster), scope, limits, revocation, a dead Redis, and nothing
 //!   secret in Redis or the logs; the in-process store without Redis.

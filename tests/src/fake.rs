@@ -287,6 +287,44 @@ async fn handle(
             Bytes::from_static(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xab\x56\x4a\x2d\x2a\xca\x2f\x52\xb2\x52\xa8\xad\x05\x00"),
         )
             .into_response(),
+        // A 200 stream that repeats the key cut across two reads, as an echoing server might.
+        "/key-in-stream" => {
+            let (first, second) = key.split_at(key.len() / 2);
+            let chunks = [
+                format!("data: {{\"echo\":\"{first}"),
+                format!("{second}\"}}\n\n"),
+                "data: [DONE]\n\n".to_owned(),
+            ];
+            let stream = futures_util::stream::unfold(0usize, move |i| {
+                let chunk = chunks.get(i).cloned();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    Some((Ok::<_, std::io::Error>(Bytes::from(chunk?)), i + 1))
+                }
+            });
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        // A 401 that hides the key behind JSON escapes and in base64.
+        "/key-in-clothes-401" => {
+            use base64::Engine as _;
+            let escaped = key.replace('-', "\\u002d");
+            let encoded = base64::engine::general_purpose::STANDARD.encode(format!("user:{key}"));
+            let body = format!(
+                "{{\"error\":{{\"message\":\"bad key {escaped}\",\"auth\":\"Basic {encoded}\"}}}}"
+            );
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        // A response head of over 100 KB, in one header.
+        "/huge-head" => ([("x-big", "a".repeat(100 * 1024))], "big").into_response(),
         // Answers, then closes the connection: a pooled connection that dies while idle.
         "/close" => ([(header::CONNECTION, "close")], "closing").into_response(),
         "/redirect" => (

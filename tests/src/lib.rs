@@ -2,10 +2,12 @@
 //! real `byok-proxy` binary started on port 0 with its logs captured, and real `redis-server`s.
 
 mod fake;
+mod keepalive;
 mod proxy;
 mod redis;
 
 pub use fake::{FakeProvider, Recorded};
+pub use keepalive::KeepAliveProvider;
 pub use proxy::{ProxyProcess, raw_request};
 pub use redis::{RedisCluster, RedisServer, dump_all};
 

@@ -114,6 +114,18 @@ pub struct Args {
     /// Upstream requests in flight at once [default: 2048].
     #[arg(long, env = "BYOK_MAX_CONCURRENT")]
     pub max_concurrent: Option<usize>,
+    /// Open client connections at once; more are answered 503 and closed [default: 8192].
+    /// Each streaming request holds two file descriptors: keep `ulimit -n` above twice this.
+    #[arg(long, env = "BYOK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Time a client gets to send a request's head, and longest wait for the next request on
+    /// an idle HTTP/1.1 connection [default: 20s].
+    #[arg(long, env = "BYOK_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// How long an idle HTTP/1.1 connection to a provider is kept for reuse [default: 4s, below
+    /// the 5 s after which uvicorn and Node servers close theirs].
+    #[arg(long, env = "BYOK_UPSTREAM_IDLE_TIMEOUT")]
+    pub upstream_idle_timeout: Option<String>,
     /// Time running streams get to finish on shutdown [default: 30s].
     #[arg(long, env = "BYOK_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
@@ -201,6 +213,12 @@ pub struct Settings {
     pub rate_limit_per_key: u32,
     /// Upstream requests in flight at once.
     pub max_concurrent: usize,
+    /// Open client connections at once.
+    pub max_connections: usize,
+    /// Time to a request's head, and idle time between requests on a client connection.
+    pub header_read_timeout: Duration,
+    /// Longest idle time of a pooled HTTP/1.1 connection to a provider.
+    pub upstream_idle_timeout: Duration,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
     /// Worker threads (each a single-threaded event loop).
@@ -237,6 +255,9 @@ impl Default for Settings {
             rate_limit_per_ip: 600,
             rate_limit_per_key: 600,
             max_concurrent: 2048,
+            max_connections: 8192,
+            header_read_timeout: Duration::from_secs(20),
+            upstream_idle_timeout: Duration::from_secs(4),
             shutdown_grace: Duration::from_secs(30),
             workers: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             secret: ServerSecret::random(),
@@ -290,6 +311,9 @@ impl Args {
             rate_limit_per_ip,
             rate_limit_per_key,
             max_concurrent,
+            max_connections,
+            header_read_timeout,
+            upstream_idle_timeout,
             shutdown_grace,
             workers,
             redis_url,
@@ -400,6 +424,16 @@ impl Args {
             ),
             (&self.idle_timeout, &mut s.idle_timeout, "BYOK_IDLE_TIMEOUT"),
             (
+                &self.header_read_timeout,
+                &mut s.header_read_timeout,
+                "BYOK_HEADER_READ_TIMEOUT",
+            ),
+            (
+                &self.upstream_idle_timeout,
+                &mut s.upstream_idle_timeout,
+                "BYOK_UPSTREAM_IDLE_TIMEOUT",
+            ),
+            (
                 &self.shutdown_grace,
                 &mut s.shutdown_grace,
                 "BYOK_SHUTDOWN_GRACE",
@@ -496,6 +530,12 @@ impl Args {
             }
             s.max_concurrent = v;
         }
+        if let Some(v) = self.max_connections {
+            if v == 0 {
+                return Err(bad("BYOK_MAX_CONNECTIONS", "must be at least 1"));
+            }
+            s.max_connections = v;
+        }
         if let Some(v) = self.workers {
             if !(1..=MAX_WORKERS).contains(&v) {
                 return Err(bad(
@@ -551,6 +591,8 @@ mod tests {
                 "BYOK_UPSTREAM_CUSTOM",
             ),
             (&["--idle-timeout", "soon"], "BYOK_IDLE_TIMEOUT"),
+            (&["--header-read-timeout", "0s"], "BYOK_HEADER_READ_TIMEOUT"),
+            (&["--max-connections", "0"], "BYOK_MAX_CONNECTIONS"),
             (&["--body-limit", "lots"], "BYOK_BODY_LIMIT"),
             (&["--log-format", "xml"], "BYOK_LOG_FORMAT"),
             (
