@@ -8,6 +8,7 @@ SHELL := /bin/bash
 TRUNK_VERSION    := 0.21.14
 BINARYEN_VERSION := 132.0.0
 OPENAI_SDK_VERSION := 2.54.0
+CARGO_FUZZ_VERSION := 0.13.2
 # wasm-bindgen-cli MUST match the wasm-bindgen library in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
 TOOLS  := $(CURDIR)/.tools
@@ -16,13 +17,14 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
-.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy test-native test-browser proxy
+.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy test-native test-browser proxy fuzz
 
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
 	@echo "make test   run every test (native, end-to-end, headless Chromium)"
 	@echo "make lint   rustfmt and clippy, native and wasm32"
 	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx (figures printed)"
+	@echo "make fuzz   every cargo-fuzz target for FUZZ_SECONDS (60) each, on nightly"
 	@echo "make pkg    build the vault's JavaScript package into vault-wasm/pkg/"
 
 ## ---- tools: each step skips itself when the right version is installed --------------------
@@ -88,6 +90,8 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p byok-vault -p byok-web-ui --all-targets $(WASM) -- -D warnings
+	@# The fuzz targets are built (not run) on stable, so one that no longer builds is caught.
+	cargo build -p byok-fuzz --bins
 
 ## ---- extras --------------------------------------------------------------------------------
 
@@ -109,6 +113,14 @@ bench-proxy:
 	bench/run.sh
 	bench/instructions.sh
 	bench/grants.sh
+
+# Fuzzing, not part of `make test`: nightly and cargo-fuzz, then fuzz/run.sh (executions and
+# crashes per target; crash inputs in target/fuzz/artifacts/).
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@[ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $(CARGO_FUZZ_VERSION)" ] \
+	  || cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+	fuzz/run.sh
 
 pkg: build-tools
 	cargo build --profile wasm-release -p byok-vault --lib $(WASM)
