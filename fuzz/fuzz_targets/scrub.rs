@@ -17,14 +17,14 @@ fuzz_target!(|input: (Vec<u8>, &str)| {
     assert!(!out.contains(KEY), "{out:?}");
 
     let whole = {
-        let mut filter = KeyFilter::new(KEY).expect("long enough");
+        let mut filter = KeyFilter::new(KEY.into()).expect("long enough");
         let mut out = filter.push(Bytes::from(text.clone())).to_vec();
         out.extend_from_slice(&filter.finish());
         out
     };
     assert_eq!(whole.len(), text.len());
     assert!(!whole.windows(KEY.len()).any(|w| w == KEY.as_bytes()));
-    let mut filter = KeyFilter::new(KEY).expect("long enough");
+    let mut filter = KeyFilter::new(KEY.into()).expect("long enough");
     let mut cut = Vec::new();
     let mut rest = text.as_bytes();
     for size in cuts {

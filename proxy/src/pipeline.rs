@@ -282,7 +282,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         key_fp = %fingerprint,
         "upstream answered"
     );
-    respond(state, provider, upstream, source, &used_key, slot).await
+    respond(state, provider, upstream, source, used_key, slot).await
 }
 
 async fn send(
@@ -347,7 +347,7 @@ async fn respond(
     provider: Provider,
     upstream: hyper::Response<UpstreamBody>,
     source: KeySource,
-    key: &SecretString,
+    key: SecretString,
     slot: Slot,
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
@@ -375,13 +375,7 @@ async fn respond(
         state.counters.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::new(Relay::new(
-            state,
-            provider,
-            upstream,
-            key.expose_secret(),
-            slot,
-        ))
+        Body::new(Relay::new(state, provider, upstream, key, slot))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

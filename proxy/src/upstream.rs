@@ -52,6 +52,7 @@ use crate::metrics::Shard;
 use crate::provider::Provider;
 use crate::scrub::stream::KeyFilter;
 use crate::{AppState, lock};
+use secrecy::SecretString;
 
 /// Idle HTTP/1.1 connections kept per provider and worker; more are closed. A burst needs
 /// more connections than steady traffic; after it, these are plenty to absorb the next.
@@ -575,7 +576,7 @@ impl Relay {
         state: &AppState,
         provider: Provider,
         inner: UpstreamBody,
-        key: &str,
+        key: SecretString,
         slot: Slot,
     ) -> Self {
         Self {

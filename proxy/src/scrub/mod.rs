@@ -54,13 +54,21 @@ pub fn key_shaped(token: &str) -> bool {
     token.len() >= 8 && KEY_PREFIXES.iter().any(|p| token.starts_with(p))
 }
 
-/// Whether `bytes` holds `key` (if given) or a key prefix as they are: a fast check (one
-/// vector search per needle) for response headers, where the other forms are not looked for.
+/// Whether `bytes` holds `key` (if given) or a key prefix as they are: a fast check for
+/// response headers (one scan for the bytes those start with), where the other forms are not
+/// looked for.
 #[must_use]
 pub fn may_leak(bytes: &[u8], key: Option<&str>) -> bool {
-    let holds = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
-    key.is_some_and(|k| !k.is_empty() && holds(k.as_bytes()))
-        || KEY_PREFIXES.iter().any(|p| holds(p.as_bytes()))
+    let key = key.map(str::as_bytes).filter(|k| !k.is_empty());
+    let starts = |rest: &[u8]| {
+        KEY_PREFIXES.iter().any(|p| rest.starts_with(p.as_bytes()))
+            || key.is_some_and(|k| rest.starts_with(k))
+    };
+    // Every prefix starts with one of these; a key that does not is searched for on its own.
+    memchr::memchr3_iter(b's', b'A', b'b', bytes).any(|i| starts(&bytes[i..]))
+        || key.is_some_and(|k| {
+            !matches!(k[0], b's' | b'A' | b'b') && memchr::memmem::find(bytes, k).is_some()
+        })
 }
 
 /// Whether a word of `text` (a run of key characters) starts with a key prefix, however short:
@@ -231,6 +239,23 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(scrub(input, None), want, "{input}");
         }
+    }
+
+    #[test]
+    fn may_leak_finds_the_key_and_every_prefix_anywhere() {
+        for prefix in KEY_PREFIXES {
+            assert!(
+                may_leak(format!("x {prefix}abc").as_bytes(), None),
+                "{prefix}"
+            );
+        }
+        assert!(may_leak(b"req_custom-Secret-9", Some("custom-Secret-9")));
+        assert!(may_leak(b"a sk-user", Some("sk-user")));
+        assert!(!may_leak(
+            b"application/json; charset=utf-8",
+            Some("custom-Secret-9")
+        ));
+        assert!(!may_leak(b"bask basket A", Some("zz-top-secret")));
     }
 
     #[test]

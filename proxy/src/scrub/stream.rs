@@ -12,7 +12,7 @@
 //! use byok_proxy::scrub::stream::KeyFilter;
 //! use axum::body::Bytes;
 //!
-//! let mut filter = KeyFilter::new("sk-proj-0123456789").unwrap();
+//! let mut filter = KeyFilter::new("sk-proj-0123456789".into()).unwrap();
 //! let mut out = Vec::new();
 //! out.extend_from_slice(&filter.push(Bytes::from_static(b"data: bad key sk-proj-01")));
 //! out.extend_from_slice(&filter.push(Bytes::from_static(b"23456789\n\n")));
@@ -21,7 +21,7 @@
 //! ```
 
 use axum::body::Bytes;
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::REDACTED;
 
@@ -31,9 +31,8 @@ const MIN_KEY: usize = 8;
 
 /// Removes one key from a stream of chunks.
 pub struct KeyFilter {
-    key: Zeroizing<Box<[u8]>>,
-    /// What replaces the key: as long as it.
-    mask: Box<[u8]>,
+    /// The request's own copy, moved here (wiped when the stream ends).
+    key: SecretString,
     /// The end of the last chunk, when it could be the start of the key.
     held: Vec<u8>,
 }
@@ -49,10 +48,9 @@ impl std::fmt::Debug for KeyFilter {
 impl KeyFilter {
     /// A filter for `key`; `None` when it is too short to tell from ordinary text.
     #[must_use]
-    pub fn new(key: &str) -> Option<Self> {
-        (key.len() >= MIN_KEY).then(|| Self {
-            key: Zeroizing::new(key.as_bytes().into()),
-            mask: mask(key.len()),
+    pub fn new(key: SecretString) -> Option<Self> {
+        (key.expose_secret().len() >= MIN_KEY).then(|| Self {
+            key,
             held: Vec::new(),
         })
     }
@@ -67,7 +65,7 @@ impl KeyFilter {
             joined.extend_from_slice(&chunk);
             Bytes::from(joined)
         };
-        let key: &[u8] = &self.key;
+        let key = self.key.expose_secret().as_bytes();
         // Whole keys first, then what could start one at the end of what is left: a key that
         // ends the chunk may itself end with what could start another.
         let Some(first) = memchr::memmem::find(&data, key) else {
@@ -78,12 +76,13 @@ impl KeyFilter {
             self.held = data[keep..].to_vec();
             return data.slice(..keep);
         };
+        let mask = mask(key.len());
         let mut out = Vec::with_capacity(data.len());
         let mut rest = &data[..];
         let mut at = Some(first);
         while let Some(found) = at {
             out.extend_from_slice(&rest[..found]);
-            out.extend_from_slice(&self.mask);
+            out.extend_from_slice(&mask);
             rest = &rest[found + key.len()..];
             at = memchr::memmem::find(rest, key);
         }
@@ -142,7 +141,7 @@ mod tests {
         let bytes = text.as_bytes();
         for i in 0..=bytes.len() {
             for j in i..=bytes.len() {
-                let mut filter = KeyFilter::new(KEY).unwrap();
+                let mut filter = KeyFilter::new(KEY.into()).unwrap();
                 let out = run(&mut filter, &[&bytes[..i], &bytes[i..j], &bytes[j..]]);
                 assert_eq!(String::from_utf8(out).unwrap(), want, "cut at {i} and {j}");
             }
@@ -154,14 +153,14 @@ mod tests {
         // Found by the `scrub` fuzz target: the key's end ("sk-") could start another key, so
         // it was held back and the whole key before it was missed.
         let key = "sk-proj-Ab3sk-Ab3sk-";
-        let mut filter = KeyFilter::new(key).unwrap();
+        let mut filter = KeyFilter::new(key.into()).unwrap();
         let out = run(&mut filter, &[format!("x {key}").as_bytes()]);
         assert_eq!(out, b"x [REDACTED**********]");
     }
 
     #[test]
     fn text_without_the_key_passes_uncopied_and_unheld() {
-        let mut filter = KeyFilter::new(KEY).unwrap();
+        let mut filter = KeyFilter::new(KEY.into()).unwrap();
         let chunk = Bytes::from_static(b"data: {\"content\":\"sk-proj is a prefix\"}\n\n");
         let out = filter.push(chunk.clone());
         assert_eq!(out.as_ptr(), chunk.as_ptr(), "copied");
@@ -177,8 +176,8 @@ mod tests {
 
     #[test]
     fn short_keys_are_not_filtered_and_masks_keep_the_length() {
-        assert!(KeyFilter::new("sk-1234").is_none());
-        assert!(KeyFilter::new("sk-12345").is_some());
+        assert!(KeyFilter::new("sk-1234".into()).is_none());
+        assert!(KeyFilter::new("sk-12345".into()).is_some());
         assert_eq!(&*mask(8), b"********");
         assert_eq!(&*mask(10), b"[REDACTED]");
         assert_eq!(&*mask(12), b"[REDACTED**]");
