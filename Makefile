@@ -102,7 +102,7 @@ bench-vault: tools
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --profile wasm-release -p byok-vault $(WASM) \
 	  --test bench -- --nocapture
 
-# Throughput and latency direct / via nginx / via byok-proxy, memory with 1,000 streams,
+# Throughput and latency direct / via nginx / via byok-proxy, memory per open stream against nginx,
 # instructions per request under callgrind (the steady figure on a shared machine), and grants
 # and rate limits on a real redis-server against plain requests.
 bench-proxy:
@@ -111,6 +111,7 @@ bench-proxy:
 	       apt-get install -y -qq wrk nginx-light valgrind; }
 	cargo build --release -p byok-proxy
 	bench/run.sh
+	bench/streams.sh
 	bench/instructions.sh
 	bench/grants.sh
 

@@ -3,8 +3,8 @@
 #   direct, through byok-proxy, and through nginx as a plain keep-alive reverse proxy. The
 #   upstream, nginx-as-proxy and byok-proxy are three processes; the two proxies get the same
 #   number of workers ($WORKERS, default one per core).
-# Prints throughput and p50/p99 latency for JSON and SSE, then byok-proxy's memory with 1,000
-# open streams. Loopback only. Usage: bench/run.sh (after `cargo build --release -p byok-proxy`).
+# Prints throughput and p50/p99 latency for JSON and SSE (memory per open stream is
+# bench/streams.sh). Loopback only. Usage: bench/run.sh (after `cargo build --release -p byok-proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
@@ -12,7 +12,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n 4096
 DURATION=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
-UPSTREAM_PORT=18081 NGINX_PORT=18082 BYOK_PORT=18083 SLOW_PORT=18084 STREAMS_PORT=18085
+UPSTREAM_PORT=18081 NGINX_PORT=18082 BYOK_PORT=18083
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
@@ -76,10 +76,3 @@ for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
   done
   report "$name" "${direct[@]}" -- "${nginx[@]}" -- "${byok[@]}"
 done
-
-echo "== byok-proxy memory with open streams =="
-RUST_LOG=warn target/release/byok-proxy --workers "$WORKERS" --listen 127.0.0.1:$STREAMS_PORT \
-  --upstream-openai "http://127.0.0.1:$SLOW_PORT" \
-  --rate-limit-per-ip 0 --rate-limit-per-key 0 & stream_pid=$!; pids+=($stream_pid)
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$STREAMS_PORT/healthz" && break; sleep 0.1; done
-python3 bench/streams.py $STREAMS_PORT $SLOW_PORT $stream_pid 1000
