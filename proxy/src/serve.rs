@@ -22,6 +22,12 @@ use tokio::time::MissedTickBehavior;
 use crate::AppState;
 use crate::routes::Routes;
 
+/// The most a client connection buffers either way: a request head larger than this is
+/// answered 431, and a client reading an answer slower than the provider sends it holds at most
+/// this much before the provider is made to wait (hyper's default, ~400 KiB, let a few hundred
+/// slow readers hold a hundred MiB). nginx allows 32 KiB of request headers.
+const MAX_CLIENT_BUFFER: usize = 64 * 1024;
+
 /// Serves connections accepted from `listener` until `stop` completes, then closes idle
 /// connections and waits for those with a request in flight (running streams) to finish.
 ///
@@ -40,6 +46,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stop: impl Future<Out
     builder
         .http1()
         .writev(false)
+        .max_buf_size(MAX_CLIENT_BUFFER)
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
     let mut stop = std::pin::pin!(stop);

@@ -295,3 +295,31 @@ async fn connections_over_the_cap_get_a_clear_503() {
     let text = metrics.text().await.unwrap();
     assert!(text.contains("byok_connections_refused_total 1"), "{text}");
 }
+
+#[tokio::test]
+async fn a_huge_request_head_is_refused_before_anyone_is_contacted() {
+    let (fake, proxy) = setup(&[], &[]).await;
+    let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
+    let head = format!(
+        "GET /openai/v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-BYOK-Key: {KEY}\r\nX-Big: "
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // 8 KiB at a time, reading in between, so the answer is read before the proxy's close
+    // meets more of our bytes (which would reset the connection).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..16 {
+        if stream.write_all(&[b'a'; 8192]).await.is_err() {
+            break;
+        }
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await
+        {
+            answer.extend_from_slice(&buf[..n]);
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(fake.requests().is_empty());
+}
