@@ -229,6 +229,13 @@ async fn the_whole_journey_in_a_real_browser() {
         .wait_text("#add-openai-shape", "Looks like a valid key")
         .await;
     assert_accessible(&browser, "add key").await;
+    let form_name = browser
+        .el("#provider-openai .add-form")
+        .await
+        .attr("aria-label")
+        .await
+        .unwrap();
+    assert_eq!(form_name.as_deref(), Some("Add an OpenAI key"));
     browser.shot("03-add-key").await;
     browser.click_button("#provider-openai", "Save key").await;
     browser.wait_text("#notice", "tested and working").await;
@@ -254,9 +261,10 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text(&old_row, "Not tested yet").await;
     browser.click_button(&old_row, "Test").await;
     let alert = browser
-        .wait_text("#alert", "The provider rejected “Old key” (status 401)")
+        .wait_text("#alert", "The provider rejected “Old key” (status 401).")
         .await;
     assert_no_secrets(&alert, "the rejection message");
+    assert_eq!(alert.matches("rejected").count(), 1, "said once: {alert}");
     browser.wait_text(&old_row, "Rejected").await;
     browser.shot("04-keys-tested").await;
 

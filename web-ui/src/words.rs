@@ -55,6 +55,27 @@ pub fn http_error(status: u16, message: Option<&str>, retry_after_s: Option<u64>
     }
 }
 
+/// A failed key test in one sentence: `who` (a provider's name, or "The provider") did not take
+/// `what` ("this key", a key's label in quotes), with the status. The proxy's own message says
+/// no more than the status does, so it is not repeated.
+#[must_use]
+pub fn key_refused(who: &str, what: &str, status: u16) -> String {
+    match status {
+        401 | 403 => format!("{who} rejected {what} (status {status})."),
+        _ => format!("{who} did not accept {what} (status {status})."),
+    }
+}
+
+/// `name` with its indefinite article: "an OpenAI", "a Google Gemini".
+#[must_use]
+pub fn with_article(name: &str) -> String {
+    let vowel = name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {name}", if vowel { "an" } else { "a" })
+}
+
 /// `text` with a capital first letter and a full stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
@@ -73,6 +94,26 @@ mod tests {
     use byok_vault::Provider;
 
     use super::*;
+
+    #[test]
+    fn a_refused_key_is_said_once_in_a_sentence() {
+        assert_eq!(
+            key_refused("OpenAI", "this key", 401),
+            "OpenAI rejected this key (status 401)."
+        );
+        assert_eq!(
+            key_refused("The provider", "“Old key”", 500),
+            "The provider did not accept “Old key” (status 500)."
+        );
+    }
+
+    #[test]
+    fn names_take_the_article_they_are_spoken_with() {
+        assert_eq!(with_article("OpenAI"), "an OpenAI");
+        assert_eq!(with_article("Anthropic"), "an Anthropic");
+        assert_eq!(with_article("OpenRouter"), "an OpenRouter");
+        assert_eq!(with_article("Google Gemini"), "a Google Gemini");
+    }
 
     #[test]
     fn vault_errors_read_as_sentences() {

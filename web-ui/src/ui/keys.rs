@@ -113,9 +113,10 @@ fn KeyRow(
             let name = label.get_value();
             match result {
                 Ok(r) if r.valid => ctx.done(format!("“{name}” works: the provider accepted it.")),
-                Ok(r) => ctx.failed(format!(
-                    "The provider rejected “{name}” (status {}): {}",
-                    r.status, r.message
+                Ok(r) => ctx.failed(words::key_refused(
+                    "The provider",
+                    &format!("“{name}”"),
+                    r.status,
                 )),
                 Err(err) => ctx.vault_failed(&err),
             }
@@ -339,10 +340,8 @@ fn AddKeyForm(
                     Ok(result) => {
                         busy.set(None);
                         error.set(format!(
-                            "{} rejected this key (status {}): {} It was not saved.",
-                            provider.display_name(),
-                            result.status,
-                            result.message
+                            "{} It was not saved.",
+                            words::key_refused(provider.display_name(), "this key", result.status)
                         ));
                         return;
                     }
@@ -392,7 +391,7 @@ fn AddKeyForm(
     };
 
     view! {
-        <form class="add-form stack" on:submit=submit aria-label=format!("Add a {} key", provider.display_name())>
+        <form class="add-form stack" on:submit=submit aria-label=format!("Add {} key", words::with_article(provider.display_name()))>
             <label for=ids("label")>"Name (optional)"</label>
             <input id=ids("label") type="text" maxlength="64" placeholder="e.g. Personal, Work" node_ref=label />
             <label for=ids("key")>"API key"</label>
