@@ -31,8 +31,12 @@ help:
 
 tools: build-tools test-tools
 
-# What building needs: the wasm target, Trunk, wasm-bindgen-cli, wasm-opt.
+# What building needs: the wasm target, Trunk, wasm-bindgen-cli, wasm-opt, and a C++ compiler
+# (libFuzzer, which `make lint` builds into the fuzz targets).
 build-tools:
+	@command -v c++ >/dev/null \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -qq g++; }
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 	  || rustup target add wasm32-unknown-unknown
 	@[ "$$(trunk --version 2>/dev/null)" = "trunk $(TRUNK_VERSION)" ] \
