@@ -84,28 +84,48 @@ pub fn starts_a_key(text: &str) -> bool {
 /// `sk-abc***wxyz`) with `[REDACTED]`. See the module docs for the forms recognised.
 #[must_use]
 pub fn scrub(text: &str, key: Option<&str>) -> String {
-    let plain = scrub_text(text, key);
+    let needles = Needles::new(key);
+    let plain = needles.scrub_text(text);
     if !plain.contains('\\') {
         return plain;
     }
-    unescaped(&plain, key).unwrap_or(plain)
+    unescaped(&plain, &needles).unwrap_or(plain)
 }
 
-/// [`scrub`] without looking behind JSON escapes.
-fn scrub_text(text: &str, key: Option<&str>) -> String {
-    let mut text = match key {
-        Some(key) if key.len() >= 4 => text.replace(key, REDACTED),
-        _ => text.to_owned(),
-    };
-    if let Some(key) = key {
-        for form in base64_forms(key) {
-            if text.contains(&form) {
-                text = text.replace(&form, REDACTED);
-            }
+/// What [`scrub`] looks for besides key shapes: the key and its base64 forms, worked out once
+/// per text (a JSON body is scrubbed string by string).
+struct Needles<'a> {
+    key: Option<&'a str>,
+    base64: Vec<String>,
+}
+
+impl<'a> Needles<'a> {
+    fn new(key: Option<&'a str>) -> Self {
+        Self {
+            key: key.filter(|k| k.len() >= 4),
+            base64: key.map(base64_forms).unwrap_or_default(),
         }
     }
+
+    /// [`scrub`] without looking behind JSON escapes.
+    fn scrub_text(&self, text: &str) -> String {
+        let mut text = match self.key {
+            Some(key) => text.replace(key, REDACTED),
+            None => text.to_owned(),
+        };
+        for form in &self.base64 {
+            if text.contains(form.as_str()) {
+                text = text.replace(form.as_str(), REDACTED);
+            }
+        }
+        redact_key_shapes(&text)
+    }
+}
+
+/// Every key-shaped token of `text` replaced.
+fn redact_key_shapes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
+    let mut rest = text;
     while let Some(start) = rest.find(is_token_char) {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
@@ -146,8 +166,8 @@ fn base64_forms(key: &str) -> Vec<String> {
 
 /// `text` with keys hidden behind JSON escapes removed, if it is JSON (or lines of it, as in an
 /// event stream's `data:` lines) and any were found; `None` when there was nothing to do.
-fn unescaped(text: &str, key: Option<&str>) -> Option<String> {
-    if let Some(clean) = clean_json(text, key) {
+fn unescaped(text: &str, needles: &Needles<'_>) -> Option<String> {
+    if let Some(clean) = clean_json(text, needles) {
         return Some(clean);
     }
     let mut changed = false;
@@ -158,7 +178,7 @@ fn unescaped(text: &str, key: Option<&str>) -> Option<String> {
             Some(rest) => ("data: ", rest.trim_start()),
             None => ("", body),
         };
-        match clean_json(json, key) {
+        match clean_json(json, needles) {
             Some(clean) => {
                 changed = true;
                 out.push_str(lead);
@@ -172,20 +192,20 @@ fn unescaped(text: &str, key: Option<&str>) -> Option<String> {
 }
 
 /// `json` written out again with every string scrubbed, if it parses and a decoded string held
-/// what [`scrub_text`] removes; else `None`.
-fn clean_json(json: &str, key: Option<&str>) -> Option<String> {
+/// what [`Needles::scrub_text`] removes; else `None`.
+fn clean_json(json: &str, needles: &Needles<'_>) -> Option<String> {
     if !json.contains('\\') {
         return None;
     }
     let mut value: serde_json::Value = serde_json::from_str(json).ok()?;
-    clean_value(&mut value, key).then(|| value.to_string())
+    clean_value(&mut value, needles).then(|| value.to_string())
 }
 
 /// Scrubs every string in `value` (object keys too); whether any changed.
-fn clean_value(value: &mut serde_json::Value, key: Option<&str>) -> bool {
+fn clean_value(value: &mut serde_json::Value, needles: &Needles<'_>) -> bool {
     use serde_json::Value;
     let clean = |s: &mut String| {
-        let scrubbed = scrub_text(s, key);
+        let scrubbed = needles.scrub_text(s);
         let changed = scrubbed != *s;
         *s = scrubbed;
         changed
@@ -194,13 +214,13 @@ fn clean_value(value: &mut serde_json::Value, key: Option<&str>) -> bool {
         Value::String(s) => clean(s),
         Value::Array(items) => items
             .iter_mut()
-            .fold(false, |changed, v| clean_value(v, key) | changed),
+            .fold(false, |changed, v| clean_value(v, needles) | changed),
         Value::Object(map) => {
             let mut changed = false;
             let entries = std::mem::take(map);
             for (mut name, mut v) in entries {
                 changed |= clean(&mut name);
-                changed |= clean_value(&mut v, key);
+                changed |= clean_value(&mut v, needles);
                 map.insert(name, v);
             }
             changed
