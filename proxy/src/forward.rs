@@ -231,36 +231,6 @@ const KEY_PARAMS: [&str; 9] = [
     "authorization",
 ];
 
-/// `%XX` escapes and `+` decoded, as a form decoder would; anything malformed kept as it is.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                // Two hex digits are at most 0xff.
-                out.push(u8::try_from(high * 16 + low).unwrap_or(u8::MAX));
-                i += 3;
-            }
-            (b'+', ..) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, ..) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The one rule for keys in URLs, on every route: no query parameter named like a key (in any
 /// case, percent-encoded or not), and no value shaped like a key or a grant token.
 ///
@@ -271,14 +241,16 @@ pub fn check_query(uri: &Uri) -> Result<(), ProxyError> {
     let Some(query) = uri.query() else {
         return Ok(());
     };
-    let keyed = query.split(['&', ';']).any(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = percent_decoded(name);
-        let name = name.trim().to_ascii_lowercase();
-        KEY_PARAMS.contains(&name.as_str())
-            || crate::scrub::key_shaped(&percent_decoded(value))
-            || crate::scrub::key_shaped(&name)
-    });
+    // `;` separates parameters too, for some servers; each piece is form-decoded (`%XX`, `+`).
+    let keyed = query
+        .split(';')
+        .flat_map(|piece| url::form_urlencoded::parse(piece.as_bytes()))
+        .any(|(name, value)| {
+            let name = name.trim().to_ascii_lowercase();
+            KEY_PARAMS.contains(&name.as_str())
+                || crate::scrub::key_shaped(&value)
+                || crate::scrub::key_shaped(&name)
+        });
     if keyed {
         return Err(ProxyError::KeyInUrl);
     }
