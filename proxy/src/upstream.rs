@@ -175,6 +175,14 @@ struct Idle {
     since: Instant,
 }
 
+impl Idle {
+    /// Whether it may still be reused at `now`: the provider has not closed it and it has not
+    /// been idle for `timeout`.
+    fn fresh(&self, now: Instant, timeout: Duration) -> bool {
+        !self.sender.is_closed() && now.duration_since(self.since) < timeout
+    }
+}
+
 /// A send that failed, with the request if it never left (so it may be sent elsewhere).
 struct Failed {
     error: Error,
@@ -290,9 +298,7 @@ impl Client {
         let now = Instant::now();
         let timeout = self.0.setup.idle_timeout;
         for idle in &self.0.idle {
-            lock(idle).retain(|entry| {
-                !entry.sender.is_closed() && now.duration_since(entry.since) < timeout
-            });
+            lock(idle).retain(|entry| entry.fresh(now, timeout));
         }
     }
 
@@ -376,7 +382,7 @@ impl Client {
         let timeout = self.0.setup.idle_timeout;
         while let Some(entry) = idle.pop() {
             // A connection the provider closed, or one idle too long, is dropped (closed).
-            if entry.sender.is_ready() && now.duration_since(entry.since) < timeout {
+            if entry.fresh(now, timeout) && entry.sender.is_ready() {
                 return Some(Sender::Http1(entry.sender));
             }
         }

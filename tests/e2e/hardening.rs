@@ -136,12 +136,7 @@ async fn paths_lenient_servers_read_as_traversal_never_leave() {
 #[tokio::test]
 async fn provider_response_headers_are_an_allowlist_and_never_carry_the_key() {
     let (_fake, proxy) = setup(&[], &[]).await;
-    let r = client()
-        .get(format!("{}/openai/key-in-headers", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_key(&format!("{}/openai/key-in-headers", proxy.url()), KEY).await;
     assert_eq!(r.status(), 401);
     for name in ["www-authenticate", "x-debug-key", "set-cookie"] {
         assert!(r.headers().get(name).is_none(), "{name} passed");
@@ -154,12 +149,7 @@ async fn provider_response_headers_are_an_allowlist_and_never_carry_the_key() {
 #[tokio::test]
 async fn a_compressed_error_body_is_withheld_not_corrupted() {
     let (_fake, proxy) = setup(&[], &[]).await;
-    let r = client()
-        .get(format!("{}/openai/gzip-401", proxy.url()))
-        .header("x-byok-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_key(&format!("{}/openai/gzip-401", proxy.url()), KEY).await;
     assert_eq!(r.status(), 401, "the provider's status stays");
     assert!(r.headers().get("content-encoding").is_none());
     let body: serde_json::Value = r.json().await.expect("a readable JSON body");
