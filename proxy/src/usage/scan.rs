@@ -1,0 +1,305 @@
+//! A streaming scanner that picks the values of chosen top-level keys out of a JSON document as
+//! it passes, without holding the document: only the chosen values are copied.
+//!
+//! "Top level" is the root object's own keys, or, when the root is an array (Gemini's streamed
+//! `generateContent` without `alt=sse`), the keys of each object in it. The scanner does not
+//! validate JSON: it tracks strings, escapes and nesting, which is all it needs to find keys
+//! and where their values end; a captured value is parsed afterwards by serde.
+//!
+//! Hand-written rather than a streaming JSON parser crate: the ones we looked at (struson,
+//! actson) build every token, while this skips strings with `memchr` and copies nothing else,
+//! which keeps reading usage within a few percent of relaying the bytes (see
+//! `bench/instructions.sh`).
+
+/// Longest key compared (ours are shorter; a longer one is simply not ours).
+const MAX_KEY: usize = 32;
+/// Longest value kept; a longer one is dropped (a usage object is a few hundred bytes).
+pub const MAX_VALUE: usize = 64 * 1024;
+
+/// Where the scanner is in the grammar, at the depth it watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Somewhere not at the watched depth, or in an array there.
+    Other,
+    /// A key (after `{` or `,` in an object at the watched depth).
+    Key,
+    /// The `:` after a key.
+    Colon,
+    /// Inside a value at the watched depth.
+    Value,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Scanner {
+    keys: &'static [&'static str],
+    depth: u32,
+    /// The depth whose keys are watched: 1 under an object root, 2 under an array root.
+    watch: u32,
+    root_closed: bool,
+    in_string: bool,
+    escaped: bool,
+    expect: Expect,
+    /// The key being read, when `expect` was `Key` as its string began.
+    key: Option<Vec<u8>>,
+    /// The index in `keys` of the value being captured, and its bytes so far.
+    capture: Option<(usize, Vec<u8>)>,
+    /// A capture that outgrew [`MAX_VALUE`].
+    overflow: bool,
+}
+
+impl Scanner {
+    /// A scanner reporting the values of `keys`.
+    #[must_use]
+    pub fn new(keys: &'static [&'static str]) -> Self {
+        Self {
+            keys,
+            depth: 0,
+            watch: 1,
+            root_closed: false,
+            in_string: false,
+            escaped: false,
+            expect: Expect::Other,
+            key: None,
+            capture: None,
+            overflow: false,
+        }
+    }
+
+    /// Whether the root value has closed: the document is complete.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.root_closed
+    }
+
+    /// Scans `chunk`, calling `found(index into keys, raw value)` for each watched value that
+    /// ends in it.
+    pub fn feed(&mut self, chunk: &[u8], mut found: impl FnMut(usize, &[u8])) {
+        let mut i = 0;
+        // Where the current capture's bytes start in this chunk.
+        let mut from = self.capture.as_ref().map(|_| 0);
+        while i < chunk.len() {
+            if self.in_string {
+                if self.escaped {
+                    // The byte after a backslash, whatever it is (a chunk may end between).
+                    self.escaped = false;
+                    self.key_bytes(&chunk[i..=i]);
+                    i += 1;
+                    continue;
+                }
+                let Some(at) = memchr::memchr2(b'"', b'\\', &chunk[i..]) else {
+                    self.key_bytes(&chunk[i..]);
+                    break;
+                };
+                self.key_bytes(&chunk[i..=i + at]);
+                i += at;
+                if chunk[i] == b'\\' {
+                    self.escaped = true;
+                } else {
+                    self.in_string = false;
+                    if let Some(key) = &mut self.key {
+                        key.pop(); // the closing quote
+                    }
+                    if self.expect == Expect::Key {
+                        self.expect = Expect::Colon;
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            let byte = chunk[i];
+            if self.expect == Expect::Value
+                && self.depth == self.watch
+                && matches!(byte, b',' | b'}' | b']')
+            {
+                if let (Some((index, mut value)), Some(start)) = (self.capture.take(), from.take())
+                {
+                    self.append(&mut value, &chunk[start..i]);
+                    if !std::mem::take(&mut self.overflow) {
+                        found(index, trim(&value));
+                    }
+                }
+                // A comma there separates the object's members: a key comes next.
+                self.expect = if byte == b',' {
+                    Expect::Key
+                } else {
+                    Expect::Other
+                };
+            }
+            match byte {
+                b'"' => {
+                    self.in_string = true;
+                    if self.expect == Expect::Key {
+                        self.key = Some(Vec::new());
+                    }
+                }
+                b'{' | b'[' => {
+                    if self.depth == 0 && byte == b'[' {
+                        self.watch = 2;
+                    }
+                    self.depth += 1;
+                    if self.depth == self.watch {
+                        self.expect = if byte == b'{' {
+                            Expect::Key
+                        } else {
+                            Expect::Other
+                        };
+                    }
+                }
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        self.root_closed = true;
+                    }
+                    if self.depth == self.watch {
+                        // Back in the watched container, after a nested value.
+                        self.expect = Expect::Value;
+                    } else if self.depth + 1 == self.watch {
+                        self.expect = Expect::Other;
+                    }
+                }
+                b':' if self.expect == Expect::Colon && self.depth == self.watch => {
+                    self.expect = Expect::Value;
+                    if let Some(key) = self.key.take()
+                        && let Some(index) = self.keys.iter().position(|k| k.as_bytes() == key)
+                    {
+                        self.capture = Some((index, Vec::new()));
+                        from = Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if let Some(start) = from
+            && let Some((index, mut value)) = self.capture.take()
+        {
+            self.append(&mut value, &chunk[start..]);
+            self.capture = Some((index, value));
+        }
+    }
+
+    fn key_bytes(&mut self, bytes: &[u8]) {
+        if let Some(key) = &mut self.key {
+            if key.len() + bytes.len() > MAX_KEY {
+                self.key = None;
+            } else {
+                key.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    fn append(&mut self, value: &mut Vec<u8>, bytes: &[u8]) {
+        if value.len() + bytes.len() > MAX_VALUE {
+            self.overflow = true;
+            value.clear();
+        } else if !self.overflow {
+            value.extend_from_slice(bytes);
+        }
+    }
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: &[&str] = &["usage", "model"];
+
+    /// Every value found, scanning `doc` cut into pieces at `cuts`.
+    fn scan(doc: &str, cuts: &[usize]) -> (Vec<(usize, String)>, bool) {
+        let mut scanner = Scanner::new(KEYS);
+        let mut out = Vec::new();
+        let mut last = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&doc.len())) {
+            scanner.feed(&doc.as_bytes()[last..cut], |i, v| {
+                out.push((i, String::from_utf8(v.to_vec()).unwrap()));
+            });
+            last = cut;
+        }
+        (out, scanner.complete())
+    }
+
+    /// The same document cut at every byte boundary gives the same values.
+    fn everywhere(doc: &str) -> (Vec<(usize, String)>, bool) {
+        let whole = scan(doc, &[]);
+        for cut in 0..=doc.len() {
+            assert_eq!(scan(doc, &[cut]), whole, "cut at {cut} of {doc}");
+        }
+        let every: Vec<usize> = (1..doc.len()).collect();
+        assert_eq!(scan(doc, &every), whole, "one byte at a time: {doc}");
+        whole
+    }
+
+    #[test]
+    fn finds_top_level_keys_only() {
+        let doc = r#"{"id":"x","choices":[{"usage":1,"model":"deep"}],"model" : "gpt-4o-mini" ,
+            "meta":{"usage":{"no":1}},"usage":{"prompt_tokens":3,"details":{"a":[1,2]}}}"#;
+        let (found, complete) = everywhere(doc);
+        assert_eq!(
+            found,
+            vec![
+                (1, r#""gpt-4o-mini""#.to_owned()),
+                (0, r#"{"prompt_tokens":3,"details":{"a":[1,2]}}"#.to_owned()),
+            ]
+        );
+        assert!(complete);
+    }
+
+    #[test]
+    fn strings_with_quotes_braces_and_escapes_do_not_confuse_it() {
+        let doc = r#"{"content":"a \"usage\": {\"x\":1} } ] \\","usage":{"k":"v\\\"}"},"model":"m\u0022"}"#;
+        let (found, _) = everywhere(doc);
+        assert_eq!(
+            found,
+            vec![
+                (0, r#"{"k":"v\\\"}"}"#.to_owned()),
+                (1, r#""m\u0022""#.to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_array_root_reports_each_element() {
+        let doc = r#"[{"usageMetadata":0,"usage":{"n":1}}
+,{"usage":{"n":2},"x":[{"usage":9}]}]"#;
+        let (found, complete) = everywhere(doc);
+        assert_eq!(
+            found,
+            vec![(0, r#"{"n":1}"#.to_owned()), (0, r#"{"n":2}"#.to_owned())]
+        );
+        assert!(complete);
+    }
+
+    #[test]
+    fn a_document_cut_short_is_incomplete_and_its_open_value_unreported() {
+        let (found, complete) = scan(r#"{"model":"a","usage":{"n":1"#, &[]);
+        assert_eq!(found, vec![(1, r#""a""#.to_owned())]);
+        assert!(!complete);
+        let (found, complete) = scan(r#"{"usage":7}"#, &[]);
+        assert_eq!(found, vec![(0, "7".to_owned())]);
+        assert!(complete);
+    }
+
+    #[test]
+    fn a_huge_value_is_dropped_not_kept() {
+        let doc = format!(
+            r#"{{"usage":"{}","model":"m"}}"#,
+            "a".repeat(MAX_VALUE + 10)
+        );
+        let (found, complete) = scan(&doc, &[5, 1000, 60_000]);
+        assert_eq!(found, vec![(1, r#""m""#.to_owned())]);
+        assert!(complete);
+    }
+}
