@@ -79,8 +79,22 @@ pub enum ProxyError {
     /// The key already has as many live grants as allowed.
     #[error("this key already has {0} live grants; revoke some or wait for them to expire")]
     TooManyGrants(u32),
+    /// The caller may not do this (said why).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A daily spend cap or budget is reached; the provider was not contacted.
+    #[error("{message}")]
+    BudgetExceeded {
+        /// What was reached, naming the cap.
+        message: String,
+        /// Seconds until the next UTC midnight.
+        retry_after: u64,
+    },
     /// The shared store (Redis) cannot be reached; grants fail closed.
-    #[error("grants are unavailable right now (the shared store cannot be reached); retry shortly")]
+    #[error(
+        "the shared store cannot be reached, and this request needs it (a grant, a cap, usage); \
+         retry shortly"
+    )]
     StoreUnavailable,
 }
 
@@ -106,6 +120,8 @@ impl ProxyError {
             Self::BadScope(..) => StatusCode::BAD_REQUEST,
             Self::TooManyGrants(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -133,6 +149,8 @@ impl ProxyError {
             Self::BadScope(..) => ("invalid_request_error", "invalid_grant_scope"),
             Self::TooManyGrants(_) => ("rate_limit_error", "too_many_grants"),
             Self::StoreUnavailable => ("server_error", "store_unavailable"),
+            Self::BudgetExceeded { .. } => ("rate_limit_error", "budget_exceeded"),
+            Self::Forbidden(_) => ("permission_error", "forbidden"),
         }
     }
 }
@@ -148,8 +166,12 @@ impl IntoResponse for ProxyError {
                 HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
             );
         }
-        if let Self::RateLimited(after) = self {
-            let secs = after.as_secs().max(1);
+        let retry_after = match self {
+            Self::RateLimited(after) => Some(after.as_secs().max(1)),
+            Self::BudgetExceeded { retry_after, .. } => Some(retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

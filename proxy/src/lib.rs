@@ -17,10 +17,11 @@
 //!
 //! Routes: `/{provider}/{*path}` (pass-through), `POST /v1/chat/completions` and
 //! `POST /v1/embeddings` (unified, `model` = `provider/model`), `POST /byok/test/{provider}`,
-//! `/byok/grants` (key grants, see [`grants`]), `GET /byok/providers`, `GET /healthz`,
+//! `/byok/grants` (key grants, see [`grants`]), `GET /byok/usage` (see [`usage`]),
+//! `GET /byok/providers`, `GET /healthz`,
 //! `GET /metrics`, and the static UI at `/`.
 //!
-//! State that several instances share (grants, their counters, rate limits) goes through one
+//! State that several instances share (grants, their counters, rate limits, usage) goes through one
 //! [`store`]: in this process by default, or Redis.
 
 mod error;
@@ -40,6 +41,7 @@ pub mod grants;
 pub mod scrub;
 pub mod server_secret;
 pub mod store;
+pub mod usage;
 
 use std::net::IpAddr;
 use std::ops::Deref;

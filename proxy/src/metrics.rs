@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by provider, status and key source; upstream latency; bytes
-//! streamed. No label is derived from a key.
+//! streamed; tokens and cost by provider, priced model and key source. No label is derived from
+//! a key, and the model label is a price-table entry or `other`, so clients cannot add series.
 //!
 //! Each worker counts into its own [`Shard`], so the request path never writes a cache line
 //! another worker's core also writes (each such write moves the line between cores); `/metrics`
@@ -43,6 +44,18 @@ pub struct Shard {
     requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     latency: Mutex<BTreeMap<Provider, Histogram>>,
     bytes: [AtomicU64; Provider::ALL.len()],
+    usage: Mutex<BTreeMap<UsageLabels, UsageTotals>>,
+}
+
+/// Provider, model label (a price entry's name or `other`) and key source.
+type UsageLabels = (Provider, String, &'static str);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct UsageTotals {
+    input: u64,
+    cached_input: u64,
+    output: u64,
+    cost_nano: i64,
 }
 
 impl Metrics {
@@ -75,7 +88,18 @@ impl Metrics {
                 *sum += n.load(Ordering::Relaxed);
             }
         }
+        let mut usage = BTreeMap::<UsageLabels, UsageTotals>::new();
+        for shard in lock(&self.shards).iter() {
+            for (labels, t) in lock(&shard.usage).iter() {
+                let total = usage.entry(labels.clone()).or_default();
+                total.input += t.input;
+                total.cached_input += t.cached_input;
+                total.output += t.output;
+                total.cost_nano += t.cost_nano;
+            }
+        }
         let mut out = render(&requests, &latency, &bytes);
+        render_usage(&mut out, &usage);
         out.push_str(
             "# HELP byok_store_errors_total Shared-store operations that failed (and failed closed).\n",
         );
@@ -144,6 +168,23 @@ impl Shard {
         h.sum += secs;
     }
 
+    /// Counts one answer's tokens and cost.
+    pub fn usage(
+        &self,
+        provider: Provider,
+        model: &str,
+        source: crate::pipeline::KeySource,
+        counts: &crate::usage::Counts,
+    ) {
+        let mut usage = lock(&self.usage);
+        let key = (provider, model.to_owned(), source.as_str());
+        let t = usage.entry(key).or_default();
+        t.input += counts.input;
+        t.cached_input += counts.cached_input;
+        t.output += counts.output;
+        t.cost_nano += counts.cost_nano.unwrap_or(0);
+    }
+
     /// Counts response bytes streamed to a client.
     pub fn bytes(&self, provider: Provider, n: usize) {
         self.bytes[provider.index()].fetch_add(n as u64, Ordering::Relaxed);
@@ -193,6 +234,36 @@ fn render(
         );
     }
     out
+}
+
+fn render_usage(out: &mut String, usage: &BTreeMap<UsageLabels, UsageTotals>) {
+    out.push_str(
+        "# HELP byok_tokens_total Tokens used, by provider, priced model (else other), key \
+         source and kind.\n# TYPE byok_tokens_total counter\n",
+    );
+    for ((provider, model, source), t) in usage {
+        for (kind, n) in [
+            ("input", t.input),
+            ("cached_input", t.cached_input),
+            ("output", t.output),
+        ] {
+            let _ = writeln!(
+                out,
+                "byok_tokens_total{{provider=\"{provider}\",model=\"{model}\",key_source=\"{source}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+    }
+    out.push_str(
+        "# HELP byok_cost_usd_total Priced cost, USD, by provider, priced model (else other) \
+         and key source.\n# TYPE byok_cost_usd_total counter\n",
+    );
+    for ((provider, model, source), t) in usage {
+        let _ = writeln!(
+            out,
+            "byok_cost_usd_total{{provider=\"{provider}\",model=\"{model}\",key_source=\"{source}\"}} {}",
+            crate::usage::counts::usd(t.cost_nano)
+        );
+    }
 }
 
 #[cfg(test)]

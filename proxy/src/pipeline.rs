@@ -2,13 +2,17 @@
 //!
 //! 1. pick the key: a grant's (its token where a key goes: the grant is opened from the
 //!    store), the user's `X-BYOK-Key`, or a server key where policy and app auth allow;
-//! 2. rate limits (in the shared store when there is one) and the concurrency cap;
-//! 3. the request body, refusing one over the limit before contacting anyone;
+//! 2. rate limits (in the shared store when there is one), the key's daily spend cap
+//!    (`X-BYOK-Daily-Cap`, or the grant's), and the concurrency cap;
+//! 3. the request body, refusing one over the limit before contacting anyone; the model it
+//!    names (from the route, the path, the body read, or noted as a streamed body goes up);
 //! 4. a grant's scope: its provider, its models (from the route or the body), then one of its
 //!    requests taken, atomically across instances;
 //! 5. send to the provider's base URL with its auth header, no redirects, first-byte timeout;
 //!    retry once with the server key after a 401/403 when the policy says so;
-//! 6. stream the answer back untouched (errors scrubbed of keys first), with an idle timeout.
+//! 6. stream the answer back untouched (errors scrubbed of keys first), with an idle timeout;
+//!    a successful answer to a `POST` is read for usage on the way, and counted when it ends
+//!    (see [`crate::usage`]).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -29,6 +33,10 @@ use crate::limits::{Bucket, Slot};
 use crate::provider::Provider;
 use crate::scrub::scrub;
 use crate::upstream::{Relay, UpstreamBody};
+use crate::usage::{self, Meter, Subject};
+
+/// The header a client sets a daily spend cap for its key in, USD.
+pub const DAILY_CAP_HEADER: &str = "x-byok-daily-cap";
 
 /// The response header saying whose key served a request.
 pub const KEY_SOURCE_HEADER: &str = "x-byok-key-source";
@@ -202,7 +210,16 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let keyed = async {
         let choice = choose_key(state, provider, &parts.headers).await?;
         let fingerprint = state.fingerprints.fingerprint(&choice.key);
-        state.rate_limit(Bucket::Key(fingerprint)).await?;
+        let limit = state.rate_limit(Bucket::Key(fingerprint));
+        match daily_cap(&parts.headers, choice.grant.as_ref())? {
+            Some(cap) => {
+                let subject = Subject::Key(fingerprint);
+                let capped = usage::check_cap(state, &subject, cap);
+                let (limited, capped) = tokio::join!(limit, capped);
+                limited.and(capped)?;
+            }
+            None => limit.await?,
+        }
         Ok::<_, ProxyError>((choice, fingerprint))
     };
     let (keyed, by_address) = tokio::join!(keyed, state.rate_limit(Bucket::Ip(client_ip)));
@@ -218,28 +235,34 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         .is_some_and(|g| !g.meta.scope.models.is_empty() && model.is_none());
     let buffer = choice.retry_with.is_some() || needs_model;
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
+    // The model, where it is known before sending: a streamed body's is Gemini's (its path).
+    let model = match (model, &body) {
+        (Some(model), _) => Some(model),
+        (None, InBody::Ready(bytes)) => grants::scope::requested_model(provider, &target, bytes),
+        (None, InBody::Streaming(_)) => grants::scope::requested_model(provider, &target, b""),
+    };
     if let Some(grant) = &choice.grant {
-        let model = match (&model, &body) {
-            (Some(model), _) => Some(model.clone()),
-            (None, InBody::Ready(bytes)) => {
-                grants::scope::requested_model(provider, &target, bytes)
-            }
-            (None, InBody::Streaming(_)) => None,
-        };
         grant.admit(state, provider, model.as_deref()).await?;
         tracing::info!(grant = %grant.id, "grant admitted");
     }
+    let metered = parts.method == Method::POST;
     // A validated path and query, below the provider's base URL.
     let target = Uri::try_from(target).map_err(|_| ProxyError::BadPath)?;
     // `Content-Length` passes: a streamed body keeps its declared length, so it goes up
     // unchunked, as sent (hyper has already dropped it if `Transfer-Encoding` came too).
     let mut headers = forward::request_headers(std::mem::take(&mut parts.headers));
+    let mut usage_model = model.map_or(usage::Model::Unknown, usage::Model::Known);
     let (body, retry_body) = match body {
         InBody::Ready(bytes) => {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
             // Cloning `Bytes` shares the buffer; only a retry would send it again.
             let retry = buffer.then(|| bytes.clone());
             (Body::from(bytes), retry)
+        }
+        InBody::Streaming(body) if metered && matches!(usage_model, usage::Model::Unknown) => {
+            let (tap, model) = usage::tap::ModelTap::new(body);
+            usage_model = usage::Model::Tapped(model);
+            (Body::new(tap), None)
         }
         InBody::Streaming(body) => (body, None),
     };
@@ -282,7 +305,35 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         key_fp = %fingerprint,
         "upstream answered"
     );
-    respond(state, provider, upstream, source, used_key, slot).await
+    let metering = metered.then(|| {
+        let used = if source == choice.source {
+            fingerprint
+        } else {
+            state.fingerprints.fingerprint(&used_key)
+        };
+        let mut subjects = vec![Subject::Key(used)];
+        subjects.extend(choice.grant.as_ref().map(|g| Subject::Grant(g.id)));
+        (usage_model, subjects)
+    });
+    respond(state, provider, upstream, source, used_key, slot, metering).await
+}
+
+/// The daily cap on the key: the grant's and the client's `X-BYOK-Daily-Cap`, the lower.
+fn daily_cap(
+    headers: &HeaderMap,
+    grant: Option<&grants::Resolved>,
+) -> Result<Option<f64>, ProxyError> {
+    let asked = headers
+        .get(DAILY_CAP_HEADER)
+        .map(|v| usage::parse_cap(v.to_str().unwrap_or("?")))
+        .transpose()?;
+    let granted = grant
+        .and_then(|g| g.meta.scope.daily_cap_nano_usd)
+        .map(usage::counts::usd);
+    Ok(match (asked, granted) {
+        (Some(a), Some(g)) => Some(a.min(g)),
+        (a, g) => a.or(g),
+    })
 }
 
 async fn send(
@@ -349,6 +400,7 @@ async fn respond(
     source: KeySource,
     key: SecretString,
     slot: Slot,
+    metering: Option<(usage::Model, Vec<Subject>)>,
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
     let status = parts.status;
@@ -375,7 +427,16 @@ async fn respond(
         state.counters.bytes(provider, clean.len());
         Body::from(clean)
     } else {
-        Body::new(Relay::new(state, provider, upstream, key, slot))
+        // Error answers count toward rate limits only; usage counts successful ones.
+        let meter = metering
+            .filter(|_| status.is_success())
+            .map(|(model, subjects)| {
+                let content_type = headers
+                    .get(header::CONTENT_TYPE)
+                    .map_or(&b""[..], HeaderValue::as_bytes);
+                Meter::new(state, provider, content_type, model, source, subjects)
+            });
+        Body::new(Relay::new(state, provider, upstream, key, slot, meter))
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

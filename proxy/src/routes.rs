@@ -43,6 +43,7 @@ fn router(state: AppState) -> Router {
             "/byok/grants/{id}",
             get(grants::api::peek).delete(grants::api::revoke),
         )
+        .route("/byok/usage", get(crate::usage::api::usage))
         .route("/v1/chat/completions", post(unified_chat))
         .route("/v1/embeddings", post(unified_embeddings));
     let router = match state.settings.static_dir.clone() {

@@ -51,6 +51,7 @@ use crate::limits::Slot;
 use crate::metrics::Shard;
 use crate::provider::Provider;
 use crate::scrub::stream::KeyFilter;
+use crate::usage::Meter;
 use crate::{AppState, lock};
 use secrecy::SecretString;
 
@@ -562,6 +563,8 @@ pub struct Relay {
     /// Set up the first time the provider keeps us waiting (many answers never do).
     timer: Option<Pin<Box<Sleep>>>,
     done: bool,
+    /// Reads usage from the answer as it passes, and records it when the answer ends.
+    meter: Option<Meter>,
     _slot: Slot,
 }
 
@@ -577,13 +580,14 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     /// Relays `inner` for `provider`, with `key` (the one the request used) removed, counting
-    /// into this worker's counters.
+    /// into this worker's counters, and read by `meter` if any.
     pub fn new(
         state: &AppState,
         provider: Provider,
         inner: UpstreamBody,
         key: SecretString,
         slot: Slot,
+        meter: Option<Meter>,
     ) -> Self {
         Self {
             inner,
@@ -595,6 +599,7 @@ impl Relay {
             last: Instant::now(),
             timer: None,
             done: false,
+            meter,
             _slot: slot,
         }
     }
@@ -604,6 +609,9 @@ impl Relay {
         message: &'static str,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         self.done = true;
+        if let Some(meter) = &mut self.meter {
+            meter.finish(false);
+        }
         Poll::Ready(Some(Err(std::io::Error::other(message))))
     }
 }
@@ -626,6 +634,14 @@ impl http_body::Body for Relay {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 this.last = Instant::now();
+                if let (Some(meter), Some(data)) = (&mut this.meter, frame.data_ref()) {
+                    meter.feed(data);
+                    // hyper stops polling a body once it is at its declared length, so the
+                    // end is noticed here rather than by a final `None`.
+                    if this.inner.is_end_stream() {
+                        meter.finish(true);
+                    }
+                }
                 let frame = match (frame.into_data(), &mut this.filter) {
                     (Ok(data), Some(filter)) => Frame::data(filter.push(data)),
                     (Ok(data), None) => Frame::data(data),
@@ -651,6 +667,9 @@ impl http_body::Body for Relay {
             }
             Poll::Ready(None) => {
                 this.done = true;
+                if let Some(meter) = &mut this.meter {
+                    meter.finish(true);
+                }
                 let held = this.filter.as_mut().map(KeyFilter::finish);
                 return Poll::Ready(held.filter(|h| !h.is_empty()).map(|h| {
                     this.counters.bytes(this.provider, h.len());

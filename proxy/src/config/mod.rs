@@ -21,6 +21,7 @@ pub use shared::GrantSettings;
 
 use crate::provider::Provider;
 use crate::server_secret::ServerSecret;
+use crate::usage::PriceTable;
 use parse::{parse_base_url, parse_duration, parse_size, read_roots};
 
 /// Raw command-line flags (each with an environment fallback).
@@ -151,6 +152,10 @@ pub struct Args {
     /// [default: 60].
     #[arg(long, env = "BYOK_GRANT_RATE_LIMIT")]
     pub grant_rate_limit: Option<u32>,
+    /// TOML file of model prices merged over the bundled table, per provider and model (see
+    /// `proxy/prices.toml` for the format).
+    #[arg(long, env = "BYOK_PRICES")]
+    pub prices: Option<PathBuf>,
 }
 
 /// More worker threads than this is a typo, not a machine.
@@ -231,6 +236,8 @@ pub struct Settings {
     pub store_timeout: Duration,
     /// Limits on grants.
     pub grants: GrantSettings,
+    /// Model prices.
+    pub prices: PriceTable,
 }
 
 impl Default for Settings {
@@ -264,6 +271,8 @@ impl Default for Settings {
             redis_urls: Vec::new(),
             store_timeout: Duration::from_millis(250),
             grants: GrantSettings::default(),
+            prices: PriceTable::load(None)
+                .unwrap_or_else(|e| unreachable!("the bundled price table is tested: {e}")),
         }
     }
 }
@@ -320,7 +329,8 @@ impl Args {
             store_timeout,
             grant_max_ttl,
             grants_per_key,
-            grant_rate_limit
+            grant_rate_limit,
+            prices
         )
     }
 
@@ -517,6 +527,15 @@ impl Args {
                     ),
                 ));
             }
+        }
+        if let Some(path) = &self.prices {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                bad(
+                    "BYOK_PRICES",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            s.prices = PriceTable::load(Some(&text)).map_err(|p| bad("BYOK_PRICES", p))?;
         }
         if let Some(v) = self.rate_limit_per_ip {
             s.rate_limit_per_ip = v;

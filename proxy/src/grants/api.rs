@@ -1,7 +1,7 @@
 //! The grant endpoints:
 //!
 //! - `POST /byok/grants` with the key in `X-BYOK-Key` and a JSON scope
-//!   (`{"provider", "ttl_seconds", "max_requests", "models"}`): `201` with
+//!   (`{"provider", "ttl_seconds", "max_requests", "models", "daily_cap_usd"}`): `201` with
 //!   `{"token", "id", "expires_at", ...}`.
 //! - `GET /byok/grants/{id}` with the grant's token or its key: the scope, `requests_left`
 //!   (null when unlimited) and `expires_at`, never the key.
@@ -107,6 +107,7 @@ fn describe(id: GrantId, meta: &Meta, left: Option<u64>) -> Value {
         "provider": meta.scope.provider,
         "models": meta.scope.models,
         "max_requests": meta.scope.max_requests,
+        "daily_cap_usd": meta.scope.daily_cap_nano_usd.map(crate::usage::counts::usd),
         "requests_left": left,
         "expires_at": meta.scope.expires_at,
         "created_at": meta.created_at,

@@ -42,6 +42,10 @@ pub struct Scope {
     pub max_requests: Option<u32>,
     /// Unix time (seconds) after which the grant is void.
     pub expires_at: u64,
+    /// A daily spend cap on the key, nano-USD: requests through the grant are refused once the
+    /// key's spend for the UTC day reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_cap_nano_usd: Option<i64>,
 }
 
 /// A grant's public part: stored in the clear, bound to the sealed key as associated data.
@@ -205,6 +209,7 @@ mod tests {
                 models: vec!["gpt-4o-mini".into()],
                 max_requests: Some(3),
                 expires_at: 2_000_000_000,
+                daily_cap_nano_usd: None,
             },
             created_at: 1_900_000_000,
         }

@@ -29,7 +29,8 @@ fn bad(field: &'static str, problem: impl Into<String>) -> BadScope {
     }
 }
 
-/// Reads a creation request (`{"provider", "ttl_seconds", "max_requests", "models"}`) into a
+/// Reads a creation request (`{"provider", "ttl_seconds", "max_requests", "models",
+/// "daily_cap_usd"}`) into a
 /// scope expiring `ttl` after `now` (Unix seconds). `served` says which providers this proxy
 /// serves; `max_ttl` is the operator's ceiling.
 ///
@@ -51,12 +52,12 @@ pub fn parse_request(
     if fields.keys().any(|k| {
         !matches!(
             k.as_str(),
-            "provider" | "ttl_seconds" | "max_requests" | "models"
+            "provider" | "ttl_seconds" | "max_requests" | "models" | "daily_cap_usd"
         )
     }) {
         return Err(bad(
             "body",
-            "unknown field; expected provider, ttl_seconds, max_requests, models",
+            "unknown field; expected provider, ttl_seconds, max_requests, models, daily_cap_usd",
         ));
     }
     let provider = match fields.get("provider") {
@@ -108,11 +109,25 @@ pub fn parse_request(
         }
         Some(_) => return Err(bad("models", "expected an array of strings")),
     };
+    let daily_cap_nano_usd = match fields.get("daily_cap_usd") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => {
+            #[allow(clippy::cast_possible_truncation)] // bounded to a million dollars first
+            let nano = n
+                .as_f64()
+                .filter(|usd| (0.0..=1e6).contains(usd))
+                .map(|usd| (usd * 1e9).round() as i64)
+                .ok_or_else(|| bad("daily_cap_usd", "must be between 0 and 1000000"))?;
+            Some(nano)
+        }
+        Some(_) => return Err(bad("daily_cap_usd", "expected a number of USD")),
+    };
     Ok(Scope {
         provider,
         models,
         max_requests,
         expires_at: now.saturating_add(ttl),
+        daily_cap_nano_usd,
     })
 }
 

@@ -1,12 +1,14 @@
-//! The in-process store: grants in a map under one lock, forgotten when they expire.
+//! The in-process store: grants in a map under one lock, forgotten when they expire; usage
+//! counters in another, by subject and day, forgotten after [`KEEP_DAYS`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{NewGrant, StoredGrant, Take};
+use super::{DayCounts, NewGrant, StoredGrant, Take};
 use crate::grants::GrantId;
 use crate::limits::KeyFingerprint;
 use crate::lock;
+use crate::usage::KEEP_DAYS;
 
 /// Expired grants are swept from the map once it holds this many.
 const SWEEP_AT: usize = 4096;
@@ -23,6 +25,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     grants: Mutex<HashMap<GrantId, Entry>>,
+    /// Counters by subject and day.
+    usage: Mutex<HashMap<(String, u64), HashMap<String, i64>>>,
 }
 
 impl MemoryStore {
@@ -90,5 +94,37 @@ impl MemoryStore {
         let before = grants.len();
         grants.retain(|_, e| e.owner != owner);
         (before - grants.len()) as u64
+    }
+
+    pub(super) fn add_usage(&self, subject: &str, day: u64, fields: &DayCounts) {
+        let mut usage = lock(&self.usage);
+        if !usage.contains_key(&(subject.to_owned(), day)) {
+            usage.retain(|(_, d), _| d + KEEP_DAYS > day);
+        }
+        let counters = usage.entry((subject.to_owned(), day)).or_default();
+        for (field, n) in fields {
+            let value = counters.entry(field.clone()).or_default();
+            *value = value.saturating_add(*n);
+        }
+    }
+
+    pub(super) fn usage(
+        &self,
+        subject: &str,
+        days: std::ops::RangeInclusive<u64>,
+    ) -> Vec<(u64, DayCounts)> {
+        let usage = lock(&self.usage);
+        days.filter_map(|day| {
+            let counters = usage.get(&(subject.to_owned(), day))?;
+            Some((day, counters.iter().map(|(f, n)| (f.clone(), *n)).collect()))
+        })
+        .collect()
+    }
+
+    pub(super) fn spend(&self, subject: &str, day: u64) -> i64 {
+        lock(&self.usage)
+            .get(&(subject.to_owned(), day))
+            .and_then(|c| c.get(crate::usage::counts::SPEND).copied())
+            .unwrap_or(0)
     }
 }

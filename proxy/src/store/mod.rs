@@ -21,6 +21,10 @@ use std::time::Duration;
 
 use crate::grants::GrantId;
 use crate::limits::KeyFingerprint;
+use crate::usage::{Counts, Row, Subject};
+
+/// A day's counters for one subject: `(field, value)` (see [`crate::usage::counts`]).
+pub type DayCounts = Vec<(String, i64)>;
 
 /// The store could not be used (unreachable, timed out, answered an error). The reason is for
 /// logs, never for clients.
@@ -176,6 +180,58 @@ impl Store {
         match self {
             Self::Memory(_) => Ok(None),
             Self::Redis(r) => r.hit(name, per_minute).await,
+        }
+    }
+}
+
+impl Store {
+    /// Adds one answer's `counts` to `subject`'s counters for `day`, atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails.
+    pub async fn add_usage(
+        &self,
+        subject: &Subject,
+        day: u64,
+        row: &Row,
+        counts: &Counts,
+    ) -> Result<(), StoreError> {
+        let fields = counts.fields(row);
+        match self {
+            Self::Memory(m) => {
+                m.add_usage(&subject.to_string(), day, &fields);
+                Ok(())
+            }
+            Self::Redis(r) => r.add_usage(subject, day, &fields).await,
+        }
+    }
+
+    /// `subject`'s counters for each of `days` that has any.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails.
+    pub async fn usage(
+        &self,
+        subject: &Subject,
+        days: std::ops::RangeInclusive<u64>,
+    ) -> Result<Vec<(u64, DayCounts)>, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.usage(&subject.to_string(), days)),
+            Self::Redis(r) => r.usage(subject, days).await,
+        }
+    }
+
+    /// `subject`'s priced spend on `day`, nano-USD.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails.
+    pub async fn spend(&self, subject: &Subject, day: u64) -> Result<i64, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.spend(&subject.to_string(), day)),
+            Self::Redis(r) => r.spend(subject, day).await,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! | `byok:grant:{<id>}` | hash: `rec`, `left` | a sealed grant and its requests left; expires with it |
 //! | `byok:owner:{<kf>}` | sorted set: id → expiry (ms) | an owner's live grants, for the cap and revoke-all |
 //! | `byok:rl:{<bucket>}` | hash: `tokens`, `ts` | a rate-limit bucket; expires when full again |
+//! | `byok:usage:{<subject>}:<day>` | hash: counter → integer | a subject's usage on one UTC day (see [`crate::usage::counts`]); expires 35 days after its last write |
 //!
 //! Every read-modify-write is a Lua script (sent by hash through [`redis::Script`]) using the
 //! server's clock. Each worker opens its own connection (a [`ConnectionManager`] that
@@ -22,9 +23,10 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
 use tokio::sync::OnceCell;
 
-use super::{NewGrant, StoreError, StoredGrant, Take};
+use super::{DayCounts, NewGrant, StoreError, StoredGrant, Take};
 use crate::grants::GrantId;
 use crate::limits::KeyFingerprint;
+use crate::usage::{KEEP_DAYS, Subject};
 
 /// Adds a grant id to its owner's set unless the owner has `cap` live grants already.
 /// KEYS[1] owner set; ARGV id, expiry (ms), cap. Returns 1 when added, 0 at the cap.
@@ -148,6 +150,12 @@ fn failed(e: &redis::RedisError) -> StoreError {
 
 fn grant_key(id: GrantId) -> String {
     format!("byok:grant:{{{id}}}")
+}
+
+/// A subject's counters for one day; the subject is the hash tag, so all its days share a
+/// cluster slot and are read in one pipeline.
+fn usage_key(subject: &Subject, day: u64) -> String {
+    format!("byok:usage:{{{subject}}}:{day}")
 }
 
 fn owner_key(owner: KeyFingerprint) -> String {
@@ -375,5 +383,59 @@ impl RedisStore {
             .run(|mut c| async move { BUCKET.key(key).arg(per_minute).invoke_async(&mut c).await })
             .await?;
         Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
+    }
+
+    pub(super) async fn add_usage(
+        &self,
+        subject: &Subject,
+        day: u64,
+        fields: &DayCounts,
+    ) -> Result<(), StoreError> {
+        let key = usage_key(subject, day);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for (field, n) in fields {
+            pipe.hincr(&key, field, *n).ignore();
+        }
+        pipe.expire(&key, (KEEP_DAYS * 86_400).cast_signed())
+            .ignore();
+        let pipe = &pipe;
+        self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub(super) async fn usage(
+        &self,
+        subject: &Subject,
+        days: std::ops::RangeInclusive<u64>,
+    ) -> Result<Vec<(u64, DayCounts)>, StoreError> {
+        let days: Vec<u64> = days.collect();
+        let mut pipe = redis::pipe();
+        for day in &days {
+            pipe.hgetall(usage_key(subject, *day));
+        }
+        let pipe = &pipe;
+        let maps: Vec<Vec<(String, i64)>> = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok(days
+            .into_iter()
+            .zip(maps)
+            .filter(|(_, fields)| !fields.is_empty())
+            .collect())
+    }
+
+    pub(super) async fn spend(&self, subject: &Subject, day: u64) -> Result<i64, StoreError> {
+        let key = &usage_key(subject, day);
+        let spend: Option<i64> = self
+            .run(|mut c| async move {
+                redis::cmd("HGET")
+                    .arg(key)
+                    .arg(crate::usage::counts::SPEND)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(spend.unwrap_or(0))
     }
 }

@@ -1,0 +1,55 @@
+//! `GET /byok/usage`: today's and the last 30 days' usage of whoever asks: with `X-BYOK-Key`,
+//! that key; with a grant token, that grant. Never a key or a fingerprint in the answer.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+
+use super::counts::Report;
+use super::{Subject, today};
+use crate::AppState;
+use crate::error::ProxyError;
+use crate::forward;
+use crate::grants;
+use crate::limits::Bucket;
+
+/// Days in an answer, today included.
+const DAYS: u64 = 30;
+
+/// `GET /byok/usage`.
+pub async fn usage(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let result = async {
+        let (parts, _) = request.into_parts();
+        if parts.uri.query().is_some_and(|q| {
+            url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "user")
+        }) && !state.is_app(&parts.headers)
+        {
+            return Err(ProxyError::Forbidden(
+                "only the app (with an app token) may ask for another user's usage".into(),
+            ));
+        }
+        state.rate_limit(Bucket::Ip(addr.ip())).await?;
+        let subject = match grants::token_in(&parts.headers) {
+            Some(token) => Subject::Grant(grants::resolve(&state, token).await?.id),
+            None => {
+                let key = forward::user_key(&parts.headers)?.ok_or(ProxyError::MissingKey)?;
+                Subject::Key(state.fingerprints.fingerprint(&key))
+            }
+        };
+        let today = today();
+        let days = state
+            .store
+            .usage(&subject, today + 1 - DAYS..=today)
+            .await
+            .map_err(|e| state.store_failed("usage read", &e))?;
+        Ok(Json(Report::build(today, &days)).into_response())
+    }
+    .await;
+    state.finish("usage", result)
+}
