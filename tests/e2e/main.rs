@@ -19,6 +19,9 @@
 //! - `grants`: key grants made and used across two instances sharing a real `redis-server`
 //!   (and a three-node Redis Cluster), scope, limits, revocation, a dead Redis, and nothing
 //!   secret in Redis or the logs; the in-process store without Redis.
+//! - `usage`: tokens read from every route and answer shape, priced, counted per key and grant,
+//!   shown by `/byok/usage`; daily caps refuse before the provider is contacted, on one instance
+//!   and across two sharing Redis; usage records expire; metrics labels stay bounded.
 //! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
 //!   the system's roots or the operator's `--upstream-ca`.
 //!
@@ -36,6 +39,7 @@ mod pool;
 mod safety;
 mod streaming;
 mod tls;
+mod usage;
 
 use byok_e2e::{FakeProvider, ProxyProcess};
 

@@ -55,6 +55,9 @@ pub const SSE_CHUNKS: [&str; 5] = [
     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
     "data: [DONE]\n\n",
 ];
+/// The usage chunk `/v1/chat/completions` streams before `[DONE]` when the request asks for
+/// `stream_options.include_usage`, as OpenAI does: 11 prompt tokens (4 cached), 7 completion.
+pub const SSE_USAGE_CHUNK: &str = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18,\"prompt_tokens_details\":{\"cached_tokens\":4}}}\n\n";
 /// Gap between SSE chunks.
 pub const SSE_GAP: Duration = Duration::from_millis(150);
 
@@ -365,17 +368,19 @@ async fn handle(
             let request: Value = serde_json::from_str(&text).unwrap_or_default();
             let model = request["model"].as_str().unwrap_or_default().to_owned();
             if request["stream"].as_bool() == Some(true) {
-                let stream = futures_util::stream::unfold(0usize, |i| async move {
-                    if i >= SSE_CHUNKS.len() {
-                        return None;
+                let mut chunks = SSE_CHUNKS.to_vec();
+                if request["stream_options"]["include_usage"].as_bool() == Some(true) {
+                    chunks.insert(chunks.len() - 1, SSE_USAGE_CHUNK);
+                }
+                let stream = futures_util::stream::unfold(0usize, move |i| {
+                    let chunk = chunks.get(i).copied();
+                    async move {
+                        let chunk = chunk?;
+                        if i > 0 {
+                            tokio::time::sleep(SSE_GAP).await;
+                        }
+                        Some((Ok::<_, std::io::Error>(Bytes::from_static(chunk.as_bytes())), i + 1))
                     }
-                    if i > 0 {
-                        tokio::time::sleep(SSE_GAP).await;
-                    }
-                    Some((
-                        Ok::<_, std::io::Error>(Bytes::from_static(SSE_CHUNKS[i].as_bytes())),
-                        i + 1,
-                    ))
                 });
                 (
                     [
@@ -396,6 +401,14 @@ async fn handle(
                 .into_response()
             }
         }
+        // Gemini's native API: the model is in the path, usage in `usageMetadata`.
+        p if p.ends_with(":generateContent") => axum::Json(json!({
+            "candidates": [{ "content": { "parts": [{ "text": "Hi" }], "role": "model" },
+                             "finishReason": "STOP", "index": 0 }],
+            "usageMetadata": { "promptTokenCount": 1000, "candidatesTokenCount": 100,
+                               "thoughtsTokenCount": 50, "totalTokenCount": 1150 }
+        }))
+        .into_response(),
         p if p.ends_with("/embeddings") => {
             let request: Value = serde_json::from_str(&text).unwrap_or_default();
             axum::Json(json!({ "object": "list", "model": request["model"],
