@@ -79,6 +79,20 @@ pub enum ProxyError {
     /// The key already has as many live grants as allowed.
     #[error("this key already has {0} live grants; revoke some or wait for them to expire")]
     TooManyGrants(u32),
+    /// An `X-BYOK-User` token that is not valid: the cause (never the token).
+    #[error("invalid user token: {0}")]
+    InvalidUserToken(String),
+    /// The caller's tier does not include the model (named, with the tier).
+    #[error("{0}")]
+    ModelNotAllowed(String),
+    /// The caller's tier's hourly request limit is reached.
+    #[error("{message}")]
+    TierRateLimited {
+        /// The tier and the limit.
+        message: String,
+        /// Seconds until the next hour.
+        retry_after: u64,
+    },
     /// The caller may not do this (said why).
     #[error("{0}")]
     Forbidden(String),
@@ -121,7 +135,9 @@ impl ProxyError {
             Self::TooManyGrants(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ModelNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::InvalidUserToken(_) => StatusCode::UNAUTHORIZED,
+            Self::TierRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -151,6 +167,9 @@ impl ProxyError {
             Self::StoreUnavailable => ("server_error", "store_unavailable"),
             Self::BudgetExceeded { .. } => ("rate_limit_error", "budget_exceeded"),
             Self::Forbidden(_) => ("permission_error", "forbidden"),
+            Self::InvalidUserToken(_) => ("authentication_error", "invalid_user_token"),
+            Self::ModelNotAllowed(_) => ("permission_error", "model_not_allowed"),
+            Self::TierRateLimited { .. } => ("rate_limit_error", "rate_limited"),
         }
     }
 }
@@ -168,7 +187,8 @@ impl IntoResponse for ProxyError {
         }
         let retry_after = match self {
             Self::RateLimited(after) => Some(after.as_secs().max(1)),
-            Self::BudgetExceeded { retry_after, .. } => Some(retry_after),
+            Self::BudgetExceeded { retry_after, .. }
+            | Self::TierRateLimited { retry_after, .. } => Some(retry_after),
             _ => None,
         };
         if let Some(secs) = retry_after {

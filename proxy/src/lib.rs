@@ -41,6 +41,7 @@ pub mod grants;
 pub mod scrub;
 pub mod server_secret;
 pub mod store;
+pub mod tiers;
 pub mod usage;
 
 use std::net::IpAddr;
@@ -222,7 +223,7 @@ impl AppState {
         ProxyError::StoreUnavailable
     }
 
-    fn warn_store(&self, e: &StoreError, during: &str) {
+    pub(crate) fn warn_store(&self, e: &StoreError, during: &str) {
         let now = store::now_ms() / 1000;
         if self.store_warned.swap(now, Ordering::Relaxed) != now {
             tracing::warn!(error = %e, during, "shared store unavailable");

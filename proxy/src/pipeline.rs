@@ -1,13 +1,16 @@
 //! The request path, as one pipeline:
 //!
-//! 1. pick the key: a grant's (its token where a key goes: the grant is opened from the
-//!    store), the user's `X-BYOK-Key`, or a server key where policy and app auth allow;
+//! 1. who the request acts for (an app token, a user token in `X-BYOK-User`, a grant's maker,
+//!    or an anonymous address) and so its tier; then the key: a grant's (its token where a key
+//!    goes: the grant is opened from the store), the user's `X-BYOK-Key`, or a server key where
+//!    policy allows and the app or its user is asking;
 //! 2. rate limits (in the shared store when there is one), the key's daily spend cap
 //!    (`X-BYOK-Daily-Cap`, or the grant's), and the concurrency cap;
 //! 3. the request body, refusing one over the limit before contacting anyone; the model it
 //!    names (from the route, the path, the body read, or noted as a streamed body goes up);
 //! 4. a grant's scope: its provider, its models (from the route or the body), then one of its
-//!    requests taken, atomically across instances;
+//!    requests taken, atomically across instances; the tier: its models, its budget on the
+//!    app's key, and (last, so only forwarded requests count) its requests per hour;
 //! 5. send to the provider's base URL with its auth header, no redirects, first-byte timeout;
 //!    retry once with the server key after a 401/403 when the policy says so;
 //! 6. stream the answer back untouched (errors scrubbed of keys first), with an idle timeout;
@@ -32,6 +35,7 @@ use crate::grants;
 use crate::limits::{Bucket, Slot};
 use crate::provider::Provider;
 use crate::scrub::scrub;
+use crate::tiers::{self, Actor, Caller};
 use crate::upstream::{Relay, UpstreamBody};
 use crate::usage::{self, Meter, Subject};
 
@@ -107,6 +111,7 @@ async fn choose_key(
     state: &AppState,
     provider: Provider,
     headers: &HeaderMap,
+    caller: &Caller,
 ) -> Result<KeyChoice, ProxyError> {
     if let Some(token) = grants::token_in(headers) {
         // A grant never falls back to the server key.
@@ -125,7 +130,7 @@ async fn choose_key(
         .get(&provider)
         .copied()
         .unwrap_or_default();
-    let server = (policy != FallbackPolicy::Off && state.is_app(headers))
+    let server = (policy != FallbackPolicy::Off && caller.trusted)
         .then(|| state.settings.server_keys.get(&provider).cloned())
         .flatten();
     match (user, server) {
@@ -207,8 +212,9 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     }
     // The key and its limit run beside the address's limit: with a shared store each is a
     // round trip, so a plain request waits for one, a grant for two (its record, its limit).
+    let mut caller = tiers::identify(state, &parts.headers, client_ip)?;
     let keyed = async {
-        let choice = choose_key(state, provider, &parts.headers).await?;
+        let choice = choose_key(state, provider, &parts.headers, &caller).await?;
         let fingerprint = state.fingerprints.fingerprint(&choice.key);
         let limit = state.rate_limit(Bucket::Key(fingerprint));
         match daily_cap(&parts.headers, choice.grant.as_ref())? {
@@ -226,6 +232,20 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let (choice, fingerprint) = keyed?;
     by_address?;
     let slot = state.slots.try_take().ok_or(ProxyError::AtCapacity)?;
+    if let Some(grant) = &choice.grant {
+        // A grant acts for whoever made it, whatever else the job sends.
+        caller = Caller {
+            actor: match (&grant.meta.user, &grant.meta.tier) {
+                (Some(sub), tier) => Actor::User(tiers::User {
+                    sub: sub.clone(),
+                    tier: tier.clone(),
+                }),
+                (None, _) => Actor::AnonymousGrant(grant.id),
+            },
+            trusted: false,
+        };
+    }
+    let tier = caller.tier(state);
 
     // A grant limited to some models needs the model, which a pass-through request names in
     // its body (or, for Gemini, its path).
@@ -233,6 +253,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         .grant
         .as_ref()
         .is_some_and(|g| !g.meta.scope.models.is_empty() && model.is_none());
+    let needs_model = needs_model || tier.is_some_and(|t| t.limits_models()) && model.is_none();
     let buffer = choice.retry_with.is_some() || needs_model;
     let body = read_body(body, &parts.headers, state.settings.body_limit, buffer).await?;
     // The model, where it is known before sending: a streamed body's is Gemini's (its path).
@@ -241,9 +262,18 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         (None, InBody::Ready(bytes)) => grants::scope::requested_model(provider, &target, bytes),
         (None, InBody::Streaming(_)) => grants::scope::requested_model(provider, &target, b""),
     };
+    if let Some(tier) = tier {
+        tiers::check_model(tier, provider, model.as_deref())?;
+        if choice.source == KeySource::Server {
+            tiers::check_server_budget(state, &caller, tier).await?;
+        }
+    }
     if let Some(grant) = &choice.grant {
         grant.admit(state, provider, model.as_deref()).await?;
         tracing::info!(grant = %grant.id, "grant admitted");
+    }
+    if let Some(tier) = tier {
+        tiers::count_request(state, &caller, tier, provider).await?;
     }
     let metered = parts.method == Method::POST;
     // A validated path and query, below the provider's base URL.
@@ -281,6 +311,11 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
             upstream.status(),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
         )
+        // The app's key stands in only within the tier's budget on it.
+        && match tier {
+            Some(tier) => tiers::check_server_budget(state, &caller, tier).await.is_ok(),
+            None => true,
+        }
     {
         tracing::info!(provider = %provider, key_fp = %fingerprint, status = upstream.status().as_u16(), "user key rejected; retrying with the server key");
         drop(upstream);
@@ -313,6 +348,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         };
         let mut subjects = vec![Subject::Key(used)];
         subjects.extend(choice.grant.as_ref().map(|g| Subject::Grant(g.id)));
+        subjects.extend(caller.subject());
         (usage_model, subjects)
     });
     respond(state, provider, upstream, source, used_key, slot, metering).await

@@ -44,6 +44,7 @@ fn router(state: AppState) -> Router {
             get(grants::api::peek).delete(grants::api::revoke),
         )
         .route("/byok/usage", get(crate::usage::api::usage))
+        .route("/byok/models", get(crate::tiers::models::models))
         .route("/v1/chat/completions", post(unified_chat))
         .route("/v1/embeddings", post(unified_embeddings));
     let router = match state.settings.static_dir.clone() {
@@ -320,8 +321,9 @@ async fn test_key(
         if forward::user_key(&parts.headers)?.is_none() {
             return Err(ProxyError::MissingKey);
         }
-        // Only the user's own key is tested: no app token, so no server-key fallback.
+        // Only the user's own key is tested: no app or user token, so no server-key fallback.
         parts.headers.remove(axum::http::header::AUTHORIZATION);
+        parts.headers.remove(crate::tiers::USER_HEADER);
         parts.method = Method::GET;
         let target = provider.key_check_path().to_owned();
         let response = pipeline::forward(

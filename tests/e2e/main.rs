@@ -22,6 +22,9 @@
 //! - `usage`: tokens read from every route and answer shape, priced, counted per key and grant,
 //!   shown by `/byok/usage`; daily caps refuse before the provider is contacted, on one instance
 //!   and across two sharing Redis; usage records expire; metrics labels stay bounded.
+//! - `tiers`: user tokens (every bad one a 401 naming its cause), tiers limiting models whichever
+//!   key serves, requests per hour across instances, the app's key's daily budget, `/byok/models`,
+//!   a grant carrying its maker's tier.
 //! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
 //!   the system's roots or the operator's `--upstream-ca`.
 //!
@@ -38,6 +41,7 @@ mod openai_sdk;
 mod pool;
 mod safety;
 mod streaming;
+mod tiers;
 mod tls;
 mod usage;
 

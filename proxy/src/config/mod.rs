@@ -5,6 +5,7 @@
 //! (`BYOK_SERVER_KEY_<PROVIDER>`), never from flags (visible in `ps`) or files.
 
 mod parse;
+mod plans;
 mod shared;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub use shared::GrantSettings;
 
 use crate::provider::Provider;
 use crate::server_secret::ServerSecret;
+use crate::tiers::{Tiers, Verifier};
 use crate::usage::PriceTable;
 use parse::{parse_base_url, parse_duration, parse_size, read_roots};
 
@@ -152,10 +154,48 @@ pub struct Args {
     /// [default: 60].
     #[arg(long, env = "BYOK_GRANT_RATE_LIMIT")]
     pub grant_rate_limit: Option<u32>,
+    /// Algorithm of user tokens (`X-BYOK-User`): EdDSA or HS256 [default: none; user tokens are
+    /// refused].
+    #[arg(long, env = "BYOK_USER_TOKEN_ALG")]
+    pub user_token_alg: Option<String>,
+    /// EdDSA: PEM file of the Ed25519 public key that verifies user tokens.
+    #[arg(long, env = "BYOK_USER_TOKEN_KEY")]
+    pub user_token_key: Option<PathBuf>,
+    /// HS256: the secret (its UTF-8 bytes, at least 32) that verifies user tokens.
+    #[arg(long, env = "BYOK_USER_TOKEN_SECRET", hide_env_values = true)]
+    pub user_token_secret: Option<String>,
+    /// The `iss` user tokens must have (checked and required when set).
+    #[arg(long, env = "BYOK_USER_TOKEN_ISSUER")]
+    pub user_token_issuer: Option<String>,
+    /// The `aud` user tokens must have (checked and required when set; ignored when not).
+    #[arg(long, env = "BYOK_USER_TOKEN_AUDIENCE")]
+    pub user_token_audience: Option<String>,
+    /// The tier of requests without a user token (configuration file only; required with
+    /// `[tiers.*]`).
+    #[arg(skip)]
+    #[serde(default)]
+    pub default_tier: Option<String>,
+    /// Plans: `[tiers.<name>]` with `models`, `requests_per_hour`,
+    /// `server_key_daily_budget_usd` (configuration file only).
+    #[arg(skip)]
+    #[serde(default)]
+    pub tiers: BTreeMap<String, TierArgs>,
     /// TOML file of model prices merged over the bundled table, per provider and model (see
     /// `proxy/prices.toml` for the format).
     #[arg(long, env = "BYOK_PRICES")]
     pub prices: Option<PathBuf>,
+}
+
+/// One `[tiers.<name>]` table of the configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierArgs {
+    /// `provider/model` patterns (`*` at the end), or `*`; absent allows every model.
+    pub models: Option<Vec<String>>,
+    /// Requests per hour per user and provider.
+    pub requests_per_hour: Option<u32>,
+    /// What one user may spend on the app's key per UTC day, USD.
+    pub server_key_daily_budget_usd: Option<f64>,
 }
 
 /// More worker threads than this is a typo, not a machine.
@@ -238,6 +278,10 @@ pub struct Settings {
     pub grants: GrantSettings,
     /// Model prices.
     pub prices: PriceTable,
+    /// How user tokens are checked; `None` refuses them.
+    pub user_tokens: Option<Verifier>,
+    /// Plans; `None` limits nothing by tier.
+    pub tiers: Option<Tiers>,
 }
 
 impl Default for Settings {
@@ -273,6 +317,8 @@ impl Default for Settings {
             grants: GrantSettings::default(),
             prices: PriceTable::load(None)
                 .unwrap_or_else(|e| unreachable!("the bundled price table is tested: {e}")),
+            user_tokens: None,
+            tiers: None,
         }
     }
 }
@@ -301,6 +347,7 @@ impl Args {
                 cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
                 app_tokens: if self.app_tokens.is_empty() { file.app_tokens } else { self.app_tokens },
                 fallback: if self.fallback.is_empty() { file.fallback } else { self.fallback },
+                tiers: if self.tiers.is_empty() { file.tiers } else { self.tiers },
             } };
         }
         pick!(
@@ -330,7 +377,13 @@ impl Args {
             grant_max_ttl,
             grants_per_key,
             grant_rate_limit,
-            prices
+            prices,
+            user_token_alg,
+            user_token_key,
+            user_token_secret,
+            user_token_issuer,
+            user_token_audience,
+            default_tier
         )
     }
 
@@ -358,6 +411,7 @@ impl Args {
     pub fn validate(self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let mut s = Settings::default();
         shared::validate(&self, &env, &mut s)?;
+        plans::validate(&self, &mut s)?;
         if let Some(listen) = &self.listen {
             s.listen = listen.parse().map_err(|_| {
                 bad(

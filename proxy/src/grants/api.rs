@@ -52,6 +52,9 @@ pub async fn create(
         }
         let key = forward::user_key(&parts.headers)?.ok_or(ProxyError::MissingKey)?;
         let owner = state.fingerprints.fingerprint(&key);
+        // The grant carries its maker's identity and tier, if a user token says who that is.
+        let maker = crate::tiers::identify(&state, &parts.headers, addr.ip())?;
+        let maker = crate::tiers::grant_identity(&maker);
         state.rate_limit(Bucket::GrantCreateIp(addr.ip())).await?;
         state.rate_limit(Bucket::GrantCreateKey(owner)).await?;
         let body = crate::pipeline::read_all(body, MAX_BODY).await?;
@@ -70,6 +73,8 @@ pub async fn create(
             kf: owner.to_string(),
             scope,
             created_at: now,
+            user: maker.as_ref().map(|u| u.sub.clone()),
+            tier: maker.and_then(|u| u.tier),
         };
         let sealed = record::seal(state.settings.secret.seal_key(), &token, &meta, &key);
         drop(key);

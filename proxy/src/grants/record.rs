@@ -62,6 +62,12 @@ pub struct Meta {
     pub scope: Scope,
     /// Unix time (seconds) of creation.
     pub created_at: u64,
+    /// The user (`sub`) who made it with a user token; their tier limits its requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// That user's tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -212,6 +218,8 @@ mod tests {
                 daily_cap_nano_usd: None,
             },
             created_at: 1_900_000_000,
+            user: None,
+            tier: None,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct MemoryStore {
     grants: Mutex<HashMap<GrantId, Entry>>,
     /// Counters by subject and day.
     usage: Mutex<HashMap<(String, u64), HashMap<String, i64>>>,
+    /// Requests per name and hour.
+    hours: Mutex<HashMap<(String, u64), u32>>,
 }
 
 impl MemoryStore {
@@ -121,10 +123,23 @@ impl MemoryStore {
         .collect()
     }
 
-    pub(super) fn spend(&self, subject: &str, day: u64) -> i64 {
+    pub(super) fn spend(&self, subject: &str, day: u64, field: &str) -> i64 {
         lock(&self.usage)
             .get(&(subject.to_owned(), day))
-            .and_then(|c| c.get(crate::usage::counts::SPEND).copied())
+            .and_then(|c| c.get(field).copied())
             .unwrap_or(0)
+    }
+
+    pub(super) fn count_hour(&self, name: &str, hour: u64, limit: u32) -> bool {
+        let mut hours = lock(&self.hours);
+        if !hours.contains_key(&(name.to_owned(), hour)) {
+            hours.retain(|(_, h), _| *h >= hour);
+        }
+        let count = hours.entry((name.to_owned(), hour)).or_default();
+        if *count >= limit {
+            return false;
+        }
+        *count += 1;
+        true
     }
 }

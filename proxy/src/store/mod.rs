@@ -223,15 +223,33 @@ impl Store {
         }
     }
 
-    /// `subject`'s priced spend on `day`, nano-USD.
+    /// `subject`'s priced spend on `day` in `field` (all keys, or the app's), nano-USD.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend fails.
-    pub async fn spend(&self, subject: &Subject, day: u64) -> Result<i64, StoreError> {
+    pub async fn spend(
+        &self,
+        subject: &Subject,
+        day: u64,
+        field: &'static str,
+    ) -> Result<i64, StoreError> {
         match self {
-            Self::Memory(m) => Ok(m.spend(&subject.to_string(), day)),
-            Self::Redis(r) => r.spend(subject, day).await,
+            Self::Memory(m) => Ok(m.spend(&subject.to_string(), day, field)),
+            Self::Redis(r) => r.spend(subject, day, field).await,
+        }
+    }
+
+    /// Counts one request under `name` in `hour` (hours since the epoch) unless `limit` are
+    /// counted already: `Ok(false)` then, and nothing counted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails.
+    pub async fn count_hour(&self, name: &str, hour: u64, limit: u32) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.count_hour(name, hour, limit)),
+            Self::Redis(r) => r.count_hour(name, hour, limit).await,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! | `byok:grant:{<id>}` | hash: `rec`, `left` | a sealed grant and its requests left; expires with it |
 //! | `byok:owner:{<kf>}` | sorted set: id → expiry (ms) | an owner's live grants, for the cap and revoke-all |
 //! | `byok:rl:{<bucket>}` | hash: `tokens`, `ts` | a rate-limit bucket; expires when full again |
+//! | `byok:hour:{<who>\|<provider>}:<hour>` | integer | a tier's requests in one UTC hour; expires after it |
 //! | `byok:usage:{<subject>}:<day>` | hash: counter → integer | a subject's usage on one UTC day (see [`crate::usage::counts`]); expires 35 days after its last write |
 //!
 //! Every read-modify-write is a Lua script (sent by hash through [`redis::Script`]) using the
@@ -79,6 +80,20 @@ if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rat
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], 61000)
 return wait
+",
+    )
+});
+
+/// Counts one request in an hourly window unless at the limit: KEYS[1] the window; ARGV[1] the
+/// limit, ARGV[2] seconds to keep the window. Returns 1 when counted, 0 at the limit.
+static COUNT_HOUR: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
 ",
     )
 });
@@ -425,17 +440,42 @@ impl RedisStore {
             .collect())
     }
 
-    pub(super) async fn spend(&self, subject: &Subject, day: u64) -> Result<i64, StoreError> {
+    pub(super) async fn spend(
+        &self,
+        subject: &Subject,
+        day: u64,
+        field: &'static str,
+    ) -> Result<i64, StoreError> {
         let key = &usage_key(subject, day);
         let spend: Option<i64> = self
             .run(|mut c| async move {
                 redis::cmd("HGET")
                     .arg(key)
-                    .arg(crate::usage::counts::SPEND)
+                    .arg(field)
                     .query_async(&mut c)
                     .await
             })
             .await?;
         Ok(spend.unwrap_or(0))
+    }
+
+    pub(super) async fn count_hour(
+        &self,
+        name: &str,
+        hour: u64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let key = &format!("byok:hour:{{{name}}}:{hour}");
+        let counted: i64 = self
+            .run(|mut c| async move {
+                COUNT_HOUR
+                    .key(key)
+                    .arg(limit)
+                    .arg(3700)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(counted == 1)
     }
 }

@@ -1,5 +1,6 @@
-//! `GET /byok/usage`: today's and the last 30 days' usage of whoever asks: with `X-BYOK-Key`,
-//! that key; with a grant token, that grant. Never a key or a fingerprint in the answer.
+//! `GET /byok/usage`: today's and the last 30 days' usage of whoever asks: with a grant token,
+//! that grant; with a user token (`X-BYOK-User`), that user; with `X-BYOK-Key`, that key; with
+//! an app token, the user named by `?user=<sub>`. Never a key or a fingerprint in the answer.
 
 use std::net::SocketAddr;
 
@@ -14,6 +15,7 @@ use crate::error::ProxyError;
 use crate::forward;
 use crate::grants;
 use crate::limits::Bucket;
+use crate::tiers;
 
 /// Days in an answer, today included.
 const DAYS: u64 = 30;
@@ -26,21 +28,28 @@ pub async fn usage(
 ) -> Response {
     let result = async {
         let (parts, _) = request.into_parts();
-        if parts.uri.query().is_some_and(|q| {
-            url::form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "user")
-        }) && !state.is_app(&parts.headers)
-        {
+        let named = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == "user")
+                .map(|(_, sub)| sub.into_owned())
+        });
+        let app = state.is_app(&parts.headers);
+        if named.is_some() && !app {
             return Err(ProxyError::Forbidden(
                 "only the app (with an app token) may ask for another user's usage".into(),
             ));
         }
         state.rate_limit(Bucket::Ip(addr.ip())).await?;
-        let subject = match grants::token_in(&parts.headers) {
-            Some(token) => Subject::Grant(grants::resolve(&state, token).await?.id),
-            None => {
-                let key = forward::user_key(&parts.headers)?.ok_or(ProxyError::MissingKey)?;
-                Subject::Key(state.fingerprints.fingerprint(&key))
-            }
+        let caller = tiers::identify(&state, &parts.headers, addr.ip())?;
+        let subject = if let Some(token) = grants::token_in(&parts.headers) {
+            Subject::Grant(grants::resolve(&state, token).await?.id)
+        } else if let Some(sub) = named.filter(|s| !s.is_empty()) {
+            Subject::User(sub)
+        } else if let Some(user) = caller.subject() {
+            user
+        } else {
+            let key = forward::user_key(&parts.headers)?.ok_or(ProxyError::MissingKey)?;
+            Subject::Key(state.fingerprints.fingerprint(&key))
         };
         let today = today();
         let days = state

@@ -17,6 +17,8 @@ use crate::provider::Provider;
 
 /// The field holding a day's total priced spend, nano-USD.
 pub const SPEND: &str = "spend";
+/// The field holding a day's priced spend on the app's (server) key, nano-USD.
+pub const SPEND_SERVER: &str = "spend_server";
 
 /// Nano-USD in a dollar.
 const NANO: f64 = 1e9;
@@ -79,6 +81,9 @@ impl Counts {
             Some(nano) => {
                 fields.push((format!("{prefix}nusd"), nano));
                 fields.push((SPEND.to_owned(), nano));
+                if row.source == KeySource::Server {
+                    fields.push((SPEND_SERVER.to_owned(), nano));
+                }
             }
             None => fields.push((format!("{prefix}unp"), 1)),
         }

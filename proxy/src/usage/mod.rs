@@ -62,6 +62,8 @@ pub enum Subject {
     Key(KeyFingerprint),
     /// A grant.
     Grant(GrantId),
+    /// A user the app vouched for (`sub`).
+    User(String),
 }
 
 impl std::fmt::Display for Subject {
@@ -69,6 +71,7 @@ impl std::fmt::Display for Subject {
         match self {
             Self::Key(kf) => write!(f, "key:{kf}"),
             Self::Grant(id) => write!(f, "grant:{id}"),
+            Self::User(sub) => write!(f, "user:{sub}"),
         }
     }
 }
@@ -231,7 +234,7 @@ pub async fn check_cap(
 ) -> Result<(), crate::ProxyError> {
     let spent = state
         .store
-        .spend(subject, today())
+        .spend(subject, today(), counts::SPEND)
         .await
         .map_err(|e| state.store_failed("spend", &e))?;
     if counts::usd(spent) >= cap_usd {
