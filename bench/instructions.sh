@@ -7,7 +7,8 @@
 # Note: valgrind's CPU lacks SHA-NI, so the key fingerprint's SHA-256 counts ~6,000 instructions
 # here that real x86 CPUs spend a few hundred on.
 # Usage: bench/instructions.sh [path] (after `cargo build --release -p byok-proxy`); with
-# BYOK_CALLGRIND_OUT=file the profile is kept there, for callgrind_annotate.
+# BYOK_CALLGRIND_OUT=file the profile is kept there, for callgrind_annotate; BYOK_PROXY_BIN
+# measures another build (say, of an earlier commit, for a before-and-after figure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UPSTREAM_PORT=18091 PROXY_PORT=18093
@@ -19,7 +20,7 @@ trap cleanup EXIT
 
 sed -e "s|@DIR@|$dir|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" bench/upstream.conf.in > "$dir/upstream.conf"
 nginx -c "$dir/upstream.conf" -p "$dir" & pids+=($!)
-bin=$(pwd)/target/release/byok-proxy
+bin=${BYOK_PROXY_BIN:-$(pwd)/target/release/byok-proxy}
 (cd "$dir" && RUST_LOG=warn exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
   "$bin" --workers 1 --listen 127.0.0.1:$PROXY_PORT \
   --upstream-openai "http://127.0.0.1:$UPSTREAM_PORT" \

@@ -150,7 +150,7 @@ pub struct Fingerprinter {
 }
 
 /// The first 8 bytes of a key's HMAC; shown as `kf_` and 16 hex digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyFingerprint([u8; 8]);
 
 impl std::fmt::Display for KeyFingerprint {

@@ -47,8 +47,10 @@ pub struct Shard {
     usage: Mutex<BTreeMap<UsageLabels, UsageTotals>>,
 }
 
-/// Provider, model label (a price entry's name or `other`) and key source.
-type UsageLabels = (Provider, String, &'static str);
+/// Provider, price entry (its [`crate::usage::prices::Price::id`], or `OTHER`) and key source.
+type UsageLabels = (Provider, u32, &'static str);
+/// The price entry of a model the table does not know.
+const OTHER: u32 = u32::MAX;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct UsageTotals {
@@ -66,9 +68,9 @@ impl Metrics {
         shard
     }
 
-    /// The Prometheus text exposition, summed over the workers.
+    /// The Prometheus text exposition, summed over the workers; `prices` names the models.
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render(&self, prices: &crate::usage::PriceTable) -> String {
         let mut requests = BTreeMap::<_, u64>::new();
         let mut latency = BTreeMap::<_, Histogram>::new();
         let mut bytes = [0u64; Provider::ALL.len()];
@@ -91,7 +93,7 @@ impl Metrics {
         let mut usage = BTreeMap::<UsageLabels, UsageTotals>::new();
         for shard in lock(&self.shards).iter() {
             for (labels, t) in lock(&shard.usage).iter() {
-                let total = usage.entry(labels.clone()).or_default();
+                let total = usage.entry(*labels).or_default();
                 total.input += t.input;
                 total.cached_input += t.cached_input;
                 total.output += t.output;
@@ -99,7 +101,7 @@ impl Metrics {
             }
         }
         let mut out = render(&requests, &latency, &bytes);
-        render_usage(&mut out, &usage);
+        render_usage(&mut out, &usage, prices);
         out.push_str(
             "# HELP byok_store_errors_total Shared-store operations that failed (and failed closed).\n",
         );
@@ -172,12 +174,12 @@ impl Shard {
     pub fn usage(
         &self,
         provider: Provider,
-        model: &str,
+        price: Option<u32>,
         source: crate::pipeline::KeySource,
         counts: &crate::usage::Counts,
     ) {
         let mut usage = lock(&self.usage);
-        let key = (provider, model.to_owned(), source.as_str());
+        let key = (provider, price.unwrap_or(OTHER), source.as_str());
         let t = usage.entry(key).or_default();
         t.input += counts.input;
         t.cached_input += counts.cached_input;
@@ -236,12 +238,18 @@ fn render(
     out
 }
 
-fn render_usage(out: &mut String, usage: &BTreeMap<UsageLabels, UsageTotals>) {
+fn render_usage(
+    out: &mut String,
+    usage: &BTreeMap<UsageLabels, UsageTotals>,
+    prices: &crate::usage::PriceTable,
+) {
+    let name = |id: u32| prices.name(id).unwrap_or("other");
     out.push_str(
         "# HELP byok_tokens_total Tokens used, by provider, priced model (else other), key \
          source and kind.\n# TYPE byok_tokens_total counter\n",
     );
-    for ((provider, model, source), t) in usage {
+    for ((provider, id, source), t) in usage {
+        let model = name(*id);
         for (kind, n) in [
             ("input", t.input),
             ("cached_input", t.cached_input),
@@ -257,7 +265,8 @@ fn render_usage(out: &mut String, usage: &BTreeMap<UsageLabels, UsageTotals>) {
         "# HELP byok_cost_usd_total Priced cost, USD, by provider, priced model (else other) \
          and key source.\n# TYPE byok_cost_usd_total counter\n",
     );
-    for ((provider, model, source), t) in usage {
+    for ((provider, id, source), t) in usage {
+        let model = name(*id);
         let _ = writeln!(
             out,
             "byok_cost_usd_total{{provider=\"{provider}\",model=\"{model}\",key_source=\"{source}\"}} {}",
@@ -281,7 +290,7 @@ mod tests {
         b.upstream_latency(Provider::Openai, Duration::from_millis(200));
         a.bytes(Provider::Openai, 100);
         b.bytes(Provider::Openai, 23);
-        let text = metrics.render();
+        let text = metrics.render(&crate::usage::PriceTable::default());
         for line in [
             r#"byok_requests_total{provider="openai",status="200",key_source="user"} 2"#,
             r#"byok_requests_total{provider="openai",status="401",key_source="none"} 1"#,

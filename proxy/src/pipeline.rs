@@ -50,7 +50,7 @@ pub(crate) const KEY_SOURCE_NAME: HeaderName = HeaderName::from_static(KEY_SOURC
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Whose key a request used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeySource {
     /// The user's, from `X-BYOK-Key`.
     User,
@@ -96,6 +96,8 @@ pub struct Outbound {
     pub client_ip: IpAddr,
     /// The model, as the provider knows it, when the route already read it (unified routes).
     pub model: Option<String>,
+    /// Remove the final usage chunk from the answer: the proxy asked for it, not the client.
+    pub strip_usage: bool,
 }
 
 /// The key chosen for a request, and the server key to retry with after a rejection.
@@ -206,6 +208,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         body,
         client_ip,
         model,
+        strip_usage,
     } = out;
     if !state.settings.upstreams.contains_key(&provider) {
         return Err(ProxyError::UnknownProvider(provider.id().into()));
@@ -260,7 +263,10 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     let model = match (model, &body) {
         (Some(model), _) => Some(model),
         (None, InBody::Ready(bytes)) => grants::scope::requested_model(provider, &target, bytes),
-        (None, InBody::Streaming(_)) => grants::scope::requested_model(provider, &target, b""),
+        (None, InBody::Streaming(_)) if provider == Provider::Gemini => {
+            grants::scope::requested_model(provider, &target, b"")
+        }
+        (None, InBody::Streaming(_)) => None,
     };
     if let Some(tier) = tier {
         tiers::check_model(tier, provider, model.as_deref())?;
@@ -351,7 +357,16 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         subjects.extend(caller.subject());
         (usage_model, subjects)
     });
-    respond(state, provider, upstream, source, used_key, slot, metering).await
+    respond(
+        state,
+        provider,
+        upstream,
+        (source, used_key),
+        slot,
+        metering,
+        strip_usage,
+    )
+    .await
 }
 
 /// The daily cap on the key: the grant's and the client's `X-BYOK-Daily-Cap`, the lower.
@@ -433,10 +448,10 @@ async fn respond(
     state: &AppState,
     provider: Provider,
     upstream: hyper::Response<UpstreamBody>,
-    source: KeySource,
-    key: SecretString,
+    (source, key): (KeySource, SecretString),
     slot: Slot,
     metering: Option<(usage::Model, Vec<Subject>)>,
+    strip_usage: bool,
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
     let status = parts.status;
@@ -472,7 +487,13 @@ async fn respond(
                     .map_or(&b""[..], HeaderValue::as_bytes);
                 Meter::new(state, provider, content_type, model, source, subjects)
             });
-        Body::new(Relay::new(state, provider, upstream, key, slot, meter))
+        let relay = Relay::new(state, provider, upstream, key, slot, meter);
+        if strip_usage {
+            headers.remove(header::CONTENT_LENGTH);
+            Body::new(relay.strip_usage_chunk())
+        } else {
+            Body::new(relay)
+        }
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -220,6 +220,7 @@ async fn passthrough(
                 body: InBody::Streaming(Body::new(body)),
                 client_ip: connection.client.ip(),
                 model: None,
+                strip_usage: false,
             };
             pipeline::forward(state, out).await
         }
@@ -284,6 +285,26 @@ async fn unified(
         }
         let model = model.to_owned();
         json["model"] = Value::String(model.clone());
+        // BYOK_STREAM_USAGE=on: ask for usage on a stream whose client did not (an explicit
+        // `false` counts as not asking); the chunk it adds is removed from the answer.
+        let strip_usage = state.settings.stream_usage
+            && kind == UnifiedKind::Chat
+            && json.get("stream").and_then(Value::as_bool) == Some(true)
+            && json
+                .pointer("/stream_options/include_usage")
+                .and_then(Value::as_bool)
+                != Some(true);
+        if strip_usage {
+            match json
+                .get_mut("stream_options")
+                .and_then(Value::as_object_mut)
+            {
+                Some(options) => {
+                    options.insert("include_usage".into(), Value::Bool(true));
+                }
+                None => json["stream_options"] = serde_json::json!({ "include_usage": true }),
+            }
+        }
         let body = Bytes::from(
             serde_json::to_vec(&json).map_err(|_| ProxyError::BadRequest("bad JSON".into()))?,
         );
@@ -298,6 +319,7 @@ async fn unified(
                 body: InBody::Ready(body),
                 client_ip: addr.ip(),
                 model: Some(model),
+                strip_usage,
             },
         )
         .await
@@ -328,7 +350,7 @@ async fn test_key(
         let target = provider.key_check_path().to_owned();
         let response = pipeline::forward(
             &state,
-            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip(), model: None },
+            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip(), model: None, strip_usage: false },
         )
         .await?;
         let status = response.status();
@@ -376,7 +398,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        Body::from(state.metrics.render()),
+        Body::from(state.metrics.render(&state.settings.prices)),
     )
         .into_response()
 }

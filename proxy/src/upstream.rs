@@ -52,6 +52,7 @@ use crate::metrics::Shard;
 use crate::provider::Provider;
 use crate::scrub::stream::KeyFilter;
 use crate::usage::Meter;
+use crate::usage::strip::StripUsage;
 use crate::{AppState, lock};
 use secrecy::SecretString;
 
@@ -563,8 +564,11 @@ pub struct Relay {
     /// Set up the first time the provider keeps us waiting (many answers never do).
     timer: Option<Pin<Box<Sleep>>>,
     done: bool,
-    /// Reads usage from the answer as it passes, and records it when the answer ends.
-    meter: Option<Meter>,
+    /// Reads usage from the answer as it passes, and records it when the answer ends. Boxed:
+    /// the relay is moved a few times on its way to hyper, and stays small that way.
+    meter: Option<Box<Meter>>,
+    /// Removes the usage chunk asked for on the client's behalf.
+    strip: Option<StripUsage>,
     _slot: Slot,
 }
 
@@ -599,9 +603,18 @@ impl Relay {
             last: Instant::now(),
             timer: None,
             done: false,
-            meter,
+            meter: meter.map(Box::new),
+            strip: None,
             _slot: slot,
         }
+    }
+
+    /// Removes the final usage chunk of an OpenAI-compatible stream (see
+    /// [`crate::usage::strip`]).
+    #[must_use]
+    pub fn strip_usage_chunk(mut self) -> Self {
+        self.strip = Some(StripUsage::default());
+        self
     }
 
     fn fail(
@@ -642,6 +655,11 @@ impl http_body::Body for Relay {
                         meter.finish(true);
                     }
                 }
+                let frame = match (frame.into_data(), &mut this.strip) {
+                    (Ok(data), Some(strip)) => Frame::data(strip.push(data)),
+                    (Ok(data), None) => Frame::data(data),
+                    (Err(other), _) => other,
+                };
                 let frame = match (frame.into_data(), &mut this.filter) {
                     (Ok(data), Some(filter)) => Frame::data(filter.push(data)),
                     (Ok(data), None) => Frame::data(data),
@@ -670,7 +688,19 @@ impl http_body::Body for Relay {
                 if let Some(meter) = &mut this.meter {
                     meter.finish(true);
                 }
-                let held = this.filter.as_mut().map(KeyFilter::finish);
+                let tail = this
+                    .strip
+                    .as_mut()
+                    .map(StripUsage::finish)
+                    .unwrap_or_default();
+                let held = match &mut this.filter {
+                    Some(filter) => {
+                        let mut held = filter.push(tail).to_vec();
+                        held.extend_from_slice(&filter.finish());
+                        Some(Bytes::from(held))
+                    }
+                    None => Some(tail),
+                };
                 return Poll::Ready(held.filter(|h| !h.is_empty()).map(|h| {
                     this.counters.bytes(this.provider, h.len());
                     Ok(Frame::data(h))

@@ -430,3 +430,46 @@ async fn usage_of_another_user_is_only_for_the_app() {
         .unwrap();
     assert_eq!(r.status(), 401, "no key, no usage");
 }
+
+#[tokio::test]
+async fn stream_usage_on_asks_for_usage_and_hands_the_client_the_stream_it_asked_for() {
+    let (fake, proxy) = setup(&["--stream-usage", "on"], &[]).await;
+    let sent_plain: String = byok_e2e::fake_sse_chunks().concat();
+    let with_usage = {
+        let mut chunks = byok_e2e::fake_sse_chunks();
+        chunks.insert(chunks.len() - 1, byok_e2e::SSE_USAGE_CHUNK);
+        chunks.concat()
+    };
+    for (options, client_sees) in [
+        (None, &sent_plain),
+        (Some(json!({"include_usage": false})), &sent_plain),
+        (Some(json!({"include_usage": true})), &with_usage),
+    ] {
+        let mut body = chat_body("openai/gpt-4o-mini");
+        body["stream"] = json!(true);
+        if let Some(options) = &options {
+            body["stream_options"] = options.clone();
+        }
+        let r = post(&proxy, "/v1/chat/completions", &body, &[]).await;
+        assert_eq!(&r.text().await.unwrap(), client_sees, "{options:?}");
+        let asked: Value = serde_json::from_str(&fake.requests().last().unwrap().body).unwrap();
+        assert_eq!(asked["stream_options"]["include_usage"], true, "{asked}");
+    }
+    let report = usage_with(&proxy, KEY, 3).await;
+    assert_eq!(
+        report["today"]["output_tokens"], 21,
+        "7 each, all three counted: {report}"
+    );
+    assert_eq!(report["today"]["unpriced_requests"], 0);
+    // A request that does not stream is sent as it came.
+    let r = post(
+        &proxy,
+        "/v1/chat/completions",
+        &chat_body("openai/gpt-4o-mini"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let asked: Value = serde_json::from_str(&fake.requests().last().unwrap().body).unwrap();
+    assert!(asked.get("stream_options").is_none(), "{asked}");
+}

@@ -6,7 +6,7 @@ mod keepalive;
 mod proxy;
 mod redis;
 
-pub use fake::{FakeProvider, Recorded};
+pub use fake::{FakeProvider, Recorded, SSE_USAGE_CHUNK};
 pub use keepalive::KeepAliveProvider;
 pub use proxy::{ProxyProcess, raw_request};
 pub use redis::{RedisCluster, RedisServer, dump_all};

@@ -180,6 +180,11 @@ pub struct Args {
     #[arg(skip)]
     #[serde(default)]
     pub tiers: BTreeMap<String, TierArgs>,
+    /// on: the unified route asks for usage on streams whose client did not
+    /// (`stream_options.include_usage`), and removes the usage chunk this adds from the answer,
+    /// so every stream is counted [default: off].
+    #[arg(long, env = "BYOK_STREAM_USAGE")]
+    pub stream_usage: Option<String>,
     /// TOML file of model prices merged over the bundled table, per provider and model (see
     /// `proxy/prices.toml` for the format).
     #[arg(long, env = "BYOK_PRICES")]
@@ -282,6 +287,8 @@ pub struct Settings {
     pub user_tokens: Option<Verifier>,
     /// Plans; `None` limits nothing by tier.
     pub tiers: Option<Tiers>,
+    /// Ask for usage on unified streams whose client did not.
+    pub stream_usage: bool,
 }
 
 impl Default for Settings {
@@ -319,6 +326,7 @@ impl Default for Settings {
                 .unwrap_or_else(|e| unreachable!("the bundled price table is tested: {e}")),
             user_tokens: None,
             tiers: None,
+            stream_usage: false,
         }
     }
 }
@@ -383,7 +391,8 @@ impl Args {
             user_token_secret,
             user_token_issuer,
             user_token_audience,
-            default_tier
+            default_tier,
+            stream_usage
         )
     }
 
@@ -582,6 +591,11 @@ impl Args {
                 ));
             }
         }
+        s.stream_usage = match self.stream_usage.as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => return Err(bad("BYOK_STREAM_USAGE", "expected on or off")),
+        };
         if let Some(path) = &self.prices {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 bad(

@@ -1,14 +1,17 @@
 //! The in-process store: grants in a map under one lock, forgotten when they expire; usage
 //! counters in another, by subject and day, forgotten after [`KEEP_DAYS`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::{DayCounts, NewGrant, StoredGrant, Take};
 use crate::grants::GrantId;
 use crate::limits::KeyFingerprint;
 use crate::lock;
-use crate::usage::KEEP_DAYS;
+use crate::pipeline::KeySource;
+use crate::provider::Provider;
+use crate::usage::counts::{SPEND, SPEND_SERVER};
+use crate::usage::{Counts, KEEP_DAYS, Row, Subject};
 
 /// Expired grants are swept from the map once it holds this many.
 const SWEEP_AT: usize = 4096;
@@ -21,12 +24,24 @@ struct Entry {
     expires_at_ms: u64,
 }
 
+/// One subject's counters for one day: per provider and key source, per model. (B-trees: a
+/// few entries each, compared faster than they would be hashed.)
+#[derive(Debug, Default)]
+struct Day {
+    rows: BTreeMap<(Provider, KeySource), BTreeMap<String, [i64; COUNTERS.len()]>>,
+    spend: i64,
+    spend_server: i64,
+}
+
+/// The counters of a row, in the order of [`Day::rows`]' arrays, named as in the Redis store.
+const COUNTERS: [&str; 7] = ["req", "in", "cin", "out", "nusd", "unp", "inc"];
+
 /// Grants held by this process alone.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     grants: Mutex<HashMap<GrantId, Entry>>,
     /// Counters by subject and day.
-    usage: Mutex<HashMap<(String, u64), HashMap<String, i64>>>,
+    usage: Mutex<BTreeMap<(Subject, u64), Day>>,
     /// Requests per name and hour.
     hours: Mutex<HashMap<(String, u64), u32>>,
 }
@@ -98,36 +113,71 @@ impl MemoryStore {
         (before - grants.len()) as u64
     }
 
-    pub(super) fn add_usage(&self, subject: &str, day: u64, fields: &DayCounts) {
+    /// Adds one answer's counts (no strings are made: this runs once per answer).
+    pub fn add_usage(&self, subject: &Subject, day: u64, row: &Row, counts: &Counts) {
         let mut usage = lock(&self.usage);
-        if !usage.contains_key(&(subject.to_owned(), day)) {
+        let key = (subject.clone(), day);
+        if !usage.contains_key(&key) {
             usage.retain(|(_, d), _| d + KEEP_DAYS > day);
         }
-        let counters = usage.entry((subject.to_owned(), day)).or_default();
-        for (field, n) in fields {
-            let value = counters.entry(field.clone()).or_default();
-            *value = value.saturating_add(*n);
+        let totals = usage.entry(key).or_default();
+        let models = totals.rows.entry((row.provider, row.source)).or_default();
+        let counters = match models.get_mut(row.model.as_str()) {
+            Some(counters) => counters,
+            None => models.entry(row.model.clone()).or_default(),
+        };
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let (nusd, unpriced) = counts.cost_nano.map_or((0, 1), |nano| (nano, 0));
+        let add = [
+            1,
+            as_i64(counts.input),
+            as_i64(counts.cached_input),
+            as_i64(counts.output),
+            nusd,
+            unpriced,
+            i64::from(counts.incomplete),
+        ];
+        for (counter, n) in counters.iter_mut().zip(add) {
+            *counter = counter.saturating_add(n);
+        }
+        totals.spend = totals.spend.saturating_add(nusd);
+        if row.source == KeySource::Server {
+            totals.spend_server = totals.spend_server.saturating_add(nusd);
         }
     }
 
     pub(super) fn usage(
         &self,
-        subject: &str,
+        subject: &Subject,
         days: std::ops::RangeInclusive<u64>,
     ) -> Vec<(u64, DayCounts)> {
         let usage = lock(&self.usage);
         days.filter_map(|day| {
-            let counters = usage.get(&(subject.to_owned(), day))?;
-            Some((day, counters.iter().map(|(f, n)| (f.clone(), *n)).collect()))
+            let totals = usage.get(&(subject.clone(), day))?;
+            let mut fields = Vec::new();
+            for ((provider, source), models) in &totals.rows {
+                for (model, counters) in models {
+                    for (name, n) in COUNTERS.iter().zip(counters) {
+                        let field = format!("{provider}|{model}|{}|{name}", source.as_str());
+                        fields.push((field, *n));
+                    }
+                }
+            }
+            Some((day, fields))
         })
         .collect()
     }
 
-    pub(super) fn spend(&self, subject: &str, day: u64, field: &str) -> i64 {
-        lock(&self.usage)
-            .get(&(subject.to_owned(), day))
-            .and_then(|c| c.get(field).copied())
-            .unwrap_or(0)
+    pub(super) fn spend(&self, subject: &Subject, day: u64, field: &str) -> i64 {
+        let usage = lock(&self.usage);
+        let Some(totals) = usage.get(&(subject.clone(), day)) else {
+            return 0;
+        };
+        match field {
+            SPEND => totals.spend,
+            SPEND_SERVER => totals.spend_server,
+            _ => 0,
+        }
     }
 
     pub(super) fn count_hour(&self, name: &str, hour: u64, limit: u32) -> bool {

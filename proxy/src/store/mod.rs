@@ -197,13 +197,12 @@ impl Store {
         row: &Row,
         counts: &Counts,
     ) -> Result<(), StoreError> {
-        let fields = counts.fields(row);
         match self {
             Self::Memory(m) => {
-                m.add_usage(&subject.to_string(), day, &fields);
+                m.add_usage(subject, day, row, counts);
                 Ok(())
             }
-            Self::Redis(r) => r.add_usage(subject, day, &fields).await,
+            Self::Redis(r) => r.add_usage(subject, day, &counts.fields(row)).await,
         }
     }
 
@@ -218,7 +217,7 @@ impl Store {
         days: std::ops::RangeInclusive<u64>,
     ) -> Result<Vec<(u64, DayCounts)>, StoreError> {
         match self {
-            Self::Memory(m) => Ok(m.usage(&subject.to_string(), days)),
+            Self::Memory(m) => Ok(m.usage(subject, days)),
             Self::Redis(r) => r.usage(subject, days).await,
         }
     }
@@ -235,7 +234,7 @@ impl Store {
         field: &'static str,
     ) -> Result<i64, StoreError> {
         match self {
-            Self::Memory(m) => Ok(m.spend(&subject.to_string(), day, field)),
+            Self::Memory(m) => Ok(m.spend(subject, day, field)),
             Self::Redis(r) => r.spend(subject, day, field).await,
         }
     }

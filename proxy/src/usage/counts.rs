@@ -275,6 +275,7 @@ mod tests {
             cached_input: Some(0.5),
             output: 2.0,
             cache_write: None,
+            id: 0,
         }
     }
 

@@ -7,6 +7,8 @@
 //! - [`counts`]: what one answer adds to the day's counters, and the `/byok/usage` answer.
 //! - [`tap`]: reads the model a streamed request body names, as it goes up.
 //! - [`api`]: `GET /byok/usage`.
+//! - [`strip`]: removes the usage chunk the proxy asked for on a client's behalf
+//!   (`BYOK_STREAM_USAGE=on`).
 //!
 //! A [`Meter`] rides along with every successful answer to a request that may use tokens (one
 //! that is not a `GET`): it reads the answer as the client receives it and, when the answer ends
@@ -20,6 +22,7 @@ pub mod counts;
 pub mod prices;
 pub mod read;
 pub mod scan;
+pub mod strip;
 pub mod tap;
 
 use std::sync::{Arc, OnceLock};
@@ -29,6 +32,7 @@ use crate::grants::GrantId;
 use crate::limits::KeyFingerprint;
 use crate::pipeline::KeySource;
 use crate::provider::Provider;
+use crate::store::Store;
 
 pub use counts::{Counts, Row};
 pub use prices::PriceTable;
@@ -56,7 +60,7 @@ pub struct Tokens {
 }
 
 /// Whose usage a count belongs to: the names of the counters in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
     /// A provider key, by fingerprint.
     Key(KeyFingerprint),
@@ -194,23 +198,33 @@ impl Meter {
             model: model.unwrap_or_default(),
             source: self.source,
         };
-        let label = price.map_or("other", |p| p.model.as_str());
         self.state
             .counters
-            .usage(self.provider, label, self.source, &counts);
+            .usage(self.provider, price.map(|p| p.id), self.source, &counts);
         let subjects = std::mem::take(&mut self.subjects);
-        let state = self.state.clone();
         let day = today();
-        // Runs after the answer is handed over; a dropped meter may be in a runtime that is
-        // shutting down, when there is nothing left to record with.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
+        match &self.state.store {
+            // In this process: counted at once, no task needed.
+            Store::Memory(memory) => {
                 for subject in &subjects {
-                    if let Err(e) = state.store.add_usage(subject, day, &row, &counts).await {
-                        state.store_failed("usage", &e);
-                    }
+                    memory.add_usage(subject, day, &row, &counts);
                 }
-            });
+            }
+            // Runs after the answer is handed over; a dropped meter may be in a runtime that
+            // is shutting down, when there is nothing left to record with.
+            Store::Redis(_) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let state = self.state.clone();
+                    runtime.spawn(async move {
+                        for subject in &subjects {
+                            if let Err(e) = state.store.add_usage(subject, day, &row, &counts).await
+                            {
+                                state.store_failed("usage", &e);
+                            }
+                        }
+                    });
+                }
+            }
         }
     }
 }

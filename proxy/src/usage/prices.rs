@@ -30,6 +30,9 @@ pub struct Price {
     pub output: f64,
     /// Tokens written to a cache (default: `input`).
     pub cache_write: Option<f64>,
+    /// Its place in the table (for metrics labels).
+    #[serde(skip)]
+    pub id: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,11 +47,13 @@ struct File {
 /// Prices by provider and model name (see [`PriceTable::find`]).
 #[derive(Debug, Clone, Default)]
 pub struct PriceTable {
-    exact: BTreeMap<(Provider, String), Price>,
+    exact: BTreeMap<Provider, BTreeMap<String, Price>>,
     /// Prefix entries (the `*` removed), longest first.
     prefixes: Vec<(Provider, String, Price)>,
     /// Where the bundled prices come from, for `/byok/models`.
     pub source: String,
+    /// Each entry's model as written, by [`Price::id`].
+    names: Vec<String>,
 }
 
 impl PriceTable {
@@ -87,12 +92,23 @@ impl PriceTable {
                     None => {
                         table
                             .exact
-                            .insert((price.provider, price.model.clone()), price);
+                            .entry(price.provider)
+                            .or_default()
+                            .insert(price.model.clone(), price);
                     }
                 }
             }
         }
         table.prefixes.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
+        let prices = table
+            .exact
+            .values_mut()
+            .flat_map(BTreeMap::values_mut)
+            .chain(table.prefixes.iter_mut().map(|p| &mut p.2));
+        for (id, price) in prices.enumerate() {
+            price.id = u32::try_from(id).unwrap_or(u32::MAX);
+            table.names.push(price.model.clone());
+        }
         Ok(table)
     }
 
@@ -100,19 +116,26 @@ impl PriceTable {
     /// prefix.
     #[must_use]
     pub fn find(&self, provider: Provider, model: &str) -> Option<&Price> {
-        // BTreeMap lookups by (Provider, &str) would need a borrowed key type; one allocation
-        // per answer is nothing beside the answer.
-        self.exact.get(&(provider, model.to_owned())).or_else(|| {
-            self.prefixes
-                .iter()
-                .find(|(p, prefix, _)| *p == provider && model.starts_with(prefix.as_str()))
-                .map(|(_, _, price)| price)
-        })
+        self.exact
+            .get(&provider)
+            .and_then(|models| models.get(model))
+            .or_else(|| {
+                self.prefixes
+                    .iter()
+                    .find(|(p, prefix, _)| *p == provider && model.starts_with(prefix.as_str()))
+                    .map(|(_, _, price)| price)
+            })
+    }
+
+    /// The model of the entry `id`, as written.
+    #[must_use]
+    pub fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
     }
 
     /// Every exactly named model, by provider then name (for `/byok/models`).
     pub fn exact_models(&self) -> impl Iterator<Item = &Price> {
-        self.exact.values()
+        self.exact.values().flat_map(BTreeMap::values)
     }
 }
 

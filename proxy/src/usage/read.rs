@@ -155,38 +155,13 @@ impl RawUsage {
     }
 }
 
-/// The parts of an event or JSON answer that matter here.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    usage: Option<RawUsage>,
-    #[serde(rename = "usageMetadata")]
-    usage_metadata: Option<RawUsage>,
-    message: Option<Nested>,
-    response: Option<Nested>,
-    candidates: Option<Vec<Candidate>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Nested {
-    usage: Option<RawUsage>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Candidate {
-    #[serde(rename = "finishReason")]
-    finish_reason: Option<String>,
-}
-
 /// How the answer is framed.
 #[derive(Debug)]
 enum Framing {
     Json(Scanner),
     Sse {
+        /// How the stream ends.
+        kind: SseKind,
         /// The start of a line that a read cut.
         partial: Vec<u8>,
         /// The line being read outgrew [`MAX_VALUE`]: skip to its end.
@@ -218,12 +193,25 @@ static DONE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("[DONE]"))
 static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"usage"));
 static FINISH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"finishReason\""));
 static STOP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"message_stop\""));
-static RESPONSE_END: LazyLock<Finder<'static>> =
-    LazyLock::new(|| Finder::new("\"response.completed\""));
-static RESPONSE_CUT: LazyLock<Finder<'static>> =
-    LazyLock::new(|| Finder::new("\"response.incomplete\""));
-static RESPONSE_FAILED: LazyLock<Finder<'static>> =
-    LazyLock::new(|| Finder::new("\"response.failed\""));
+static RESPONSE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"response."));
+
+/// Whether an event of `provider` may be a final one: one search per event, for the marker
+/// that provider's final events carry (OpenAI's chat streams end with `[DONE]`, checked
+/// apart; its Responses streams with `response.completed`, `.incomplete` or `.failed`).
+fn may_end(provider: Provider, data: &[u8]) -> bool {
+    match provider {
+        Provider::Gemini => FINISH.find(data).is_some(),
+        Provider::Anthropic => STOP.find(data).is_some(),
+        Provider::Openai | Provider::Openrouter | Provider::Custom => {
+            RESPONSE.find(data).is_some_and(|at| {
+                let rest = &data[at + RESPONSE.needle().len()..];
+                [&b"completed\""[..], b"incomplete\"", b"failed\""]
+                    .iter()
+                    .any(|end| rest.starts_with(end))
+            })
+        }
+    }
+}
 
 impl Reader {
     /// A reader for an answer from `provider` with this `Content-Type`.
@@ -231,6 +219,10 @@ impl Reader {
     pub fn new(provider: Provider, content_type: &[u8]) -> Self {
         let framing = if starts_with_ignore_case(content_type, b"text/event-stream") {
             Framing::Sse {
+                kind: SseKind {
+                    provider,
+                    responses: None,
+                },
                 partial: Vec::new(),
                 skipping: false,
             }
@@ -257,7 +249,11 @@ impl Reader {
                     take(usage, Some(raw), provider);
                 }
             }),
-            Framing::Sse { partial, skipping } => {
+            Framing::Sse {
+                kind,
+                partial,
+                skipping,
+            } => {
                 let mut rest = chunk;
                 while let Some(end) = memchr::memchr(b'\n', rest) {
                     let (line, after) = (&rest[..end], &rest[end + 1..]);
@@ -267,10 +263,10 @@ impl Reader {
                         continue;
                     }
                     if partial.is_empty() {
-                        sse_line(line, provider, usage, finished);
+                        sse_line(line, kind, usage, finished);
                     } else {
                         partial.extend_from_slice(line);
-                        sse_line(partial, provider, usage, finished);
+                        sse_line(partial, kind, usage, finished);
                         partial.clear();
                     }
                 }
@@ -313,8 +309,10 @@ fn take(usage: &mut Option<RawUsage>, newer: Option<RawUsage>, provider: Provide
     }
 }
 
-/// One line of an event stream.
-fn sse_line(line: &[u8], provider: Provider, usage: &mut Option<RawUsage>, finished: &mut bool) {
+/// One line of an event stream. Only the usage object is parsed (from where its key is found,
+/// to its end: an event's other fields, often most of it, are not read), and an event ends the
+/// stream when it carries its provider's final marker.
+fn sse_line(line: &[u8], stream: &mut SseKind, usage: &mut Option<RawUsage>, finished: &mut bool) {
     let Some(data) = line.strip_prefix(b"data:") else {
         return; // `event:`, `id:`, comments and blank lines
     };
@@ -324,45 +322,49 @@ fn sse_line(line: &[u8], provider: Provider, usage: &mut Option<RawUsage>, finis
         *finished = true;
         return;
     }
-    // Most events are content deltas: parse only the ones that may say something here.
-    let ends = FINISH.find(data).is_some()
-        || STOP.find(data).is_some()
-        || RESPONSE_END.find(data).is_some()
-        || RESPONSE_CUT.find(data).is_some()
-        || RESPONSE_FAILED.find(data).is_some();
-    if !ends && !has_usage_object(data) {
-        return;
+    if let Some(at) = usage_object(data) {
+        let mut de = serde_json::Deserializer::from_slice(&data[at..]);
+        if let Ok(raw) = RawUsage::deserialize(&mut de) {
+            take(usage, Some(raw), stream.provider);
+        }
     }
-    let Ok(event) = serde_json::from_slice::<Event>(data) else {
-        return;
-    };
-    if matches!(
-        event.kind.as_deref(),
-        Some("message_stop" | "response.completed" | "response.incomplete" | "response.failed")
-    ) || event
-        .candidates
-        .iter()
-        .flatten()
-        .any(|c| c.finish_reason.is_some())
-    {
+    if stream.may_end(data) {
         *finished = true;
-    }
-    for raw in [
-        event.usage,
-        event.usage_metadata,
-        event.message.and_then(|m| m.usage),
-        event.response.and_then(|r| r.usage),
-    ] {
-        take(usage, raw, provider);
     }
 }
 
-/// Whether `data` has a `"usage…":` followed by something other than `null` (OpenAI puts
-/// `"usage":null` in every chunk once usage is asked for).
-fn has_usage_object(data: &[u8]) -> bool {
+/// What an event stream is, as far as how it ends: known from its provider, and for OpenAI's
+/// API from its first event (chat streams end with `[DONE]`, Responses streams with a
+/// `response.*` event), so most events are searched once, for usage, not twice.
+#[derive(Debug, Clone, Copy)]
+struct SseKind {
+    provider: Provider,
+    /// For OpenAI-compatible streams: whether this is a Responses API stream, once known.
+    responses: Option<bool>,
+}
+
+impl SseKind {
+    fn may_end(&mut self, data: &[u8]) -> bool {
+        match self.provider {
+            Provider::Openai | Provider::Openrouter | Provider::Custom => {
+                let responses = *self
+                    .responses
+                    .get_or_insert_with(|| RESPONSE.find(data).is_some());
+                responses && may_end(self.provider, data)
+            }
+            _ => may_end(self.provider, data),
+        }
+    }
+}
+
+/// Where the first `"usage…":` with an object for its value starts that object (OpenAI puts
+/// `"usage":null` in every chunk once usage is asked for; Anthropic nests `usage` in
+/// `message`, the Responses API in `response`: wherever it is, it is the one).
+fn usage_object(data: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(at) = USAGE.find(&data[from..]) {
-        let after = &data[from + at + USAGE.needle().len()..];
+        let key_end = from + at + USAGE.needle().len();
+        let after = &data[key_end..];
         // The rest of a key such as `usageMetadata`, its closing quote, then `:` and a value.
         let name_end = after
             .iter()
@@ -370,13 +372,20 @@ fn has_usage_object(data: &[u8]) -> bool {
             .unwrap_or(after.len());
         if let Some(rest) = after[name_end..].strip_prefix(b"\"")
             && let Some(value) = rest.trim_ascii_start().strip_prefix(b":")
-            && !value.trim_ascii_start().starts_with(b"null")
         {
-            return true;
+            let value = value.trim_ascii_start();
+            if value.starts_with(b"{") {
+                return Some(data.len() - value.len());
+            }
         }
         from += at + 1;
     }
-    false
+    None
+}
+
+#[cfg(test)]
+fn has_usage_object(data: &[u8]) -> bool {
+    usage_object(data).is_some()
 }
 
 fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {

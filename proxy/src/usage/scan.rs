@@ -13,6 +13,20 @@
 
 /// Longest key compared (ours are shorter; a longer one is simply not ours).
 const MAX_KEY: usize = 32;
+/// `key_len` when no key is being read.
+const NO_KEY: usize = usize::MAX;
+
+/// The bytes that can change the scanner's state outside strings.
+static STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 7 {
+        table[b"\"{}[],:"[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Longest value kept; a longer one is dropped (a usage object is a few hundred bytes).
 pub const MAX_VALUE: usize = 64 * 1024;
 
@@ -40,8 +54,10 @@ pub struct Scanner {
     in_string: bool,
     escaped: bool,
     expect: Expect,
-    /// The key being read, when `expect` was `Key` as its string began.
-    key: Option<Vec<u8>>,
+    /// The key being read (its first `key_len` bytes), when `expect` was `Key` as its string
+    /// began; `key_len` is [`NO_KEY`] otherwise.
+    key: [u8; MAX_KEY],
+    key_len: usize,
     /// The index in `keys` of the value being captured, and its bytes so far.
     capture: Option<(usize, Vec<u8>)>,
     /// A capture that outgrew [`MAX_VALUE`].
@@ -60,7 +76,8 @@ impl Scanner {
             in_string: false,
             escaped: false,
             expect: Expect::Other,
-            key: None,
+            key: [0; MAX_KEY],
+            key_len: NO_KEY,
             capture: None,
             overflow: false,
         }
@@ -73,44 +90,60 @@ impl Scanner {
     }
 
     /// Scans `chunk`, calling `found(index into keys, raw value)` for each watched value that
-    /// ends in it.
+    /// ends in it. The state lives in locals while a chunk is scanned (so it stays in
+    /// registers), and bytes that cannot change it are skipped at once.
     pub fn feed(&mut self, chunk: &[u8], mut found: impl FnMut(usize, &[u8])) {
         let mut i = 0;
         // Where the current capture's bytes start in this chunk.
         let mut from = self.capture.as_ref().map(|_| 0);
+        let (mut depth, mut in_string, mut escaped, mut expect) =
+            (self.depth, self.in_string, self.escaped, self.expect);
         while i < chunk.len() {
-            if self.in_string {
-                if self.escaped {
+            if in_string {
+                if escaped {
                     // The byte after a backslash, whatever it is (a chunk may end between).
-                    self.escaped = false;
+                    escaped = false;
                     self.key_bytes(&chunk[i..=i]);
                     i += 1;
                     continue;
                 }
-                let Some(at) = memchr::memchr2(b'"', b'\\', &chunk[i..]) else {
-                    self.key_bytes(&chunk[i..]);
+                // Most strings in an answer are short (ids, names, keys): a plain loop finds
+                // their end sooner than setting up a vector search does.
+                let rest = &chunk[i..];
+                let near = rest.len().min(32);
+                let mut at = 0;
+                while at < near && rest[at] != b'"' && rest[at] != b'\\' {
+                    at += 1;
+                }
+                let end = if at < near {
+                    Some(at)
+                } else {
+                    memchr::memchr2(b'"', b'\\', &rest[at..]).map(|more| at + more)
+                };
+                let Some(at) = end else {
+                    self.key_bytes(rest);
                     break;
                 };
-                self.key_bytes(&chunk[i..=i + at]);
+                self.key_bytes(&rest[..at]);
                 i += at;
                 if chunk[i] == b'\\' {
-                    self.escaped = true;
+                    self.key_bytes(&chunk[i..=i]);
+                    escaped = true;
                 } else {
-                    self.in_string = false;
-                    if let Some(key) = &mut self.key {
-                        key.pop(); // the closing quote
-                    }
-                    if self.expect == Expect::Key {
-                        self.expect = Expect::Colon;
+                    in_string = false;
+                    if expect == Expect::Key {
+                        expect = Expect::Colon;
                     }
                 }
                 i += 1;
                 continue;
             }
             let byte = chunk[i];
-            if self.expect == Expect::Value
-                && self.depth == self.watch
-                && matches!(byte, b',' | b'}' | b']')
+            if !STRUCTURAL[usize::from(byte)] {
+                i += 1; // whitespace, digits, `true`, `false`, `null`
+                continue;
+            }
+            if expect == Expect::Value && depth == self.watch && matches!(byte, b',' | b'}' | b']')
             {
                 if let (Some((index, mut value)), Some(start)) = (self.capture.take(), from.take())
                 {
@@ -120,7 +153,7 @@ impl Scanner {
                     }
                 }
                 // A comma there separates the object's members: a key comes next.
-                self.expect = if byte == b',' {
+                expect = if byte == b',' {
                     Expect::Key
                 } else {
                     Expect::Other
@@ -128,18 +161,16 @@ impl Scanner {
             }
             match byte {
                 b'"' => {
-                    self.in_string = true;
-                    if self.expect == Expect::Key {
-                        self.key = Some(Vec::new());
-                    }
+                    in_string = true;
+                    self.key_len = if expect == Expect::Key { 0 } else { NO_KEY };
                 }
                 b'{' | b'[' => {
-                    if self.depth == 0 && byte == b'[' {
+                    if depth == 0 && byte == b'[' {
                         self.watch = 2;
                     }
-                    self.depth += 1;
-                    if self.depth == self.watch {
-                        self.expect = if byte == b'{' {
+                    depth += 1;
+                    if depth == self.watch {
+                        expect = if byte == b'{' {
                             Expect::Key
                         } else {
                             Expect::Other
@@ -147,30 +178,32 @@ impl Scanner {
                     }
                 }
                 b'}' | b']' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    if self.depth == 0 {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
                         self.root_closed = true;
                     }
-                    if self.depth == self.watch {
+                    if depth == self.watch {
                         // Back in the watched container, after a nested value.
-                        self.expect = Expect::Value;
-                    } else if self.depth + 1 == self.watch {
-                        self.expect = Expect::Other;
+                        expect = Expect::Value;
+                    } else if depth + 1 == self.watch {
+                        expect = Expect::Other;
                     }
                 }
-                b':' if self.expect == Expect::Colon && self.depth == self.watch => {
-                    self.expect = Expect::Value;
-                    if let Some(key) = self.key.take()
-                        && let Some(index) = self.keys.iter().position(|k| k.as_bytes() == key)
-                    {
+                b':' if expect == Expect::Colon && depth == self.watch => {
+                    expect = Expect::Value;
+                    let key = self.key.get(..self.key_len).unwrap_or_default();
+                    if let Some(index) = self.keys.iter().position(|k| k.as_bytes() == key) {
                         self.capture = Some((index, Vec::new()));
                         from = Some(i + 1);
                     }
+                    self.key_len = NO_KEY;
                 }
                 _ => {}
             }
             i += 1;
         }
+        (self.depth, self.in_string, self.escaped, self.expect) =
+            (depth, in_string, escaped, expect);
         if let Some(start) = from
             && let Some((index, mut value)) = self.capture.take()
         {
@@ -179,13 +212,18 @@ impl Scanner {
         }
     }
 
+    /// Adds `bytes` to the key being read, if one is (a key longer than [`MAX_KEY`] is not
+    /// ours, and is dropped).
     fn key_bytes(&mut self, bytes: &[u8]) {
-        if let Some(key) = &mut self.key {
-            if key.len() + bytes.len() > MAX_KEY {
-                self.key = None;
-            } else {
-                key.extend_from_slice(bytes);
+        if self.key_len == NO_KEY {
+            return;
+        }
+        match self.key.get_mut(self.key_len..self.key_len + bytes.len()) {
+            Some(room) => {
+                room.copy_from_slice(bytes);
+                self.key_len += bytes.len();
             }
+            None => self.key_len = NO_KEY,
         }
     }
 
