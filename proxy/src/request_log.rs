@@ -19,8 +19,9 @@ use tower::{Layer, Service};
 use tracing::{Level, Span};
 
 /// Request headers that carry secrets: marked sensitive before anything can log them.
-const SECRET_HEADERS: [&str; 6] = [
+const SECRET_HEADERS: [&str; 7] = [
     crate::forward::KEY_HEADER,
+    crate::tiers::USER_HEADER, // a user token is a bearer credential too
     "authorization",
     "x-api-key",
     "x-goog-api-key",
@@ -196,7 +197,7 @@ mod tests {
 
         let service = RequestLogLayer.layer(tower::service_fn(|request: Request<AxumBody>| {
             let headers = request.headers();
-            for name in ["x-byok-key", "authorization", "cookie"] {
+            for name in ["x-byok-key", "x-byok-user", "authorization", "cookie"] {
                 assert!(headers[name].is_sensitive(), "{name}");
             }
             assert!(!headers["content-type"].is_sensitive());
@@ -216,6 +217,7 @@ mod tests {
         let headers = request.headers_mut();
         headers.insert("x-byok-key", HeaderValue::from_static("sk-test-SECRET"));
         headers.insert("authorization", HeaderValue::from_static("Bearer app"));
+        headers.insert("x-byok-user", HeaderValue::from_static("eyJ.user.token"));
         headers.insert("cookie", HeaderValue::from_static("session=1"));
         headers.insert("content-type", HeaderValue::from_static("text/plain"));
 

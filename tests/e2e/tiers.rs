@@ -167,6 +167,17 @@ async fn a_tier_limits_models_whichever_key_serves() {
     assert_eq!(chat(&proxy, As::App(None), "gpt-4o").await.0, 200);
     let (status, body, _) = chat(&proxy, As::Nobody, "gpt-4o-mini").await;
     assert_eq!((status, code(&body)), (401, "missing_api_key"), "{body}");
+    // The user token never reaches the provider or the logs (at TRACE).
+    let signature = free.rsplit('.').next().unwrap();
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.headers.iter().all(|(_, v)| !v.contains(signature)))
+    );
+    assert!(
+        !proxy.logs().contains(signature),
+        "the user token in the logs"
+    );
     // A provider no pattern names allows nothing, not even a request naming no model.
     let r = client()
         .get(format!("{}/anthropic/v1/models", proxy.url()))
