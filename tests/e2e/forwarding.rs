@@ -352,14 +352,7 @@ async fn providers_health_and_metrics() {
         .send()
         .await
         .unwrap();
-    let metrics = client()
-        .get(format!("{}/metrics", proxy.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::metrics(&proxy).await;
     assert!(
         metrics
             .contains(r#"byok_requests_total{provider="openai",status="200",key_source="user"} 3"#),

@@ -457,14 +457,7 @@ async fn a_dead_redis_stops_grants_but_not_keys_and_recovery_needs_no_restart() 
         .unwrap();
     assert_eq!(r.status(), 200, "plain key requests keep flowing");
     assert!(health(&a).await.starts_with("degraded"));
-    let metrics = client()
-        .get(format!("{}/metrics", a.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::metrics(&a).await;
     assert!(
         metrics
             .lines()

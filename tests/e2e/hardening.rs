@@ -276,13 +276,7 @@ async fn connections_over_the_cap_get_a_clear_503() {
     // One closed makes room for one more.
     held.pop();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let metrics = client()
-        .get(format!("{}/metrics", proxy.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(metrics.status(), 200);
-    let text = metrics.text().await.unwrap();
+    let text = crate::metrics(&proxy).await;
     assert!(text.contains("byok_connections_refused_total 1"), "{text}");
 }
 

@@ -75,6 +75,17 @@ async fn get_with_key(url: &str, key: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// `GET /metrics` of `proxy`, as text.
+async fn metrics(proxy: &ProxyProcess) -> String {
+    let r = client()
+        .get(format!("{}/metrics", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
 /// `GET url` as JSON.
 async fn get_json(url: &str) -> serde_json::Value {
     client()

@@ -162,14 +162,7 @@ async fn every_route_and_answer_shape_is_counted_and_priced_for_its_key() {
     assert!(fake.requests().len() >= 5);
 
     // Prometheus: tokens and cost by the price entry's name; the unknown model is `other`.
-    let metrics = client()
-        .get(format!("{}/metrics", proxy.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::metrics(&proxy).await;
     for line in [
         r#"byok_tokens_total{provider="openai",model="gpt-4o-mini",key_source="user",kind="input"} 14"#,
         r#"byok_tokens_total{provider="openai",model="other",key_source="user",kind="output"} 5"#,
@@ -400,15 +393,9 @@ async fn a_thousand_made_up_models_add_a_few_series_at_most() {
 
 /// The number of usage series in `/metrics`.
 async fn series(proxy: &ProxyProcess) -> usize {
-    let text = client()
-        .get(format!("{}/metrics", proxy.url()))
-        .send()
+    crate::metrics(proxy)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .filter(|l| l.starts_with("byok_tokens_total") || l.starts_with("byok_cost_usd_total"))
         .count()
 }

@@ -150,18 +150,25 @@ fn valid_pattern(pattern: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Whether `model` matches one of `patterns` (exact, or a prefix ending in `*`); an empty list
-/// allows every model.
+/// Whether `model` matches `pattern`: the exact name, or a prefix ending in `*`. The one rule
+/// for grant scopes and tiers alike.
+#[must_use]
+pub fn matches(pattern: &str, model: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => model.starts_with(prefix),
+        None => pattern == model,
+    }
+}
+
+/// Whether `model` matches one of `patterns` (see [`matches`]); an empty list allows every
+/// model.
 #[must_use]
 pub fn allows_model(patterns: &[String], model: Option<&str>) -> bool {
     if patterns.is_empty() {
         return true;
     }
     let Some(model) = model else { return false };
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => model.starts_with(prefix),
-        None => p == model,
-    })
+    patterns.iter().any(|p| matches(p, model))
 }
 
 /// The model a provider request names, as the provider knows it: Gemini's from the path

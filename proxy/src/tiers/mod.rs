@@ -64,10 +64,9 @@ impl Pattern {
         match self {
             Self::Any => true,
             Self::Model(p, _) if *p != provider => false,
-            Self::Model(_, pattern) => model.is_none_or(|m| match pattern.strip_suffix('*') {
-                Some(prefix) => m.starts_with(prefix),
-                None => m == pattern,
-            }),
+            Self::Model(_, pattern) => {
+                model.is_none_or(|m| crate::grants::scope::matches(pattern, m))
+            }
         }
     }
 }
