@@ -302,7 +302,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         }
         InBody::Streaming(body) => (body, None),
     };
-    provider.authorize(&mut headers, &choice.key)?;
+    crate::provider::authorize(provider, &mut headers, &choice.key)?;
 
     let mut source = choice.source;
     let mut used_key = choice.key;
@@ -325,7 +325,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     {
         tracing::info!(provider = %provider, key_fp = %fingerprint, status = upstream.status().as_u16(), "user key rejected; retrying with the server key");
         drop(upstream);
-        provider.authorize(&mut headers, &server_key)?;
+        crate::provider::authorize(provider, &mut headers, &server_key)?;
         upstream = send(
             state,
             provider,

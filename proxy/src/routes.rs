@@ -271,7 +271,7 @@ async fn unified(
         })?;
         let provider: Provider = prefix
             .parse()
-            .map_err(|()| ProxyError::UnknownProvider(prefix.chars().take(32).collect()))?;
+            .map_err(|e: byok_providers::UnknownProvider| ProxyError::UnknownProvider(e.0))?;
         provider_id = provider.id();
         let path = provider.openai_compatible_path(kind).ok_or_else(|| {
             ProxyError::BadRequest(format!(
@@ -338,7 +338,7 @@ async fn test_key(
     let result = async {
         let provider: Provider = provider
             .parse()
-            .map_err(|()| ProxyError::UnknownProvider(provider.chars().take(32).collect()))?;
+            .map_err(|e: byok_providers::UnknownProvider| ProxyError::UnknownProvider(e.0))?;
         let (mut parts, _) = request.into_parts();
         if forward::user_key(&parts.headers)?.is_none() {
             return Err(ProxyError::MissingKey);

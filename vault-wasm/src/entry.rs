@@ -1,9 +1,8 @@
 //! Provider keys and what the vault knows about them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+
+pub use byok_providers::{Provider, UnknownProvider};
 
 use crate::secret::SecretString;
 
@@ -11,95 +10,6 @@ use crate::secret::SecretString;
 pub const MAX_LABEL_CHARS: usize = 64;
 /// Longest key accepted, in bytes. Real keys are under 200; this only stops abuse.
 pub const MAX_KEY_LEN: usize = 512;
-
-/// An LLM provider whose keys the vault holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// OpenAI (`sk-...`, `sk-proj-...`).
-    Openai,
-    /// Anthropic (`sk-ant-...`).
-    Anthropic,
-    /// Google Gemini (`AIza...`).
-    Gemini,
-    /// OpenRouter (`sk-or-...`).
-    Openrouter,
-    /// Any OpenAI-compatible server; its keys have no fixed shape.
-    Custom,
-}
-
-impl Provider {
-    /// Every provider, in display order.
-    pub const ALL: [Provider; 5] = [
-        Self::Openai,
-        Self::Anthropic,
-        Self::Gemini,
-        Self::Openrouter,
-        Self::Custom,
-    ];
-
-    /// The identifier used in APIs and URLs (`openai`, ...).
-    #[must_use]
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::Openai => "openai",
-            Self::Anthropic => "anthropic",
-            Self::Gemini => "gemini",
-            Self::Openrouter => "openrouter",
-            Self::Custom => "custom",
-        }
-    }
-
-    /// The name shown to people.
-    #[must_use]
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Self::Openai => "OpenAI",
-            Self::Anthropic => "Anthropic",
-            Self::Gemini => "Google Gemini",
-            Self::Openrouter => "OpenRouter",
-            Self::Custom => "Custom (OpenAI-compatible)",
-        }
-    }
-
-    /// Which provider a key's prefix says it belongs to, if any.
-    #[must_use]
-    pub fn guess_from_key(key: &str) -> Option<Provider> {
-        if key.starts_with("sk-ant-") {
-            Some(Self::Anthropic)
-        } else if key.starts_with("sk-or-") {
-            Some(Self::Openrouter)
-        } else if key.starts_with("AIza") {
-            Some(Self::Gemini)
-        } else if key.starts_with("sk-") {
-            Some(Self::Openai)
-        } else {
-            None
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.display_name())
-    }
-}
-
-/// The error for an unknown provider id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider {0:?}; expected one of openai, anthropic, gemini, openrouter, custom")]
-pub struct UnknownProvider(pub String);
-
-impl FromStr for Provider {
-    type Err = UnknownProvider;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.id() == s)
-            .ok_or_else(|| UnknownProvider(s.chars().take(32).collect()))
-    }
-}
 
 /// Why a key was refused. Messages describe the problem without quoting the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,11 +28,12 @@ pub enum KeyShapeError {
     #[error("the key is too long to be an API key")]
     TooLong,
     /// Too short for this provider.
-    #[error("the key is too short for a {0} key")]
+    #[error("the key is too short for a {} key", .0.display_name())]
     TooShort(Provider),
     /// The prefix says it belongs to another provider.
     #[error(
-        "this looks like a key for {found}, not for {expected}; choose {found} as the provider"
+        "this looks like a key for {}, not for {}; choose {} as the provider",
+        found.display_name(), expected.display_name(), found.display_name()
     )]
     WrongProvider {
         /// The provider chosen.
@@ -131,7 +42,7 @@ pub enum KeyShapeError {
         found: Provider,
     },
     /// The prefix is not the provider's.
-    #[error("{provider} keys start with {prefix}")]
+    #[error("{} keys start with {prefix}", provider.display_name())]
     WrongPrefix {
         /// The provider chosen.
         provider: Provider,
@@ -160,13 +71,7 @@ pub fn validate_key(provider: Provider, key: &str) -> Result<SecretString, KeySh
     if key.len() > MAX_KEY_LEN {
         return Err(KeyShapeError::TooLong);
     }
-    let (prefix, min_len) = match provider {
-        Provider::Openai => ("sk-", 20),
-        Provider::Anthropic => ("sk-ant-", 20),
-        Provider::Gemini => ("AIza", 30),
-        Provider::Openrouter => ("sk-or-", 20),
-        Provider::Custom => ("", 1),
-    };
+    let prefix = provider.key_prefix();
     if provider != Provider::Custom {
         match Provider::guess_from_key(key) {
             Some(found) if found != provider => {
@@ -179,7 +84,7 @@ pub fn validate_key(provider: Provider, key: &str) -> Result<SecretString, KeySh
             Some(_) => {}
         }
     }
-    if key.len() < min_len {
+    if key.len() < provider.min_key_len() {
         return Err(KeyShapeError::TooShort(provider));
     }
     Ok(SecretString::from(key))
@@ -250,6 +155,10 @@ pub struct EntryMeta {
     pub last_tested_ms: Option<u64>,
     /// The last test's result.
     pub test_status: TestStatus,
+    /// The most this key may spend in a UTC day, in micro-dollars; sent with each request as
+    /// `X-BYOK-Daily-Cap` so the proxy refuses once the day's spend reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_cap_micro_usd: Option<u64>,
 }
 
 /// A key in memory while the vault is unlocked.
@@ -285,6 +194,8 @@ pub struct KeyInfo {
     pub last_tested_ms: Option<u64>,
     /// The last test's result.
     pub test_status: TestStatus,
+    /// The daily spend cap in US dollars, as a decimal (`"5"`, `"0.5"`), or none.
+    pub daily_cap_usd: Option<String>,
 }
 
 impl KeyInfo {
@@ -301,6 +212,7 @@ impl KeyInfo {
             last_used_ms: m.last_used_ms,
             last_tested_ms: m.last_tested_ms,
             test_status: m.test_status,
+            daily_cap_usd: m.daily_cap_micro_usd.map(crate::format_usd),
         }
     }
 }
@@ -370,20 +282,21 @@ mod tests {
     }
 
     #[test]
-    fn preview_shows_last_four_of_long_keys_only() {
-        assert_eq!(preview(&"sk-abcdefghijklmnopWXYZ".into()), "…WXYZ");
-        assert_eq!(preview(&"short-key".into()), "••••");
+    fn records_written_before_caps_existed_still_open() {
+        let old = r#"{"provider":"openai","label":"work","is_default":true,"created_ms":1,
+            "updated_ms":1,"last_used_ms":null,"last_tested_ms":null,"test_status":"untested"}"#;
+        let meta: EntryMeta = serde_json::from_str(old).unwrap();
+        assert_eq!(meta.daily_cap_micro_usd, None);
+        let written = serde_json::to_string(&meta).unwrap();
+        assert!(
+            !written.contains("daily_cap"),
+            "no field until a cap is set"
+        );
     }
 
     #[test]
-    fn provider_ids_round_trip() {
-        for p in Provider::ALL {
-            assert_eq!(p.id().parse::<Provider>(), Ok(p));
-            assert_eq!(
-                serde_json::to_string(&p).unwrap(),
-                format!("\"{}\"", p.id())
-            );
-        }
-        assert!("azure".parse::<Provider>().is_err());
+    fn preview_shows_last_four_of_long_keys_only() {
+        assert_eq!(preview(&"sk-abcdefghijklmnopWXYZ".into()), "…WXYZ");
+        assert_eq!(preview(&"short-key".into()), "••••");
     }
 }

@@ -41,7 +41,7 @@ pub enum VaultError {
     #[error("no saved key has the id {0:?}")]
     NotFound(String),
     /// A request needs a key for a provider that has none.
-    #[error("no key is saved for {0}")]
+    #[error("no key is saved for {}", .0.display_name())]
     NoKey(Provider),
     /// The browser storage failed; nothing was changed.
     #[error("browser storage failed: {0}")]

@@ -16,6 +16,8 @@ mod error;
 mod grant;
 mod secret;
 mod store;
+mod usage;
+mod usd;
 mod vault;
 
 pub mod crypto;
@@ -35,4 +37,9 @@ pub use grant::{GRANT_PREFIX, GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant
 pub use kdf::{Kdf, KdfParams, RustKdf};
 pub use secret::{SecretString, SymmetricKey};
 pub use store::{Batch, MemoryStore, Store};
+pub use usage::{
+    KeySource, ModelChoice, ModelList, ModelUsage, Serves, SourceUsage, Totals, UsageDay,
+    UsageReport,
+};
+pub use usd::{MAX_CAP_USD, format_usd, parse_usd};
 pub use vault::{LockReason, MIN_PASSWORD_CHARS, Vault};

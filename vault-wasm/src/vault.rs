@@ -476,6 +476,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 last_used_ms: None,
                 last_tested_ms: None,
                 test_status: TestStatus::Untested,
+                daily_cap_micro_usd: None,
             },
         };
         let id = new_entry_id()?;
@@ -628,6 +629,41 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
             s.entries
                 .get(id)
                 .map(|e| (e.meta.provider, e.key.clone()))
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))
+        })
+    }
+
+    /// Sets (or with `None` removes) key `id`'s daily spend cap, in micro-dollars.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] above [`crate::MAX_CAP_USD`]; [`VaultError::NotFound`];
+    /// [`VaultError::Locked`]; storage.
+    pub async fn set_daily_cap(&self, id: &str, micro_usd: Option<u64>) -> Result<KeyInfo> {
+        if micro_usd.is_some_and(|m| m > crate::MAX_CAP_USD * 1_000_000) {
+            return Err(VaultError::InvalidInput(format!(
+                "the most a cap can be is ${}",
+                crate::MAX_CAP_USD
+            )));
+        }
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.meta.daily_cap_micro_usd = micro_usd;
+            e.meta.updated_ms = now;
+        })
+        .await
+    }
+
+    /// Key `id`'s daily spend cap in micro-dollars, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`].
+    pub fn daily_cap(&self, id: &str) -> Result<Option<u64>> {
+        self.with_session(|s| {
+            s.entries
+                .get(id)
+                .map(|e| e.meta.daily_cap_micro_usd)
                 .ok_or_else(|| VaultError::NotFound(id.to_owned()))
         })
     }

@@ -311,6 +311,63 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
         Some("/openai/v1/chat/completions")
     );
     assert_eq!(got(&["body"]).as_deref(), Some("{\"hello\":1}"));
+    assert_eq!(got(&["headers", "x-byok-daily-cap"]), None, "no cap set");
+    assert_eq!(got(&["headers", "x-byok-user"]), None, "no user token set");
+
+    // The key's daily cap and the app's user token travel with it once set.
+    let list = js_sys::Array::from(&vault.list().unwrap());
+    let id = Reflect::get(&list.get(0), &"id".into()).unwrap();
+    let capped = done(vault.set_daily_cap(id.as_string().unwrap(), "0.50".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        Reflect::get(&capped, &"dailyCapUsd".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("0.5")
+    );
+    let bad = done(vault.set_daily_cap(id.as_string().unwrap(), "-1".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&bad), "invalid_input");
+    vault.set_user_token(Some("header.payload.signature".into()));
+    let url = format!("{ECHO_URL}/openai/v1/models");
+    let response: web_sys::Response =
+        done(vault.fetch("openai".into(), url.clone(), JsValue::UNDEFINED))
+            .await
+            .unwrap()
+            .unchecked_into();
+    let echoed = done(response.json().unwrap()).await.unwrap();
+    let header = |name: &str| {
+        let headers = Reflect::get(&echoed, &"headers".into()).unwrap();
+        Reflect::get(&headers, &name.into()).unwrap().as_string()
+    };
+    assert_eq!(header("x-byok-daily-cap").as_deref(), Some("0.5"));
+    assert_eq!(
+        header("x-byok-user").as_deref(),
+        Some("header.payload.signature")
+    );
+    vault.set_user_token(None);
+    done(vault.set_daily_cap(id.as_string().unwrap(), JsValue::NULL))
+        .await
+        .unwrap();
+    let response: web_sys::Response = done(vault.fetch("openai".into(), url, JsValue::UNDEFINED))
+        .await
+        .unwrap()
+        .unchecked_into();
+    let echoed = done(response.json().unwrap()).await.unwrap();
+    let headers = Reflect::get(&echoed, &"headers".into()).unwrap();
+    assert!(
+        Reflect::get(&headers, &"x-byok-daily-cap".into())
+            .unwrap()
+            .is_undefined()
+    );
+    assert!(
+        Reflect::get(&headers, &"x-byok-user".into())
+            .unwrap()
+            .is_undefined()
+    );
 
     // Last use is recorded.
     TimeoutFuture::new(50).await;

@@ -179,6 +179,34 @@ fn rename_use_and_test_are_recorded() {
 }
 
 #[test]
+fn daily_caps_are_kept_sealed_and_survive_reopening() {
+    let (vault, _) = created();
+    let k = block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    assert_eq!(k.daily_cap_usd, None);
+    let capped = block_on(vault.set_daily_cap(&k.id, Some(500_000))).unwrap();
+    assert_eq!(capped.daily_cap_usd.as_deref(), Some("0.5"));
+    assert_eq!(vault.daily_cap(&k.id), Ok(Some(500_000)));
+    assert!(matches!(
+        block_on(vault.set_daily_cap(&k.id, Some(u64::MAX))),
+        Err(VaultError::InvalidInput(_))
+    ));
+    assert_eq!(
+        vault.daily_cap(&k.id),
+        Ok(Some(500_000)),
+        "a refused cap changes nothing"
+    );
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.daily_cap(&k.id), Ok(Some(500_000)));
+    let cleared = block_on(reopened.set_daily_cap(&k.id, None)).unwrap();
+    assert_eq!(cleared.daily_cap_usd, None);
+    assert_eq!(
+        reopened.daily_cap("entry:nope"),
+        Err(VaultError::NotFound("entry:nope".into()))
+    );
+}
+
+#[test]
 fn reset_wipes_and_locks() {
     let (vault, _) = created();
     block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();

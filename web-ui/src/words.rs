@@ -15,7 +15,10 @@ pub fn vault_error(err: &VaultError) -> String {
         VaultError::Locked => "The vault is locked. Unlock it to continue.".into(),
         VaultError::NotCreated => "There is no vault in this browser yet. Create one first.".into(),
         VaultError::NoKey(provider) => {
-            format!("No key is saved for {provider}. Add one on the Keys page first.")
+            format!(
+                "No key is saved for {}. Add one on the Keys page first.",
+                provider.display_name()
+            )
         }
         VaultError::Unreachable(_) => {
             "The byok proxy could not be reached. Check that it is running and try again.".into()

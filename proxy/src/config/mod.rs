@@ -549,7 +549,7 @@ impl Args {
             let provider: Provider = provider
                 .trim()
                 .parse()
-                .map_err(|()| bad("BYOK_FALLBACK", format!("unknown provider {provider:?}")))?;
+                .map_err(|_| bad("BYOK_FALLBACK", format!("unknown provider {provider:?}")))?;
             let policy = match policy.trim() {
                 "off" => FallbackPolicy::Off,
                 "when-missing" => FallbackPolicy::WhenMissing,

@@ -52,7 +52,7 @@ impl Pattern {
             .ok_or_else(|| format!("{text:?} is not provider/model or *"))?;
         let provider = provider
             .parse()
-            .map_err(|()| format!("{text:?} names no known provider"))?;
+            .map_err(|_| format!("{text:?} names no known provider"))?;
         let name = model.strip_suffix('*').unwrap_or(model);
         if model.is_empty() || name.contains('*') {
             return Err(format!("{text:?}: `*` may only end a pattern"));

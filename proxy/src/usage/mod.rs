@@ -190,7 +190,7 @@ impl Meter {
         // OpenRouter reports each answer's cost itself; its table entries would only guess.
         let price = model
             .as_deref()
-            .filter(|_| self.provider != Provider::Openrouter)
+            .filter(|_| !self.provider.reports_cost())
             .and_then(|m| self.state.settings.prices.find(self.provider, m));
         let counts = Counts::of(&reading, price);
         let row = Row {

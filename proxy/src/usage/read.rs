@@ -140,7 +140,7 @@ impl RawUsage {
         tokens.cache_creation = tokens
             .cache_creation
             .min(tokens.input - tokens.cached_input);
-        if provider == Provider::Openrouter {
+        if provider.reports_cost() {
             tokens.provider_cost = self.cost.map(|cost| {
                 let upstream = self
                     .cost_details

@@ -11,13 +11,14 @@
 //! The key goes to the proxy once, in `X-BYOK-Key`; the vault keeps a sealed record of the
 //! grant (never the token). Revoking takes the key, so it works without the token.
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::future_to_promise;
 
-use super::{BrowserVault, Vault, invalid, js_error, parse_provider, send_with_key, to_js};
-use crate::{GrantRecord, Provider, SecretString, VaultError, validate_grant_label};
+use super::request::{Credentials, call, proxy_error};
+use super::{BrowserVault, Vault, invalid, js_error, parse_provider, to_js};
+use crate::{GrantRecord, Provider, VaultError, validate_grant_label};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_GRANT_TYPES: &'static str = r#"
@@ -33,6 +34,8 @@ export interface GrantOptions {
   label?: string;
   /** The saved key to grant; default the provider's default key. */
   keyId?: string;
+  /** The most the grant may spend in a UTC day, in US dollars; default the key's daily cap. */
+  dailyCapUsd?: number | string;
 }
 /** A new grant: `token` is for the job, once; the vault keeps only `id`. */
 export interface GrantIssued { token: string; id: string; expiresAt: number; }
@@ -59,6 +62,34 @@ pub struct GrantOptions {
     pub label: Option<String>,
     /// The saved key to grant.
     pub key_id: Option<String>,
+    /// The daily spend cap, US dollars (a number or a decimal string); default the key's.
+    pub daily_cap_usd: Option<Amount>,
+}
+
+/// A number of dollars from JavaScript: `0.5` or `"0.50"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Amount {
+    /// A JavaScript number.
+    Number(f64),
+    /// A decimal string.
+    Text(String),
+}
+
+impl Amount {
+    /// In micro-dollars.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] saying what an amount looks like.
+    pub fn micro_usd(&self) -> Result<u64, VaultError> {
+        let text = match self {
+            // Rust writes the shortest decimal that reads back as the same number (0.1 -> "0.1").
+            Self::Number(n) => n.to_string(),
+            Self::Text(t) => t.clone(),
+        };
+        crate::parse_usd(&text).map_err(|e| invalid(format!("daily cap: {e}")))
+    }
 }
 
 /// A new grant, for JavaScript. `Debug` hides the token.
@@ -145,41 +176,6 @@ struct Created {
     created_at: u64,
 }
 
-/// Sends `method url` to the proxy with `key` and an optional JSON `body`; the status and the
-/// parsed JSON answer, if any.
-async fn call(
-    method: &str,
-    url: &str,
-    key: &SecretString,
-    body: Option<String>,
-) -> Result<(u16, Option<JsValue>), VaultError> {
-    let init = Object::new();
-    // Setting properties on a fresh plain object cannot fail.
-    let _ = Reflect::set(&init, &"method".into(), &method.into());
-    if let Some(body) = body {
-        let headers = Object::new();
-        let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
-        let _ = Reflect::set(&init, &"headers".into(), &headers);
-        let _ = Reflect::set(&init, &"body".into(), &body.into());
-    }
-    let response = send_with_key(url, &init.into(), key).await?;
-    let json = match response.json() {
-        Ok(pending) => JsFuture::from(pending).await.ok(),
-        Err(_) => None,
-    };
-    Ok((response.status(), json))
-}
-
-/// The proxy's own error message, or a plain one naming the status.
-fn proxy_error(status: u16, body: Option<&JsValue>) -> VaultError {
-    let message = body
-        .and_then(|b| Reflect::get(b, &"error".into()).ok())
-        .and_then(|e| Reflect::get(&e, &"message".into()).ok())
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| format!("the proxy answered with status {status}"));
-    VaultError::Proxy(message)
-}
-
 impl BrowserVault {
     /// Asks the proxy for a grant of `provider`'s key (the default, or `options.key_id`) and
     /// remembers it.
@@ -201,21 +197,38 @@ impl BrowserVault {
             Some(id) => {
                 let (key_provider, key) = core.key_by_id(id)?;
                 if key_provider != provider {
-                    return Err(invalid(format!("that key is not a {provider} key")));
+                    return Err(invalid(format!(
+                        "that key is not a {} key",
+                        provider.display_name()
+                    )));
                 }
                 (id.clone(), key)
             }
             None => core.key_for(provider)?,
         };
+        let cap = match &options.daily_cap_usd {
+            Some(amount) => Some(amount.micro_usd()?),
+            None => core.daily_cap(&key_id)?,
+        };
+        // At most 10^12 micro-dollars: exact in f64, and the proxy rounds to nano-dollars.
+        #[allow(clippy::cast_precision_loss)]
+        let cap_usd = cap.map(|c| c as f64 / 1e6);
         let models = options.models.unwrap_or_default();
         let body = serde_json::json!({
             "provider": provider.id(),
             "ttl_seconds": options.ttl_seconds,
             "max_requests": options.max_requests,
             "models": models,
+            "daily_cap_usd": cap_usd,
         });
         let url = format!("{}byok/grants", self.proxy_base());
-        let (status, answer) = call("POST", &url, &key, Some(body.to_string())).await?;
+        let (status, answer) = call(
+            "POST",
+            &url,
+            &Credentials::key(&key),
+            Some(body.to_string()),
+        )
+        .await?;
         if status != 201 {
             return Err(proxy_error(status, answer.as_ref()));
         }
@@ -260,7 +273,7 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         let (_, key) = self.core().key_by_id(&grant.key_id)?;
         let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-        let (status, answer) = call("GET", &url, &key, None).await?;
+        let (status, answer) = call("GET", &url, &Credentials::key(&key), None).await?;
         match status {
             200 => {
                 let field = |name: &str| {
@@ -296,7 +309,7 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         if let Ok((_, key)) = self.core().key_by_id(&grant.key_id) {
             let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-            let (status, answer) = call("DELETE", &url, &key, None).await?;
+            let (status, answer) = call("DELETE", &url, &Credentials::key(&key), None).await?;
             // 401: already expired or revoked, which is what was asked.
             if !matches!(status, 204 | 401) {
                 return Err(proxy_error(status, answer.as_ref()));
@@ -327,7 +340,7 @@ impl BrowserVault {
         }
         let (_, key) = self.core().key_by_id(key_id)?;
         let url = format!("{}byok/grants", self.proxy_base());
-        let (status, answer) = call("DELETE", &url, &key, None).await?;
+        let (status, answer) = call("DELETE", &url, &Credentials::key(&key), None).await?;
         if status != 200 {
             return Err(proxy_error(status, answer.as_ref()));
         }

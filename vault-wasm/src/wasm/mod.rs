@@ -23,28 +23,30 @@
 mod grants;
 mod idb;
 mod kdf;
+mod request;
+mod usage;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Interval;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
-use web_sys::{BroadcastChannel, Headers, MessageEvent, Response, Url};
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+use web_sys::{BroadcastChannel, MessageEvent, Response, Url};
 
-pub use self::grants::{GrantInfo, GrantIssued, GrantOptions, GrantStatus};
+pub use self::grants::{Amount, GrantInfo, GrantIssued, GrantOptions, GrantStatus};
 pub use self::idb::IdbStore;
 pub use self::kdf::{BrowserKdf, subtle_crypto, webcrypto_pbkdf2_sha256};
+pub use self::request::{CAP_HEADER, KEY_HEADER, USER_HEADER};
+use self::request::{Credentials, call, proxy_error, send};
 use crate::{
     LockReason, Provider, SecretString, SystemClock, TestStatus, VaultError, validate_key,
 };
 
 type Core = crate::Vault<IdbStore, BrowserKdf, SystemClock>;
 
-/// The header carrying the provider key to the proxy.
-pub const KEY_HEADER: &str = "X-BYOK-Key";
 const LOCK_MESSAGE: &str = "lock";
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -148,6 +150,8 @@ struct Inner {
     listeners: RefCell<Vec<LockListener>>,
     _on_message: RefCell<Option<MessageHandler>>,
     ticker: RefCell<Option<Interval>>,
+    /// The app's token for its user (`X-BYOK-User`): in memory only, kept across locks.
+    user_token: RefCell<Option<SecretString>>,
 }
 
 impl Inner {
@@ -231,6 +235,7 @@ impl BrowserVault {
                 listeners: RefCell::new(Vec::new()),
                 _on_message: RefCell::new(None),
                 ticker: RefCell::new(None),
+                user_token: RefCell::new(None),
             }
         });
         if let Some(channel) = &inner.channel {
@@ -291,8 +296,9 @@ impl BrowserVault {
         }
     }
 
-    /// `fetch(url, init)` with `provider`'s default key in the `X-BYOK-Key` header, only to
-    /// URLs under the proxy, refusing redirects. Records the key's use.
+    /// `fetch(url, init)` with `provider`'s default key in the `X-BYOK-Key` header (and its
+    /// daily cap in `X-BYOK-Daily-Cap`, the app's user token in `X-BYOK-User` when set), only
+    /// to URLs under the proxy, refusing redirects. Records the key's use.
     ///
     /// # Errors
     ///
@@ -307,7 +313,13 @@ impl BrowserVault {
     ) -> Result<Response, VaultError> {
         let url = self.proxy_url(url)?;
         let (id, key) = self.inner.core.key_for(provider)?;
-        let response = send_with_key(&url, init, &key).await?;
+        let user = self.inner.user_token.borrow().clone();
+        let credentials = Credentials {
+            key: Some(&key),
+            cap_micro_usd: self.inner.core.daily_cap(&id)?,
+            user: user.as_ref(),
+        };
+        let response = send(&url, init, &credentials).await?;
         let inner = self.inner.clone();
         spawn_local(async move {
             // Bookkeeping only: a failure to record use must not fail the request.
@@ -329,22 +341,10 @@ impl BrowserVault {
         api_key: &SecretString,
     ) -> Result<KeyTestResult, VaultError> {
         let url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
-        let init = Object::new();
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&init, &"method".into(), &"POST".into());
-        let response = send_with_key(&url, &init.into(), api_key).await?;
-        let body = match response.json() {
-            Ok(pending) => JsFuture::from(pending).await.ok(),
-            Err(_) => None,
-        };
-        if !response.ok() {
-            // The proxy's own error ({"error":{"message"}}): unreachable provider, limits.
-            let message = body
-                .and_then(|b| Reflect::get(&b, &"error".into()).ok())
-                .and_then(|e| Reflect::get(&e, &"message".into()).ok())
-                .and_then(|m| m.as_string())
-                .unwrap_or_else(|| format!("the proxy answered with status {}", response.status()));
-            return Err(VaultError::Proxy(message));
+        let (status, body) = call("POST", &url, &Credentials::key(api_key), None).await?;
+        if !(200..300).contains(&status) {
+            // The proxy's own error: unreachable provider, limits.
+            return Err(proxy_error(status, body.as_ref()));
         }
         body.and_then(|b| serde_wasm_bindgen::from_value(b).ok())
             .ok_or_else(|| VaultError::Proxy("the proxy gave an unreadable answer".into()))
@@ -619,55 +619,4 @@ impl Vault {
         let vault = self.vault.clone();
         future_to_promise(async move { to_js(&vault.test_key(&id).await.map_err(js_error)?) })
     }
-}
-
-/// Calls the global `fetch` with `init` plus the key header and `redirect: "error"`.
-///
-/// Every failure is [`VaultError::Unreachable`]: fetch rejects with a bare `TypeError` for a
-/// network failure, a CORS refusal and a refused redirect alike.
-async fn send_with_key(
-    url: &str,
-    init: &JsValue,
-    key: &SecretString,
-) -> Result<Response, VaultError> {
-    let request_init = Object::new();
-    if let Some(given) = init.dyn_ref::<Object>() {
-        Object::assign(&request_init, given);
-    }
-    let unusable = |_| invalid("the request options are not usable by fetch");
-    let given_headers = Reflect::get(&request_init, &"headers".into()).map_err(unusable)?;
-    let headers = if given_headers.is_undefined() || given_headers.is_null() {
-        Headers::new()
-    } else {
-        // `new Headers(init.headers)`: accepts a Headers object, a record or pairs.
-        Headers::new_with_str_sequence_sequence(&given_headers)
-    }
-    .map_err(unusable)?;
-    headers
-        .set(KEY_HEADER, key.expose_secret()) // the one place a key leaves the vault
-        .map_err(|_| invalid("the key cannot be sent in an HTTP header"))?;
-    Reflect::set(&request_init, &"headers".into(), &headers).map_err(unusable)?;
-    // A redirect would carry the header to wherever the redirect points.
-    Reflect::set(&request_init, &"redirect".into(), &"error".into()).map_err(unusable)?;
-    let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())
-        .and_then(JsCast::dyn_into)
-        .map_err(|_| VaultError::Unreachable("this environment has no fetch".into()))?;
-    let pending: Promise = fetch
-        .call2(&js_sys::global(), &url.into(), &request_init)
-        .and_then(JsCast::dyn_into)
-        .map_err(unusable)?;
-    let response = JsFuture::from(pending).await.map_err(|err| {
-        let aborted = Reflect::get(&err, &"name".into())
-            .ok()
-            .and_then(|n| n.as_string())
-            .is_some_and(|n| n == "AbortError");
-        if aborted {
-            VaultError::Aborted
-        } else {
-            VaultError::Unreachable("the byok proxy could not be reached".into())
-        }
-    })?;
-    response
-        .dyn_into()
-        .map_err(|_| VaultError::Unreachable("fetch did not return a response".into()))
 }

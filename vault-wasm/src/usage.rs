@@ -1,0 +1,281 @@
+//! What the proxy says about spending: `GET /byok/usage` and `GET /byok/models`, read into
+//! types the settings page can use, and the sums it shows.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::Provider;
+
+/// Usage counts (`T` in the proxy's answer).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Totals {
+    /// Answers counted.
+    pub requests: u64,
+    /// Input tokens, cached included.
+    pub input_tokens: u64,
+    /// The cached part of the input.
+    pub cached_input_tokens: u64,
+    /// Output tokens, reasoning included.
+    pub output_tokens: u64,
+    /// What could be priced, US dollars (`None` for a model without a price).
+    pub cost_usd: Option<f64>,
+    /// Answers whose cost is unknown.
+    pub unpriced_requests: u64,
+    /// Answers cut short.
+    pub incomplete_requests: u64,
+}
+
+impl Totals {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: &Totals) {
+        self.requests += other.requests;
+        self.input_tokens += other.input_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cost_usd = match (self.cost_usd, other.cost_usd) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        };
+        self.unpriced_requests += other.unpriced_requests;
+        self.incomplete_requests += other.incomplete_requests;
+    }
+
+    /// Input and output tokens together.
+    #[must_use]
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+/// Whose key served: the user's, the app's, or the user's through a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeySource {
+    /// The user's own key.
+    User,
+    /// The app's key.
+    Server,
+    /// The user's key through a grant.
+    Grant,
+}
+
+/// One provider and key source on one day (asked for with `?by=source`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SourceUsage {
+    /// The provider.
+    pub provider: Provider,
+    /// Whose key.
+    pub key_source: KeySource,
+    /// Its counts.
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// One UTC day.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UsageDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// That day's counts.
+    #[serde(flatten)]
+    pub totals: Totals,
+    /// Split by provider and key source.
+    #[serde(default)]
+    pub sources: Vec<SourceUsage>,
+}
+
+/// One model over the 30 days.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelUsage {
+    /// The provider.
+    pub provider: Provider,
+    /// The model as requested.
+    pub model: String,
+    /// Whose key.
+    pub key_source: KeySource,
+    /// Its counts.
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// The proxy's `GET /byok/usage` answer.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct UsageReport {
+    /// Today, UTC.
+    pub today: Totals,
+    /// The last 30 days, today included.
+    pub last_30_days: Totals,
+    /// Each day with usage, oldest first.
+    pub days: Vec<UsageDay>,
+    /// Each model and key source.
+    pub models: Vec<ModelUsage>,
+}
+
+impl UsageReport {
+    /// Several reports as one (each of the user's keys, say): days and models added up.
+    #[must_use]
+    pub fn sum<'a>(reports: impl IntoIterator<Item = &'a UsageReport>) -> Self {
+        let mut total = Self::default();
+        type BySource = BTreeMap<(Provider, KeySource), Totals>;
+        let mut days: BTreeMap<String, (Totals, BySource)> = BTreeMap::new();
+        let mut models: BTreeMap<(Provider, String, KeySource), Totals> = BTreeMap::new();
+        for report in reports {
+            total.today.add(&report.today);
+            total.last_30_days.add(&report.last_30_days);
+            for day in &report.days {
+                let (sum, sources) = days.entry(day.date.clone()).or_default();
+                sum.add(&day.totals);
+                for s in &day.sources {
+                    sources
+                        .entry((s.provider, s.key_source))
+                        .or_default()
+                        .add(&s.totals);
+                }
+            }
+            for m in &report.models {
+                models
+                    .entry((m.provider, m.model.clone(), m.key_source))
+                    .or_default()
+                    .add(&m.totals);
+            }
+        }
+        total.days = days
+            .into_iter()
+            .map(|(date, (totals, sources))| UsageDay {
+                date,
+                totals,
+                sources: sources
+                    .into_iter()
+                    .map(|((provider, key_source), totals)| SourceUsage {
+                        provider,
+                        key_source,
+                        totals,
+                    })
+                    .collect(),
+            })
+            .collect();
+        total.models = models
+            .into_iter()
+            .map(|((provider, model, key_source), totals)| ModelUsage {
+                provider,
+                model,
+                key_source,
+                totals,
+            })
+            .collect();
+        total
+    }
+}
+
+/// A model the caller could pick (`GET /byok/models`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ModelChoice {
+    /// The provider.
+    pub provider: Provider,
+    /// The model's name.
+    pub model: String,
+    /// Whether the caller's plan allows it.
+    pub allowed: bool,
+    /// Whether the app's key would serve it for this caller.
+    pub server_key: bool,
+}
+
+/// Which key would serve a model, as the model picker says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// One of the user's saved keys.
+    YourKey,
+    /// The app's key.
+    AppsKey,
+    /// The plan does not allow the model.
+    NotOnPlan,
+    /// Allowed, but no key would serve it: the user has none for the provider and the app
+    /// offers none.
+    NoKey,
+}
+
+impl ModelChoice {
+    /// Which key would serve this model, given whether the user has a key for its provider.
+    /// The user's key comes first, as the proxy chooses.
+    #[must_use]
+    pub fn serves(&self, have_key: bool) -> Serves {
+        match (self.allowed, have_key, self.server_key) {
+            (false, _, _) => Serves::NotOnPlan,
+            (true, true, _) => Serves::YourKey,
+            (true, false, true) => Serves::AppsKey,
+            (true, false, false) => Serves::NoKey,
+        }
+    }
+}
+
+/// The `GET /byok/models` answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ModelList {
+    /// The priced models.
+    pub models: Vec<ModelChoice>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANSWER: &str = r#"{"currency":"USD",
+      "today":{"requests":2,"input_tokens":30,"cached_input_tokens":0,"output_tokens":12,
+               "cost_usd":0.5,"unpriced_requests":0,"incomplete_requests":0},
+      "last_30_days":{"requests":3,"input_tokens":40,"cached_input_tokens":0,"output_tokens":15,
+               "cost_usd":0.75,"unpriced_requests":1,"incomplete_requests":1},
+      "days":[{"date":"2026-11-30","requests":1,"input_tokens":10,"cached_input_tokens":0,
+               "output_tokens":3,"cost_usd":0.25,"unpriced_requests":1,"incomplete_requests":1,
+               "sources":[{"provider":"openai","key_source":"user","requests":1,"input_tokens":10,
+               "cached_input_tokens":0,"output_tokens":3,"cost_usd":0.25,"unpriced_requests":1,
+               "incomplete_requests":1}]},
+              {"date":"2026-12-01","requests":2,"input_tokens":30,"cached_input_tokens":0,
+               "output_tokens":12,"cost_usd":0.5,"unpriced_requests":0,"incomplete_requests":0}],
+      "models":[{"provider":"openai","model":"gpt-4o-mini","key_source":"server","requests":3,
+               "input_tokens":40,"cached_input_tokens":0,"output_tokens":15,"cost_usd":null,
+               "unpriced_requests":1,"incomplete_requests":1}]}"#;
+
+    #[test]
+    fn reads_the_proxys_answer_and_adds_reports_up() {
+        let report: UsageReport = serde_json::from_str(ANSWER).unwrap();
+        assert_eq!(report.today.cost_usd, Some(0.5));
+        assert_eq!(report.days[0].sources[0].key_source, KeySource::User);
+        assert!(
+            report.days[1].sources.is_empty(),
+            "sources only when asked for"
+        );
+        assert_eq!(report.models[0].totals.cost_usd, None);
+
+        let twice = UsageReport::sum([&report, &report]);
+        assert_eq!(twice.last_30_days.requests, 6);
+        assert_eq!(twice.last_30_days.cost_usd, Some(1.5));
+        assert_eq!(twice.days.len(), 2, "the same dates are one day");
+        assert_eq!(twice.days[0].sources[0].totals.requests, 2);
+        assert_eq!(twice.models.len(), 1);
+        assert_eq!(
+            twice.models[0].totals.cost_usd, None,
+            "unknown stays unknown"
+        );
+        assert_eq!(UsageReport::sum([]), UsageReport::default());
+    }
+
+    #[test]
+    fn the_picker_prefers_the_users_key_and_says_why_not() {
+        let choice = |allowed, server_key| ModelChoice {
+            provider: Provider::Openai,
+            model: "gpt-4o-mini".into(),
+            allowed,
+            server_key,
+        };
+        assert_eq!(choice(true, true).serves(true), Serves::YourKey);
+        assert_eq!(choice(true, true).serves(false), Serves::AppsKey);
+        assert_eq!(choice(true, false).serves(false), Serves::NoKey);
+        assert_eq!(choice(false, true).serves(true), Serves::NotOnPlan);
+        let list: ModelList = serde_json::from_str(
+            r#"{"models":[{"provider":"gemini","model":"gemini-2.0-flash","allowed":true,"server_key":false}]}"#,
+        )
+        .unwrap();
+        assert_eq!(list.models[0].provider, Provider::Gemini);
+    }
+}
