@@ -1,10 +1,12 @@
 //! The byok settings page: create, unlock and lock the vault; add, test, rename, set default
 //! and delete provider keys; auto-lock and password settings; a "Try it" page that streams an
-//! answer through the proxy with the vault's key.
+//! answer through the proxy with the vault's key; what each key spends, daily caps, and a
+//! Usage page.
 //!
 //! The page (`ui`, browser only) is Leptos over [`byok_vault::wasm::BrowserVault`]. The parts
 //! that need no browser are plain modules tested natively.
 
+pub mod spend;
 pub mod sse;
 pub mod strength;
 pub mod throttle;

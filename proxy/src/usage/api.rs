@@ -1,6 +1,7 @@
 //! `GET /byok/usage`: today's and the last 30 days' usage of whoever asks: with a grant token,
 //! that grant; with a user token (`X-BYOK-User`), that user; with `X-BYOK-Key`, that key; with
 //! an app token, the user named by `?user=<sub>`. Never a key or a fingerprint in the answer.
+//! `?by=source` adds each day's split by provider and key source (`sources`), for charts.
 
 use std::net::SocketAddr;
 
@@ -28,11 +29,15 @@ pub async fn usage(
 ) -> Response {
     let result = async {
         let (parts, _) = request.into_parts();
-        let named = parts.uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(name, _)| name == "user")
-                .map(|(_, sub)| sub.into_owned())
-        });
+        let query = |wanted: &str| {
+            parts.uri.query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(name, _)| name == wanted)
+                    .map(|(_, value)| value.into_owned())
+            })
+        };
+        let named = query("user");
+        let by_source = query("by").is_some_and(|by| by == "source");
         let app = state.is_app(&parts.headers);
         if named.is_some() && !app {
             return Err(ProxyError::Forbidden(
@@ -57,7 +62,7 @@ pub async fn usage(
             .usage(&subject, today + 1 - DAYS..=today)
             .await
             .map_err(|e| state.store_failed("usage read", &e))?;
-        Ok(Json(Report::build(today, &days)).into_response())
+        Ok(Json(Report::build(today, &days, by_source)).into_response())
     }
     .await;
     state.finish("usage", result)

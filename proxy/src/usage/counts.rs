@@ -167,6 +167,21 @@ pub struct Day {
     /// That day's totals.
     #[serde(flatten)]
     pub totals: Totals,
+    /// With `?by=source`: that day per provider and key source (what the settings page charts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<SourceRow>>,
+}
+
+/// One provider and key source on one day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceRow {
+    /// The provider.
+    pub provider: String,
+    /// `user`, `server` or `grant`.
+    pub key_source: String,
+    /// Its totals.
+    #[serde(flatten)]
+    pub totals: Totals,
 }
 
 /// One row of `models`.
@@ -199,9 +214,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report from the counters of the last 30 days: `(day, fields)`, today last.
+    /// The report from the counters of the last 30 days: `(day, fields)`, today last; with
+    /// `by_source`, each day also split by provider and key source.
     #[must_use]
-    pub fn build(today: u64, days: &[(u64, Vec<(String, i64)>)]) -> Self {
+    pub fn build(today: u64, days: &[(u64, Vec<(String, i64)>)], by_source: bool) -> Self {
         let mut report = Self {
             currency: "USD",
             today: Totals::default(),
@@ -214,6 +230,7 @@ impl Report {
         ordered.sort_by_key(|(day, _)| *day);
         for (day, fields) in ordered {
             let mut total = Totals::default();
+            let mut sources: BTreeMap<(&str, &str), Totals> = BTreeMap::new();
             for (field, n) in fields {
                 let mut parts = field.split('|');
                 let (Some(provider), Some(model), Some(source), Some(counter), None) = (
@@ -226,6 +243,12 @@ impl Report {
                     continue; // `spend`, or a field from a later version
                 };
                 total.add(counter, *n);
+                if by_source {
+                    sources
+                        .entry((provider, source))
+                        .or_default()
+                        .add(counter, *n);
+                }
                 models
                     .entry((provider.to_owned(), model.to_owned(), source.to_owned()))
                     .or_default()
@@ -241,6 +264,16 @@ impl Report {
             report.days.push(Day {
                 date: super::date(*day),
                 totals: total.priced(false),
+                sources: by_source.then(|| {
+                    sources
+                        .into_iter()
+                        .map(|((provider, key_source), totals)| SourceRow {
+                            provider: provider.to_owned(),
+                            key_source: key_source.to_owned(),
+                            totals: totals.priced(false),
+                        })
+                        .collect()
+                }),
             });
         }
         report.today = std::mem::take(&mut report.today).priced(false);
@@ -333,7 +366,7 @@ mod tests {
             (today - 3, priced.clone()),
             (today - 1, vec![]),
         ];
-        let report = Report::build(today, &days);
+        let report = Report::build(today, &days, false);
         assert_eq!(report.days.len(), 2, "a day without usage is left out");
         assert_eq!(report.days[0].date, crate::usage::date(today - 3));
         assert_eq!(report.today.requests, 2);
@@ -351,5 +384,23 @@ mod tests {
         assert_eq!(json["models"][1]["cost_usd"], serde_json::Value::Null);
         assert_eq!(json["days"][0]["requests"], 1);
         assert_eq!(json["today"]["cost_usd"], 0.0011);
+        assert!(json["days"][0].get("sources").is_none(), "only when asked");
+
+        let split = Report::build(today, &days, true);
+        let sources = split.days[1].sources.as_ref().unwrap();
+        let sum: i64 = sources.iter().map(|s| s.totals.requests).sum();
+        assert_eq!(
+            sum, split.days[1].totals.requests,
+            "the split adds up to the day"
+        );
+        assert_eq!(
+            (
+                sources.len(),
+                sources[0].provider.as_str(),
+                sources[0].key_source.as_str()
+            ),
+            (1, "openai", "user"),
+            "two models of one provider and source are one row"
+        );
     }
 }

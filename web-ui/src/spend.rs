@@ -1,0 +1,260 @@
+//! Spending in figures: dollar amounts and token counts as the page writes them, and the 30
+//! days of the Usage chart (your keys against the app's, per day and per provider).
+
+use byok_vault::{KeySource, Provider, Totals, UsageReport};
+
+/// Days in the chart, today included.
+pub const DAYS: usize = 30;
+
+/// Dollars as people read them: `$0.00`, `$0.0042` (small amounts keep four decimals so a
+/// single request is not shown as free), `$12.30`, or "unknown".
+#[must_use]
+pub fn dollars(usd: Option<f64>) -> String {
+    match usd {
+        None => "unknown".into(),
+        Some(usd) if usd > 0.0 && usd < 0.01 => format!("${usd:.4}"),
+        Some(usd) => format!("${usd:.2}"),
+    }
+}
+
+/// A count with thousands separators: `12,345`.
+#[must_use]
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1,234 tokens · $0.0042", with "cost unknown" when some of it could not be priced.
+#[must_use]
+pub fn summary(t: &Totals) -> String {
+    let tokens = match t.tokens() {
+        1 => "1 token".to_owned(),
+        n => format!("{} tokens", count(n)),
+    };
+    let cost = if t.requests == 0 {
+        "$0.00".to_owned()
+    } else if t.unpriced_requests == t.requests {
+        "cost unknown".to_owned()
+    } else if t.unpriced_requests > 0 {
+        format!("{} + unpriced", dollars(t.cost_usd))
+    } else {
+        dollars(t.cost_usd.or(Some(0.0)))
+    };
+    format!("{tokens} · {cost}")
+}
+
+/// One day of the chart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayBar {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Spent on the user's keys (directly or through grants).
+    pub yours: Totals,
+    /// Spent on the app's key.
+    pub apps: Totals,
+}
+
+/// One provider over the 30 days.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderRow {
+    /// The provider.
+    pub provider: Option<Provider>,
+    /// On the user's keys.
+    pub yours: Totals,
+    /// On the app's key.
+    pub apps: Totals,
+}
+
+/// The chart's 30 days ending `today` (every day, zero when nothing was spent) and the
+/// per-provider totals, from a report asked for `?by=source`.
+#[must_use]
+pub fn chart(report: &UsageReport, today: &str) -> (Vec<DayBar>, Vec<ProviderRow>) {
+    let Some(last) = day_number(today) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut bars: Vec<DayBar> = (0..DAYS as i64)
+        .rev()
+        .map(|back| DayBar {
+            date: date(last - back),
+            ..DayBar::default()
+        })
+        .collect();
+    let mut providers: Vec<ProviderRow> = Vec::new();
+    for day in &report.days {
+        let Some(bar) = bars.iter_mut().find(|b| b.date == day.date) else {
+            continue; // older than the chart (the proxy's clock ahead of this one)
+        };
+        for source in &day.sources {
+            let row = match providers
+                .iter_mut()
+                .position(|r| r.provider == Some(source.provider))
+            {
+                Some(i) => &mut providers[i],
+                None => {
+                    providers.push(ProviderRow {
+                        provider: Some(source.provider),
+                        ..ProviderRow::default()
+                    });
+                    let last = providers.len() - 1;
+                    &mut providers[last]
+                }
+            };
+            if source.key_source == KeySource::Server {
+                bar.apps.add(&source.totals);
+                row.apps.add(&source.totals);
+            } else {
+                bar.yours.add(&source.totals);
+                row.yours.add(&source.totals);
+            }
+        }
+    }
+    providers.sort_by_key(|r| r.provider);
+    (bars, providers)
+}
+
+/// The UTC day number (days since 1970-01-01) of `YYYY-MM-DD`.
+#[must_use]
+pub fn day_number(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-').map(str::parse::<i64>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// `YYYY-MM-DD` of UTC day number `days`.
+#[must_use]
+pub fn date(days: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byok_vault::{SourceUsage, UsageDay};
+
+    fn spent(requests: u64, cost: f64) -> Totals {
+        Totals {
+            requests,
+            input_tokens: 10 * requests,
+            output_tokens: 5 * requests,
+            cost_usd: Some(cost),
+            ..Totals::default()
+        }
+    }
+
+    #[test]
+    fn amounts_and_counts_read_naturally() {
+        assert_eq!(dollars(Some(0.0)), "$0.00");
+        assert_eq!(dollars(Some(0.00042)), "$0.0004");
+        assert_eq!(dollars(Some(12.3)), "$12.30");
+        assert_eq!(dollars(None), "unknown");
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(summary(&spent(2, 0.5)), "30 tokens · $0.50");
+        assert_eq!(summary(&Totals::default()), "0 tokens · $0.00");
+        let unknown = Totals {
+            unpriced_requests: 1,
+            cost_usd: Some(0.0),
+            ..spent(1, 0.0)
+        };
+        assert_eq!(summary(&unknown), "15 tokens · cost unknown");
+    }
+
+    #[test]
+    fn dates_round_trip_through_day_numbers() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(day_number("2026-12-01"), Some(20_788));
+        assert_eq!(date(20_788), "2026-12-01");
+        assert_eq!(date(11_016), "2000-02-29");
+        for n in [0, 59, 365, 11_016, 20_000, 20_788] {
+            assert_eq!(day_number(&date(n)), Some(n));
+        }
+        assert_eq!(day_number("2026-13-01"), None);
+        assert_eq!(day_number("yesterday"), None);
+    }
+
+    #[test]
+    fn the_chart_has_thirty_days_and_splits_yours_from_the_apps() {
+        let report = UsageReport {
+            days: vec![
+                UsageDay {
+                    date: "2026-11-01".into(), // 30 days before: outside the chart
+                    totals: spent(9, 9.0),
+                    sources: vec![SourceUsage {
+                        provider: Provider::Openai,
+                        key_source: KeySource::User,
+                        totals: spent(9, 9.0),
+                    }],
+                },
+                UsageDay {
+                    date: "2026-11-30".into(),
+                    totals: spent(3, 0.6),
+                    sources: vec![
+                        SourceUsage {
+                            provider: Provider::Openai,
+                            key_source: KeySource::User,
+                            totals: spent(1, 0.1),
+                        },
+                        SourceUsage {
+                            provider: Provider::Anthropic,
+                            key_source: KeySource::Grant,
+                            totals: spent(1, 0.2),
+                        },
+                        SourceUsage {
+                            provider: Provider::Openai,
+                            key_source: KeySource::Server,
+                            totals: spent(1, 0.3),
+                        },
+                    ],
+                },
+            ],
+            ..UsageReport::default()
+        };
+        let (bars, providers) = chart(&report, "2026-12-01");
+        assert_eq!(bars.len(), DAYS);
+        assert_eq!(bars[0].date, "2026-11-02");
+        assert_eq!(bars[29].date, "2026-12-01");
+        assert_eq!(bars[29].yours.requests, 0);
+        let nov30 = &bars[28];
+        assert_eq!((nov30.yours.requests, nov30.apps.requests), (2, 1));
+        assert!((nov30.yours.cost_usd.unwrap() - 0.3).abs() < 1e-12);
+        assert_eq!(providers.len(), 2);
+        assert_eq!(providers[0].provider, Some(Provider::Openai));
+        assert_eq!(
+            (providers[0].yours.requests, providers[0].apps.requests),
+            (1, 1)
+        );
+        assert_eq!(providers[1].yours.cost_usd, Some(0.2));
+        assert_eq!(chart(&report, "not a date"), (Vec::new(), Vec::new()));
+    }
+}
