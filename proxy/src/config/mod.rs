@@ -575,10 +575,12 @@ impl Args {
             if *policy == FallbackPolicy::Off {
                 continue;
             }
-            if s.app_tokens.is_empty() {
+            // Only the app may spend its key: through its tokens, or the user tokens it signs.
+            if s.app_tokens.is_empty() && s.user_tokens.is_none() {
                 return Err(bad(
                     "BYOK_FALLBACK",
-                    "server-key fallback needs BYOK_APP_TOKENS, so only your app can spend the server key",
+                    "server-key fallback needs BYOK_APP_TOKENS or user tokens (BYOK_USER_TOKEN_ALG), \
+                     so only your app can spend the server key",
                 ));
             }
             if !s.server_keys.contains_key(provider) {
@@ -733,6 +735,18 @@ mod tests {
             ok.fallback[&Provider::Openai],
             FallbackPolicy::WhenMissingOrRejected
         );
+        // User tokens are the app's word too: they may stand in for app tokens.
+        let signed = args(&[
+            "--fallback",
+            "openai=when-missing",
+            "--user-token-alg",
+            "HS256",
+            "--user-token-secret",
+            "a-secret-of-at-least-32-bytes-for-hs256",
+        ])
+        .validate(env)
+        .unwrap();
+        assert!(signed.app_tokens.is_empty() && signed.user_tokens.is_some());
     }
 
     #[test]
