@@ -298,7 +298,9 @@ impl BrowserVault {
 
     /// `fetch(url, init)` with `provider`'s default key in the `X-BYOK-Key` header (and its
     /// daily cap in `X-BYOK-Daily-Cap`, the app's user token in `X-BYOK-User` when set), only
-    /// to URLs under the proxy, refusing redirects. Records the key's use.
+    /// to URLs under the proxy, refusing redirects. Records the key's use. Without a key for
+    /// `provider` but with a user token, it goes with the token alone, so the app's key may
+    /// serve it.
     ///
     /// # Errors
     ///
@@ -312,8 +314,20 @@ impl BrowserVault {
         init: &JsValue,
     ) -> Result<Response, VaultError> {
         let url = self.proxy_url(url)?;
-        let (id, key) = self.inner.core.key_for(provider)?;
         let user = self.inner.user_token.borrow().clone();
+        let (id, key) = match self.inner.core.key_for(provider) {
+            Ok(found) => found,
+            // No key of the user's, but the app named its user: the app's key may serve
+            // (the proxy decides, under its fallback policy and the user's plan).
+            Err(VaultError::NoKey(_)) if user.is_some() => {
+                let credentials = Credentials {
+                    user: user.as_ref(),
+                    ..Credentials::default()
+                };
+                return send(&url, init, &credentials).await;
+            }
+            Err(err) => return Err(err),
+        };
         let credentials = Credentials {
             key: Some(&key),
             cap_micro_usd: self.inner.core.daily_cap(&id)?,
