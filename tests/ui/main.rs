@@ -28,9 +28,75 @@ const GRANT_LABEL: &str = "Nightly E2E job";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
 
+/// The app's key for Anthropic (the user has none), and the secret its user tokens are signed with.
+const APPS_KEY: &str = "sk-ant-api03-TheAppsOwnE2EkeyQ7w3Zr8";
+const JWT_SECRET: &str = "journey-secret-of-at-least-32-bytes-hs256";
+
+/// A plan that allows two models, and prices that make the fake provider's 18 tokens cost
+/// $1.80 on gpt-4o-mini (so a $1 cap is reached by one answer).
+fn plans_and_prices() -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("byok-ui-journey-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("byok.toml");
+    std::fs::write(
+        &config,
+        r#"
+default_tier = "free"
+user_token_alg = "HS256"
+[tiers.free]
+models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*"]
+"#,
+    )
+    .unwrap();
+    let prices = dir.join("prices.toml");
+    std::fs::write(
+        &prices,
+        "[[model]]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n\
+         input = 100000.0\ncached_input = 100000.0\noutput = 100000.0\n",
+    )
+    .unwrap();
+    (config, prices)
+}
+
+/// A user token for the free plan, as the app's backend would sign it.
+fn user_token() -> String {
+    let claims = serde_json::json!({
+        "sub": "journey-user", "tier": "free", "exp": jsonwebtoken::get_current_timestamp() + 3600,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Sends the Try-it form and waits until the status says the answer is complete or failed.
+async fn send_try_it(browser: &Browser) -> String {
+    browser.click_button("form", "Send").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = browser.text("#try-status").await;
+        let error = browser.text("#try-error").await;
+        if status.contains("This answer") || !error.is_empty() {
+            return format!("{status}{error}");
+        }
+        assert!(Instant::now() < deadline, "no answer: {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Secrets that must not show up in logs or storage, with every 8-character piece of them.
 fn assert_no_secrets(haystack: &str, place: &str) {
-    for secret in [VALID_KEY, INVALID_KEY, GEMINI_KEY, PASSWORD, NEW_PASSWORD] {
+    for secret in [
+        VALID_KEY,
+        INVALID_KEY,
+        GEMINI_KEY,
+        PASSWORD,
+        NEW_PASSWORD,
+        APPS_KEY,
+        JWT_SECRET,
+    ] {
         let chars: Vec<char> = secret.chars().collect();
         for piece in chars.windows(8) {
             let piece: String = piece.iter().collect();
@@ -168,8 +234,22 @@ async fn the_whole_journey_in_a_real_browser() {
         .collect();
     args.extend(["--upstream-gemini".into(), "http://127.0.0.1:1".into()]);
     args.extend(["--static-dir".into(), dist.display().to_string()]);
+    let (config, prices) = plans_and_prices();
+    for (flag, value) in [
+        ("--config", config.display().to_string()),
+        ("--prices", prices.display().to_string()),
+        ("--fallback", "anthropic=when-missing".into()),
+    ] {
+        args.extend([flag.into(), value]);
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let proxy = ProxyProcess::start(&args, &[]);
+    let proxy = ProxyProcess::start(
+        &args,
+        &[
+            ("BYOK_USER_TOKEN_SECRET", JWT_SECRET),
+            ("BYOK_SERVER_KEY_ANTHROPIC", APPS_KEY),
+        ],
+    );
     let browser = Browser::start().await;
     let page = format!("{}/", proxy.url());
 
@@ -390,8 +470,126 @@ async fn the_whole_journey_in_a_real_browser() {
         status.contains(&format!("served with your key “{LABEL}” (…abcd)")),
         "{status}"
     );
+    // Each answer says what it cost: the fake provider reported 18 tokens (the page asks for
+    // usage), priced by the test's table at $0.10 a token.
+    let status = browser
+        .wait_text("#try-status", "This answer: 18 tokens · $1.80")
+        .await;
+    assert!(status.contains("your key"), "{status}");
     assert_accessible(&browser, "try it").await;
     browser.shot("08-try-it").await;
+
+    // The model picker: the priced models, marked by what the plan allows.
+    let pick = |model: &str| format!("#try-model-pick option[value='{model}']");
+    browser.wait_text(&pick("gpt-4o-mini"), "your key").await;
+    let outside = browser.el(&pick("gpt-4o")).await;
+    assert!(outside.text().await.unwrap().contains("not on your plan"));
+    assert!(
+        !outside.is_enabled().await.unwrap(),
+        "a model outside the plan cannot be picked"
+    );
+
+    // The app says who the user is: the app's Anthropic key now serves the user, who has none.
+    let token = user_token();
+    browser
+        .run(&format!("window.byokSetUserToken('{token}'); return [];"))
+        .await;
+    browser
+        .el("#try-provider option[value='anthropic']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text(&pick("claude-3-5-haiku-latest"), "app's key")
+        .await;
+    let sonnet = browser.text(&pick("claude-sonnet-4-5")).await;
+    assert!(sonnet.contains("not on your plan"), "{sonnet}");
+    browser
+        .el(&pick("claude-3-5-haiku-latest"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_accessible(&browser, "model picker").await;
+    browser.shot("08b-model-picker").await;
+    let status = send_try_it(&browser).await;
+    assert!(
+        status.contains("served with the app's key") && status.contains("This answer: 18 tokens"),
+        "{status}"
+    );
+    let apps = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.header("x-api-key") == Some(APPS_KEY))
+        .count();
+    assert_eq!(apps, 1, "the app's key served exactly the one request");
+
+    // The Usage tab: 30 days, your keys against the app's, as a chart and as tables.
+    browser.el("a[href='#usage']").await.click().await.unwrap();
+    browser.wait_text("h1", "Usage").await;
+    browser.wait_text("#usage-yours", "18 tokens · $1.80").await;
+    browser.wait_text("#usage-apps", "18 tokens").await;
+    let bars = browser
+        .run("return document.querySelectorAll('#usage-chart g[data-date]').length;")
+        .await;
+    assert_eq!(bars, 30, "a bar group per day");
+    let providers = browser.text("#usage-providers").await;
+    assert!(
+        providers.contains("OpenAI") && providers.contains("Anthropic"),
+        "{providers}"
+    );
+    let today = browser.text("#usage-days tbody tr:first-child").await;
+    assert!(today.contains("18 tokens · $1.80"), "today first: {today}");
+    assert_accessible(&browser, "usage").await;
+    browser.shot("08c-usage").await;
+
+    // Each key shows what it spent; a daily cap of $1 is already reached, so the next
+    // request is refused by the proxy and never reaches the provider.
+    browser.el("a[href='#keys']").await.click().await.unwrap();
+    browser
+        .wait_text(
+            &valid_row,
+            "Today: 18 tokens · $1.80; last 30 days: 18 tokens · $1.80",
+        )
+        .await;
+    browser.wait_text(&valid_row, "No daily cap").await;
+    browser.click_button(&valid_row, "Daily cap").await;
+    browser.type_into(&format!("{valid_row} input"), "1").await;
+    browser.click_button(&valid_row, "Save cap").await;
+    browser
+        .wait_text("#notice", "may spend at most $1 a day (UTC)")
+        .await;
+    browser.wait_text(&valid_row, "Daily cap $1").await;
+    browser.shot("08d-daily-cap").await;
+    let chats_before = fake.requests().len();
+    browser.el("a[href='#try']").await.click().await.unwrap();
+    browser.wait_text("h1", "Try it").await;
+    let refused = send_try_it(&browser).await;
+    assert!(
+        refused.contains("Not sent: this key's daily cap of $1.00 is reached"),
+        "{refused}"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        chats_before,
+        "a request over the cap never reaches the provider"
+    );
+    browser.shot("08e-cap-reached").await;
+    browser
+        .run("window.byokSetUserToken(null); return [];")
+        .await;
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(
+        !proxy.logs().contains(signature),
+        "the user token is never logged"
+    );
+    // The browser reports the refusal itself; that line is expected.
+    assert_console_clean(
+        &browser,
+        Some("/v1/chat/completions - Failed to load resource: the server responded with a status of 429"),
+    )
+    .await;
 
     // Grants: make one for a background job, see it live, let a job use it, revoke it, and
     // the job is refused from then on.
@@ -401,6 +599,9 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.type_into("#grant-label", GRANT_LABEL).await;
     browser.type_into("#grant-max", "5").await;
     browser.type_into("#grant-models", "gpt-4o-mini").await;
+    // Above what the key spent today ($1.80), so the job may run; left empty, the grant
+    // would take the key's own $1 cap, already reached.
+    browser.type_into("#grant-cap", "5").await;
     browser.click_button("#new-grant", "Make grant").await;
     browser.wait_text("#notice", "Grant made").await;
     let token = browser.wait_text("#grant-token", "byok_g_").await;

@@ -6,13 +6,18 @@ use byok_vault::{KeySource, Provider, Totals, UsageReport};
 /// Days in the chart, today included.
 pub const DAYS: usize = 30;
 
-/// Dollars as people read them: `$0.00`, `$0.0042` (small amounts keep four decimals so a
-/// single request is not shown as free), `$12.30`, or "unknown".
+/// Dollars as people read them: `$0.00`, `$12.30`, or "unknown"; amounts under a cent keep
+/// two significant digits (`$0.0042`, `$0.0000056`) so a single request is not shown as free.
 #[must_use]
 pub fn dollars(usd: Option<f64>) -> String {
     match usd {
         None => "unknown".into(),
-        Some(usd) if usd > 0.0 && usd < 0.01 => format!("${usd:.4}"),
+        Some(usd) if usd > 0.0 && usd < 0.01 => {
+            // -log10 of an amount in (1e-300, 0.01) is in (2, 300): a small positive count.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let decimals = (1.0 - usd.log10().floor()).min(12.0) as usize;
+            format!("${usd:.decimals$}")
+        }
         Some(usd) => format!("${usd:.2}"),
     }
 }
@@ -119,6 +124,61 @@ pub fn chart(report: &UsageReport, today: &str) -> (Vec<DayBar>, Vec<ProviderRow
     (bars, providers)
 }
 
+/// The chart from the user's keys' reports (each asked with its key) and, when the app has
+/// named its user, the user's report, of which only the app's key is taken: the user's own
+/// keys are already counted per key.
+#[must_use]
+pub fn combine(
+    keys: &[UsageReport],
+    user: Option<&UsageReport>,
+    today: &str,
+) -> (Vec<DayBar>, Vec<ProviderRow>) {
+    let (mut bars, mut providers) = chart(&UsageReport::sum(keys), today);
+    for bar in &mut bars {
+        bar.apps = Totals::default();
+    }
+    for row in &mut providers {
+        row.apps = Totals::default();
+    }
+    if let Some(user) = user {
+        let (user_bars, user_providers) = chart(user, today);
+        for (bar, theirs) in bars.iter_mut().zip(user_bars) {
+            bar.apps = theirs.apps;
+        }
+        for theirs in user_providers.into_iter().filter(|r| r.apps.requests > 0) {
+            match providers.iter_mut().find(|r| r.provider == theirs.provider) {
+                Some(row) => row.apps = theirs.apps,
+                None => providers.push(ProviderRow {
+                    yours: Totals::default(),
+                    ..theirs
+                }),
+            }
+        }
+        providers.sort_by_key(|r| r.provider);
+    }
+    providers.retain(|r| r.yours.requests + r.apps.requests > 0);
+    (bars, providers)
+}
+
+/// The tallest bar's height in the chart's unit (dollars or tokens), never zero.
+#[must_use]
+pub fn scale(bars: &[DayBar], by_cost: bool) -> f64 {
+    let height = |t: &Totals| {
+        if by_cost {
+            t.cost_usd.unwrap_or(0.0)
+        } else {
+            // Token counts of a day stay far below 2^53.
+            #[allow(clippy::cast_precision_loss)]
+            let tokens = t.tokens() as f64;
+            tokens
+        }
+    };
+    bars.iter()
+        .map(|b| height(&b.yours) + height(&b.apps))
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE)
+}
+
 /// The UTC day number (days since 1970-01-01) of `YYYY-MM-DD`.
 #[must_use]
 pub fn day_number(date: &str) -> Option<i64> {
@@ -173,7 +233,9 @@ mod tests {
     #[test]
     fn amounts_and_counts_read_naturally() {
         assert_eq!(dollars(Some(0.0)), "$0.00");
-        assert_eq!(dollars(Some(0.00042)), "$0.0004");
+        assert_eq!(dollars(Some(0.00042)), "$0.00042");
+        assert_eq!(dollars(Some(0.0042)), "$0.0042");
+        assert_eq!(dollars(Some(5.55e-6)), "$0.0000056");
         assert_eq!(dollars(Some(12.3)), "$12.30");
         assert_eq!(dollars(None), "unknown");
         assert_eq!(count(0), "0");
@@ -256,5 +318,22 @@ mod tests {
         );
         assert_eq!(providers[1].yours.cost_usd, Some(0.2));
         assert_eq!(chart(&report, "not a date"), (Vec::new(), Vec::new()));
+
+        // The user's report counts the user's own keys again: only its app's-key part is used.
+        let (bars, providers) = combine(std::slice::from_ref(&report), Some(&report), "2026-12-01");
+        assert_eq!((bars[28].yours.requests, bars[28].apps.requests), (2, 1));
+        assert_eq!(providers.len(), 2);
+        let (bars, _) = combine(&[report.clone(), report.clone()], None, "2026-12-01");
+        assert_eq!(
+            (bars[28].yours.requests, bars[28].apps.requests),
+            (4, 0),
+            "no app's key without the user"
+        );
+        assert!((scale(&bars, true) - 0.6).abs() < 1e-12);
+        assert!((scale(&bars, false) - 60.0).abs() < 1e-12);
+        assert!(
+            scale(&[], true) > 0.0,
+            "an empty chart divides by something"
+        );
     }
 }

@@ -35,13 +35,33 @@ pub fn vault_error(err: &VaultError) -> String {
 }
 
 /// What to tell the user when the proxy or the provider answered a request with `status`.
-/// `message` is the body's `error.message` (scrubbed by the proxy), `retry_after_s` the
-/// `Retry-After` header.
+/// `code` is the body's `error.code` and `message` its `error.message` (scrubbed by the
+/// proxy), `retry_after_s` the `Retry-After` header. The proxy's own refusals (a cap, a plan)
+/// are told apart from the provider's by their code.
 #[must_use]
-pub fn http_error(status: u16, message: Option<&str>, retry_after_s: Option<u64>) -> String {
+pub fn http_error(
+    status: u16,
+    code: Option<&str>,
+    message: Option<&str>,
+    retry_after_s: Option<u64>,
+) -> String {
     let detail = message
         .map(|m| format!(" ({})", m.trim_end_matches('.')))
         .unwrap_or_default();
+    // The proxy's own refusals say what happened in a sentence; nothing was sent on.
+    let refused = |fallback: &str| {
+        let said = message.map_or(fallback, |m| m.trim_end_matches('.'));
+        format!("Not sent: {said}.")
+    };
+    match (status, code) {
+        (429, Some("budget_exceeded")) => refused("the daily spending limit is reached"),
+        (403, Some("model_not_allowed")) => refused("your plan does not include this model"),
+        (401, Some("invalid_user_token")) => refused("the app's word on who you are was refused"),
+        _ => plain_http_error(status, &detail, retry_after_s),
+    }
+}
+
+fn plain_http_error(status: u16, detail: &str, retry_after_s: Option<u64>) -> String {
     match status {
         401 | 403 => format!(
             "The provider rejected the key{detail}. Test it on the Keys page, or replace it."
@@ -135,18 +155,40 @@ mod tests {
     #[test]
     fn http_errors_say_what_to_do() {
         assert_eq!(
-            http_error(401, Some("Incorrect API key provided: [redacted]."), None),
+            http_error(
+                401,
+                None,
+                Some("Incorrect API key provided: [redacted]."),
+                None
+            ),
             "The provider rejected the key (Incorrect API key provided: [redacted]). \
              Test it on the Keys page, or replace it."
         );
         assert_eq!(
-            http_error(429, None, Some(12)),
+            http_error(429, Some("rate_limited"), None, Some(12)),
             "Too many requests. Wait 12 seconds and try again."
         );
-        assert!(http_error(504, None, None).contains("too long"));
-        assert!(http_error(502, Some("connection refused"), None).contains("could not be reached"));
+        assert!(http_error(504, None, None, None).contains("too long"));
+        assert!(
+            http_error(502, None, Some("connection refused"), None)
+                .contains("could not be reached")
+        );
+        let cap = "this key's daily cap of $1.00 is reached (spent $1.8000 today, UTC); it resets at midnight UTC";
         assert_eq!(
-            http_error(418, None, None),
+            http_error(429, Some("budget_exceeded"), Some(cap), Some(3600)),
+            format!("Not sent: {cap}.")
+        );
+        assert_eq!(
+            http_error(403, Some("model_not_allowed"), None, None),
+            "Not sent: your plan does not include this model."
+        );
+        assert_eq!(
+            http_error(403, None, None, None),
+            "The provider rejected the key. Test it on the Keys page, or replace it.",
+            "a 403 without our code is the provider's"
+        );
+        assert_eq!(
+            http_error(418, None, None, None),
             "The request failed with status 418."
         );
     }

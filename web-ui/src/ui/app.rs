@@ -16,6 +16,7 @@ use super::keys::KeysPage;
 use super::security::SecurityPage;
 use super::state::{Ctx, Notice, Phase, Tab};
 use super::try_it::TryItPage;
+use super::usage::UsagePage;
 use crate::timefmt;
 use crate::words;
 
@@ -89,6 +90,7 @@ fn Main(
     });
     on_cleanup(move || hash_listener.remove());
     spawn_local(load_served(ctx));
+    expose_user_token_hook(ctx);
 
     // Any input on the page is activity and postpones auto-lock.
     let activity = move || {
@@ -211,8 +213,27 @@ fn Settings() -> impl IntoView {
         Tab::Keys => view! { <KeysPage /> }.into_any(),
         Tab::TryIt => view! { <TryItPage /> }.into_any(),
         Tab::Grants => view! { <GrantsPage /> }.into_any(),
+        Tab::Usage => view! { <UsagePage /> }.into_any(),
         Tab::Security => view! { <SecurityPage /> }.into_any(),
     }
+}
+
+/// `window.byokSetUserToken(token)`: how an app hosting this page says who its user is (the
+/// signed token it gives the vault for `X-BYOK-User`; `null` forgets it). Only scripts of this
+/// origin can call it, and they can open the vault's database anyway.
+fn expose_user_token_hook(ctx: Ctx) {
+    let hook = wasm_bindgen::closure::Closure::<dyn Fn(wasm_bindgen::JsValue)>::new(
+        move |token: wasm_bindgen::JsValue| {
+            let vault = ctx.vault();
+            vault.set_user_token(token.as_string());
+            ctx.user_token.set(vault.has_user_token());
+            ctx.spend_changed.update(|n| *n += 1);
+        },
+    );
+    // Setting a property on `window` cannot fail.
+    let _ = js_sys::Reflect::set(&window(), &"byokSetUserToken".into(), hook.as_ref());
+    // The page lives as long as the window: the hook must too.
+    hook.forget();
 }
 
 fn location_hash() -> String {

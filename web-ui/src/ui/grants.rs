@@ -194,6 +194,7 @@ fn NewGrant(
     let label = NodeRef::<leptos::html::Input>::new();
     let max = NodeRef::<leptos::html::Input>::new();
     let models = NodeRef::<leptos::html::Input>::new();
+    let cap = NodeRef::<leptos::html::Input>::new();
     let provider = RwSignal::new(None::<Provider>);
     let ttl = RwSignal::new(LIFETIMES[1].0);
     let issued = RwSignal::new(None::<String>);
@@ -233,6 +234,16 @@ fn NewGrant(
                 }
             },
         };
+        let daily_cap_usd = match value(&cap).trim() {
+            "" => None,
+            text => match byok_vault::parse_usd(text) {
+                Ok(_) => Some(byok_vault::wasm::Amount::Text(text.to_owned())),
+                Err(problem) => {
+                    error.set(format!("Daily cap: {problem}."));
+                    return;
+                }
+            },
+        };
         let models: Vec<String> = value(&models)
             .split(',')
             .map(str::trim)
@@ -245,6 +256,7 @@ fn NewGrant(
             models: Some(models),
             label: Some(value(&label)),
             key_id: None,
+            daily_cap_usd,
         };
         busy.set(true);
         spawn_local(async move {
@@ -288,6 +300,8 @@ fn NewGrant(
                 <input type="text" id="grant-max" node_ref=max inputmode="numeric" />
                 <label for="grant-models">"Models (comma-separated; `*` at the end for a prefix; empty: all)"</label>
                 <input type="text" id="grant-models" node_ref=models placeholder="gpt-4o-mini, o3*" />
+                <label for="grant-cap">"Daily cap in USD (empty: the key's own cap, if it has one)"</label>
+                <input type="text" id="grant-cap" node_ref=cap inputmode="decimal" placeholder="2.50" />
                 <p class="field-error" role="alert">{move || error.get()}</p>
                 <div class="row">
                     <button class="button primary" type="submit" disabled=move || busy.get()>"Make grant"</button>

@@ -1,11 +1,14 @@
 //! The keys tab: one card per provider with its saved keys.
 
-use byok_vault::{KeyInfo, Provider, SecretString, TestStatus, validate_key, validate_label};
+use byok_vault::{
+    KeyInfo, Provider, SecretString, TestStatus, UsageReport, validate_key, validate_label,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::gate::focus_when_shown;
 use super::state::{Ctx, take_value};
+use crate::spend;
 use crate::timefmt;
 use crate::words;
 
@@ -66,7 +69,7 @@ fn ProviderCard(
                 <p class="hint">"This proxy is not set up to serve this provider; saved keys cannot be used through it yet."</p>
             </Show>
             <ul class="keys" aria-label=format!("{} keys", provider.display_name())>
-                <For each=move || keys.get() key=|k| (k.id.clone(), k.updated_ms, k.label.clone(), k.is_default, k.test_status, k.last_tested_ms, k.last_used_ms) let:info>
+                <For each=move || keys.get() key=|k| (k.id.clone(), k.updated_ms, k.label.clone(), k.is_default, k.test_status, k.last_tested_ms, k.last_used_ms, k.daily_cap_usd.clone()) let:info>
                     <KeyRow info=info />
                 </For>
             </ul>
@@ -187,6 +190,7 @@ fn KeyRow(
                 <span class=move || format!("badge status {}", status().0)>{move || status().1}</span>
                 <span class="used">{used}</span>
             </div>
+            <KeySpend id=id cap=info.daily_cap_usd.clone() />
             {move || match mode.get() {
                 RowMode::View => view! {
                     <div class="key-actions" role="group" aria-label=format!("Actions for {described}")>
@@ -194,6 +198,7 @@ fn KeyRow(
                             {move || if testing.get() { "Testing…" } else { "Test" }}
                         </button>
                         <button class="button small" on:click=move |_| mode.set(RowMode::Rename)>"Rename"</button>
+                        <button class="button small" on:click=move |_| mode.set(RowMode::Cap)>"Daily cap"</button>
                         <Show when=move || !info.is_default>
                             <button class="button small" on:click=make_default>"Make default"</button>
                         </Show>
@@ -202,6 +207,7 @@ fn KeyRow(
                 }
                 .into_any(),
                 RowMode::Rename => view! { <RenameForm id=id label=label mode=mode /> }.into_any(),
+                RowMode::Cap => view! { <CapForm id=id label=label cap=info.daily_cap_usd.clone() mode=mode /> }.into_any(),
                 RowMode::ConfirmDelete => {
                     let keep = NodeRef::<leptos::html::Button>::new();
                     focus_when_shown(keep);
@@ -226,7 +232,119 @@ fn KeyRow(
 enum RowMode {
     View,
     Rename,
+    Cap,
     ConfirmDelete,
+}
+
+/// What a key spent today and in 30 days (asked of the proxy with that key), and its cap.
+#[component]
+fn KeySpend(
+    /// The key's id.
+    id: StoredValue<String>,
+    /// Its daily cap in dollars, if any.
+    cap: Option<String>,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let spend = RwSignal::new(None::<Result<UsageReport, String>>);
+    Effect::new(move |_| {
+        // Again after each answer on the Try-it tab.
+        ctx.spend_changed.track();
+        spawn_local(async move {
+            let report = ctx.vault().key_usage(&id.get_value()).await;
+            spend.set(Some(
+                report.map(|(r, _)| r).map_err(|e| words::vault_error(&e)),
+            ));
+        });
+    });
+    let cap_text = cap.map_or_else(
+        || "No daily cap".to_owned(),
+        |usd| format!("Daily cap ${usd}"),
+    );
+    view! {
+        <p class="key-spend" data-spend=move || spend.get().map(|s| s.is_ok().to_string())>
+            {move || match spend.get() {
+                None => "Usage: asking the proxy…".to_owned(),
+                Some(Ok(r)) => format!(
+                    "Today: {}; last 30 days: {}",
+                    spend::summary(&r.today),
+                    spend::summary(&r.last_30_days)
+                ),
+                Some(Err(_)) => "Usage: the proxy could not say".to_owned(),
+            }}
+            <span class="cap">{cap_text}</span>
+        </p>
+    }
+}
+
+/// Setting or removing a key's daily spend cap.
+#[component]
+fn CapForm(
+    /// The key's id.
+    id: StoredValue<String>,
+    /// Its label, for the message.
+    label: StoredValue<String>,
+    /// The cap now, in dollars.
+    cap: Option<String>,
+    /// Its row's mode, back to view when done.
+    mode: RwSignal<RowMode>,
+) -> impl IntoView {
+    let ctx = Ctx::get();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let error = RwSignal::new(String::new());
+    let field_id = format!("cap-{}", id.get_value());
+    let hint_id = format!("{field_id}-hint");
+    focus_when_shown(input);
+    let set = move |cap: Option<u64>| {
+        spawn_local(async move {
+            match ctx.vault().core().set_daily_cap(&id.get_value(), cap).await {
+                Ok(info) => {
+                    mode.set(RowMode::View);
+                    ctx.refresh();
+                    let name = label.get_value();
+                    ctx.done(match info.daily_cap_usd {
+                        Some(usd) => format!("“{name}” may spend at most ${usd} a day (UTC)."),
+                        None => format!("“{name}” has no daily cap now."),
+                    });
+                }
+                Err(err) => error.set(words::vault_error(&err)),
+            }
+        });
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = input
+            .get_untracked()
+            .map(|el| el.value())
+            .unwrap_or_default();
+        match byok_vault::parse_usd(&value) {
+            Ok(micros) => set(Some(micros)),
+            Err(problem) => error.set(format!("{}.", capitalize(&problem))),
+        }
+    };
+    let has_cap = cap.is_some();
+    view! {
+        <form class="inline-form" on:submit=save>
+            <label for=field_id.clone()>"Daily cap (USD)"</label>
+            <input
+                id=field_id
+                type="text"
+                inputmode="decimal"
+                required
+                node_ref=input
+                value=cap.unwrap_or_default()
+                aria-describedby=hint_id.clone()
+            />
+            <button class="button small primary" type="submit">"Save cap"</button>
+            <Show when=move || has_cap>
+                <button class="button small" type="button" on:click=move |_| set(None)>"Remove cap"</button>
+            </Show>
+            <button class="button small" type="button" on:click=move |_| mode.set(RowMode::View)>"Cancel"</button>
+            <p class="hint" id=hint_id>
+                "Once this key has spent this much in a UTC day, the proxy refuses its requests until midnight UTC. A request already running may go over by its own cost."
+            </p>
+            <p class="field-error" role="alert">{move || error.get()}</p>
+        </form>
+    }
 }
 
 /// Inline rename of a key.

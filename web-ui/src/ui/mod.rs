@@ -4,9 +4,12 @@
 //!   the tabs.
 //! - `gate`: first run (create) and unlock.
 //! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
-//! - `keys`: a card per provider with its keys: add, test, rename, set default, delete.
+//! - `keys`: a card per provider with its keys: add, test, rename, set default, delete, what
+//!   each spent and its daily cap.
 //! - `security`: auto-lock period, change password, reset.
-//! - `try_it`: a streamed chat request through the proxy with the vault's key.
+//! - `try_it`: a streamed chat request through the proxy with the vault's key, its model picker
+//!   and what each answer cost.
+//! - `usage`: 30 days of spending, your keys against the app's, as a chart and tables.
 
 mod app;
 mod gate;
@@ -15,5 +18,6 @@ mod keys;
 mod security;
 mod state;
 mod try_it;
+mod usage;
 
 pub use app::App;

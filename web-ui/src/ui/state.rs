@@ -26,13 +26,21 @@ pub enum Tab {
     TryIt,
     /// Key grants for background jobs.
     Grants,
+    /// Spending over 30 days.
+    Usage,
     /// Auto-lock, password, reset.
     Security,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 4] = [Tab::Keys, Tab::TryIt, Tab::Grants, Tab::Security];
+    pub const ALL: [Tab; 5] = [
+        Tab::Keys,
+        Tab::TryIt,
+        Tab::Grants,
+        Tab::Usage,
+        Tab::Security,
+    ];
 
     /// The hash that selects it.
     pub fn hash(self) -> &'static str {
@@ -40,6 +48,7 @@ impl Tab {
             Self::Keys => "#keys",
             Self::TryIt => "#try",
             Self::Grants => "#grants",
+            Self::Usage => "#usage",
             Self::Security => "#security",
         }
     }
@@ -50,6 +59,7 @@ impl Tab {
             Self::Keys => "Keys",
             Self::TryIt => "Try it",
             Self::Grants => "Grants",
+            Self::Usage => "Usage",
             Self::Security => "Security",
         }
     }
@@ -94,6 +104,11 @@ pub struct Ctx {
     pub remaining_ms: RwSignal<Option<u64>>,
     /// The auto-lock period.
     pub auto_lock_ms: RwSignal<u64>,
+    /// Changes whenever something may have spent (an answer on the Try-it tab): usage views
+    /// ask the proxy again.
+    pub spend_changed: RwSignal<u64>,
+    /// Whether the app has handed over a user token (`byokSetUserToken`).
+    pub user_token: RwSignal<bool>,
 }
 
 impl Ctx {
@@ -111,6 +126,8 @@ impl Ctx {
             now_ms: RwSignal::new(now_ms()),
             remaining_ms: RwSignal::new(None),
             auto_lock_ms: RwSignal::new(auto_lock_ms),
+            spend_changed: RwSignal::new(0),
+            user_token: RwSignal::new(false),
         }
     }
 

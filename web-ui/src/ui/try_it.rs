@@ -2,7 +2,7 @@
 //! arrives. Also the reference for how a web app attaches keys per request.
 
 use byok_vault::wasm::BrowserVault;
-use byok_vault::{Provider, VaultError};
+use byok_vault::{ModelChoice, Provider, Serves, Totals, VaultError};
 use js_sys::{Object, Reflect, Uint8Array};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,6 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReadableStreamDefaultReader, Response};
 
 use super::state::Ctx;
+use crate::spend;
 use crate::sse::{ChatEvent, SseDecoder, chat_event};
 use crate::words;
 
@@ -31,7 +32,10 @@ enum Run {
     Idle,
     Waiting,
     Streaming,
-    Done { source: String },
+    Done {
+        source: String,
+        spent: Option<String>,
+    },
     Failed(String),
 }
 
@@ -39,11 +43,28 @@ enum Run {
 #[component]
 pub fn TryItPage() -> impl IntoView {
     let ctx = Ctx::get();
+    // The priced models: allowed by the plan? served by the app's key?
+    let models = RwSignal::new(Vec::<ModelChoice>::new());
+    Effect::new(move |_| {
+        ctx.user_token.track();
+        spawn_local(async move {
+            if let Ok((list, _)) = ctx.vault().models().await {
+                models.set(list.models);
+            }
+        });
+    });
+    let have_key = move |p: Provider| ctx.keys.with(|keys| keys.iter().any(|k| k.provider == p));
+    // Providers with a saved key, or whose models the app's key would serve.
     let with_keys = Memo::new(move |_| {
-        let keys = ctx.keys.get();
+        let models = models.get();
         Provider::ALL
             .into_iter()
-            .filter(|p| keys.iter().any(|k| k.provider == *p))
+            .filter(|p| {
+                have_key(*p)
+                    || models
+                        .iter()
+                        .any(|m| m.provider == *p && m.server_key && m.allowed)
+            })
             .collect::<Vec<_>>()
     });
     let provider = RwSignal::new(with_keys.get_untracked().first().copied());
@@ -83,6 +104,7 @@ pub fn TryItPage() -> impl IntoView {
             prompt: prompt.get_untracked(),
         };
         spawn_local(async move {
+            let before = Spend::now(&ctx, chosen).await;
             let outcome = stream_chat(&ctx.vault(), &request, &signal, |text| {
                 run.set(Run::Streaming);
                 answer.update(|a| a.push_str(text));
@@ -90,10 +112,22 @@ pub fn TryItPage() -> impl IntoView {
             .await;
             controller.set_value(None);
             match outcome {
-                Ok(source) => {
-                    let source = describe_source(&ctx, chosen, source.as_deref());
+                Ok(served_by) => {
+                    let source = describe_source(&ctx, chosen, served_by.as_deref());
                     ctx.done(format!("Answer complete, {source}."));
-                    run.set(Run::Done { source });
+                    run.set(Run::Done {
+                        source: source.clone(),
+                        spent: None,
+                    });
+                    let spent = before.answer(&ctx, served_by.as_deref()).await;
+                    ctx.spend_changed.update(|n| *n += 1);
+                    run.set(Run::Done {
+                        source,
+                        spent: Some(spent.map_or_else(
+                            || "tokens and cost not known (the proxy could not say)".to_owned(),
+                            |t| spend::summary(&t),
+                        )),
+                    });
                 }
                 Err(message) => run.set(Run::Failed(message)),
             }
@@ -144,6 +178,43 @@ pub fn TryItPage() -> impl IntoView {
                             </select>
                         </div>
                         <div class="field grow">
+                            <label for="try-model-pick">"Priced models"</label>
+                            <select
+                                id="try-model-pick"
+                                on:change=move |ev| {
+                                    let picked = event_target_value(&ev);
+                                    if !picked.is_empty() {
+                                        model.set(picked);
+                                    }
+                                }
+                            >
+                                <option value="">"Choose a model…"</option>
+                                {move || {
+                                    let chosen = provider.get();
+                                    models
+                                        .get()
+                                        .into_iter()
+                                        .filter(|m| Some(m.provider) == chosen)
+                                        .map(|m| {
+                                            let serves = m.serves(have_key(m.provider));
+                                            let name = m.model.clone();
+                                            let selected = move || model.get() == name;
+                                            view! {
+                                                <option
+                                                    value=m.model.clone()
+                                                    disabled=matches!(serves, Serves::NotOnPlan | Serves::NoKey)
+                                                    data-serves=serves_id(serves)
+                                                    selected=selected
+                                                >
+                                                    {format!("{} — {}", m.model, serves_words(serves))}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </div>
+                        <div class="field grow">
                             <label for="try-model">"Model"</label>
                             <input
                                 id="try-model"
@@ -175,7 +246,8 @@ pub fn TryItPage() -> impl IntoView {
                             Run::Idle => String::new(),
                             Run::Waiting => "Waiting for the provider…".into(),
                             Run::Streaming => "Streaming…".into(),
-                            Run::Done { source } => format!("Complete, {source}."),
+                            Run::Done { source, spent: None } => format!("Complete, {source}. Counting its cost…"),
+                            Run::Done { source, spent: Some(spent) } => format!("Complete, {source}. This answer: {spent}."),
                             Run::Failed(_) => String::new(),
                         }}
                     </p>
@@ -213,6 +285,103 @@ const res = await vault.fetch("openai", "/v1/chat/completions", {
 });
 res.headers.get("x-byok-key-source");         // "user" or "server""#;
 
+/// How the picker marks a model.
+fn serves_words(serves: Serves) -> &'static str {
+    match serves {
+        Serves::YourKey => "your key",
+        Serves::AppsKey => "app's key",
+        Serves::NotOnPlan => "not on your plan",
+        Serves::NoKey => "no key for it",
+    }
+}
+
+/// The same, for tests and styles.
+fn serves_id(serves: Serves) -> &'static str {
+    match serves {
+        Serves::YourKey => "yours",
+        Serves::AppsKey => "apps",
+        Serves::NotOnPlan => "not-on-plan",
+        Serves::NoKey => "no-key",
+    }
+}
+
+/// Today's spending before a request, of the provider's default key and of the app's user,
+/// to tell what the answer added.
+#[derive(Debug)]
+struct Spend {
+    key: Option<(String, Totals)>,
+    user: Option<Totals>,
+}
+
+impl Spend {
+    async fn now(ctx: &Ctx, provider: Provider) -> Self {
+        let vault = ctx.vault();
+        let key = match vault.core().key_for(provider) {
+            Ok((id, _)) => vault.key_usage(&id).await.ok().map(|(r, _)| (id, r.today)),
+            Err(_) => None,
+        };
+        let user = if vault.has_user_token() {
+            vault.user_usage().await.ok().map(|(r, _)| r.today)
+        } else {
+            None
+        };
+        Self { key, user }
+    }
+
+    /// What the answer added, asked of whoever paid (the proxy counts it within a second of
+    /// the answer's end). Another request with the same key at the same moment would be
+    /// counted in too.
+    async fn answer(self, ctx: &Ctx, served_by: Option<&str>) -> Option<Totals> {
+        let vault = ctx.vault();
+        for _ in 0..8 {
+            sleep(250).await;
+            let now = match (served_by, &self.key, &self.user) {
+                (Some("user"), Some((id, before)), _) => vault
+                    .key_usage(id)
+                    .await
+                    .ok()
+                    .map(|(r, _)| (r.today, before)),
+                (Some("server"), _, Some(before)) => vault
+                    .user_usage()
+                    .await
+                    .ok()
+                    .map(|(r, _)| (r.today, before)),
+                _ => return None,
+            };
+            let (after, before) = now?;
+            if after.requests > before.requests {
+                return Some(Totals {
+                    requests: after.requests - before.requests,
+                    input_tokens: after.input_tokens.saturating_sub(before.input_tokens),
+                    cached_input_tokens: after
+                        .cached_input_tokens
+                        .saturating_sub(before.cached_input_tokens),
+                    output_tokens: after.output_tokens.saturating_sub(before.output_tokens),
+                    cost_usd: Some(
+                        (after.cost_usd.unwrap_or(0.0) - before.cost_usd.unwrap_or(0.0)).max(0.0),
+                    ),
+                    unpriced_requests: after
+                        .unpriced_requests
+                        .saturating_sub(before.unpriced_requests),
+                    incomplete_requests: after
+                        .incomplete_requests
+                        .saturating_sub(before.incomplete_requests),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Waits `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        // A timer on `window` cannot fail to be set.
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// What the page sends.
 #[derive(Debug)]
 struct ChatRequest {
@@ -249,6 +418,8 @@ async fn stream_chat(
     let body = serde_json::json!({
         "model": format!("{}/{}", request.provider.id(), request.model),
         "stream": true,
+        // So the proxy can count the answer's tokens and price it.
+        "stream_options": { "include_usage": true },
         "messages": [{ "role": "user", "content": request.prompt }],
     });
     let init =
@@ -322,15 +493,27 @@ async fn http_failure(response: &Response) -> String {
         .ok()
         .flatten()
         .and_then(|s| s.parse().ok());
-    let message = match response.json() {
-        Ok(pending) => JsFuture::from(pending).await.ok().and_then(|body| {
-            let error = Reflect::get(&body, &"error".into()).ok()?;
-            // Providers answer {"error":{"message"}} and sometimes {"error":"..."}.
-            error
-                .as_string()
-                .or_else(|| Reflect::get(&error, &"message".into()).ok()?.as_string())
-        }),
+    let body = match response.json() {
+        Ok(pending) => JsFuture::from(pending).await.ok(),
         Err(_) => None,
     };
-    words::http_error(response.status(), message.as_deref(), retry_after)
+    let error = body.and_then(|b| Reflect::get(&b, &"error".into()).ok());
+    // Providers answer {"error":{"message","code"}} and sometimes {"error":"..."}.
+    let field = |name: &str| {
+        error
+            .as_ref()
+            .and_then(|e| Reflect::get(e, &name.into()).ok())
+            .and_then(|v| v.as_string())
+    };
+    let message = error
+        .as_ref()
+        .and_then(JsValue::as_string)
+        .or_else(|| field("message"));
+    let code = field("code");
+    words::http_error(
+        response.status(),
+        code.as_deref(),
+        message.as_deref(),
+        retry_after,
+    )
 }
