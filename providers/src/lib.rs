@@ -4,7 +4,11 @@
 //! upstream URL, how it authenticates, where to test a key and where its OpenAI-compatible
 //! endpoints are. Both read them here, so adding a provider is one change in one place.
 //!
-//! This crate is plain data: no I/O, no HTTP types, small enough for the wasm build.
+//! This crate is plain data: no I/O, no HTTP types, small enough for the wasm build. It also
+//! holds the one other thing both sides must agree on to the letter: how a UTC day is written
+//! in usage answers ([`day`]).
+
+pub mod day;
 
 use std::fmt;
 use std::str::FromStr;

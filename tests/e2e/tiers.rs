@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use byok_e2e::{FakeProvider, ProxyProcess, RedisServer};
+use byok_e2e::{FakeProvider, ProxyProcess, RedisServer, write_files};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -18,16 +18,12 @@ const SECRET: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6
 /// A configuration file with the issue's example tiers (requests per hour lowered to 3, and
 /// a $0.50 budget on the app's key), and a price of $0.30 per fake answer for `pricey`.
 fn config() -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "byok-tiers-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("byok.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let [config, prices]: [PathBuf; 2] = write_files(
+        "byok-tiers",
+        &[
+            (
+                "byok.toml",
+                r#"
 default_tier = "free"
 user_token_alg = "HS256"
 user_token_audience = "byok"
@@ -38,13 +34,14 @@ server_key_daily_budget_usd = 0.50
 [tiers.pro]
 models = ["*"]
 "#,
+            ),
+            (
+                "prices.toml",
+                "[[model]]\nprovider = \"openai\"\nmodel = \"pricey\"\ninput = 100000.0\noutput = 0.0\n",
+            ),
+        ],
     )
-    .unwrap();
-    let prices = dir.join("prices.toml");
-    std::fs::write(
-        &prices,
-        "[[model]]\nprovider = \"openai\"\nmodel = \"pricey\"\ninput = 100000.0\noutput = 0.0\n",
-    )
+    .try_into()
     .unwrap();
     (config, prices)
 }

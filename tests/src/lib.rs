@@ -11,6 +11,30 @@ pub use keepalive::KeepAliveProvider;
 pub use proxy::{ProxyProcess, raw_request};
 pub use redis::{RedisCluster, RedisServer, dump_all};
 
+/// Writes `files` (name, contents) into a directory of their own for this process and thread
+/// and returns their paths, in order: configuration and price files for a proxy under test.
+///
+/// # Panics
+///
+/// When the temporary directory cannot be written.
+#[must_use]
+pub fn write_files(prefix: &str, files: &[(&str, &str)]) -> Vec<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
+    files
+        .iter()
+        .map(|(name, contents)| {
+            let path = dir.join(name);
+            std::fs::write(&path, contents).expect("the temporary directory is writable");
+            path
+        })
+        .collect()
+}
+
 /// The SSE chunks the fake provider streams for `"stream": true` chat requests.
 #[must_use]
 pub fn fake_sse_chunks() -> Vec<&'static str> {

@@ -11,7 +11,7 @@ mod browser;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use byok_e2e::{FakeProvider, ProxyProcess};
+use byok_e2e::{FakeProvider, ProxyProcess, write_files};
 use serde_json::Value;
 use thirtyfour::prelude::*;
 
@@ -32,28 +32,30 @@ const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
 const APPS_KEY: &str = "sk-ant-api03-TheAppsOwnE2EkeyQ7w3Zr8";
 const JWT_SECRET: &str = "journey-secret-of-at-least-32-bytes-hs256";
 
-/// A plan that allows two models, and prices that make the fake provider's 18 tokens cost
-/// $1.80 on gpt-4o-mini (so a $1 cap is reached by one answer).
+/// A plan that allows three models (Gemini's so its key can be tested), and prices that make
+/// the fake provider's 18 tokens cost $1.80 on gpt-4o-mini (so a $1 cap is reached by one
+/// answer).
 fn plans_and_prices() -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("byok-ui-journey-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("byok.toml");
-    std::fs::write(
-        &config,
-        r#"
+    let [config, prices]: [PathBuf; 2] = write_files(
+        "byok-ui-journey",
+        &[
+            (
+                "byok.toml",
+                r#"
 default_tier = "free"
 user_token_alg = "HS256"
 [tiers.free]
 models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*"]
 "#,
+            ),
+            (
+                "prices.toml",
+                "[[model]]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n\
+                 input = 100000.0\ncached_input = 100000.0\noutput = 100000.0\n",
+            ),
+        ],
     )
-    .unwrap();
-    let prices = dir.join("prices.toml");
-    std::fs::write(
-        &prices,
-        "[[model]]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n\
-         input = 100000.0\ncached_input = 100000.0\noutput = 100000.0\n",
-    )
+    .try_into()
     .unwrap();
     (config, prices)
 }

@@ -1,6 +1,7 @@
 //! Spending in figures: dollar amounts and token counts as the page writes them, and the 30
 //! days of the Usage chart (your keys against the app's, per day and per provider).
 
+use byok_providers::day::{date, day_number};
 use byok_vault::{KeySource, Provider, Totals, UsageReport};
 
 /// Days in the chart, today included.
@@ -179,42 +180,6 @@ pub fn scale(bars: &[DayBar], by_cost: bool) -> f64 {
         .max(f64::MIN_POSITIVE)
 }
 
-/// The UTC day number (days since 1970-01-01) of `YYYY-MM-DD`.
-#[must_use]
-pub fn day_number(date: &str) -> Option<i64> {
-    let mut parts = date.splitn(3, '-').map(str::parse::<i64>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
-        return None;
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-/// `YYYY-MM-DD` of UTC day number `days`.
-#[must_use]
-pub fn date(days: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,19 +215,6 @@ mod tests {
             ..spent(1, 0.0)
         };
         assert_eq!(summary(&unknown), "15 tokens · cost unknown");
-    }
-
-    #[test]
-    fn dates_round_trip_through_day_numbers() {
-        assert_eq!(day_number("1970-01-01"), Some(0));
-        assert_eq!(day_number("2026-12-01"), Some(20_788));
-        assert_eq!(date(20_788), "2026-12-01");
-        assert_eq!(date(11_016), "2000-02-29");
-        for n in [0, 59, 365, 11_016, 20_000, 20_788] {
-            assert_eq!(day_number(&date(n)), Some(n));
-        }
-        assert_eq!(day_number("2026-13-01"), None);
-        assert_eq!(day_number("yesterday"), None);
     }
 
     #[test]

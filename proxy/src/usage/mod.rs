@@ -93,19 +93,10 @@ pub fn until_midnight() -> u64 {
     (DAY - now % DAY).max(1)
 }
 
-/// `day` (days since 1970-01-01) as `YYYY-MM-DD` (Howard Hinnant's `civil_from_days`).
+/// `day` (days since 1970-01-01) as `YYYY-MM-DD`.
 #[must_use]
 pub fn date(day: u64) -> String {
-    let z = day.cast_signed() + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    byok_providers::day::date(day.cast_signed())
 }
 
 /// The model a request named: known when forwarded, or read from its body on the way up.
@@ -288,15 +279,6 @@ pub fn parse_cap(text: &str) -> Result<f64, crate::ProxyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_utc_calendar_days() {
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(20_423), "2025-12-01");
-        assert_eq!(date(20_788), "2026-12-01");
-        assert_eq!(date(11_016), "2000-02-29");
-        assert_eq!(date(11_017), "2000-03-01");
-    }
 
     #[test]
     fn caps_are_plain_amounts() {
