@@ -74,6 +74,8 @@ export interface KeyInfo {
   lastUsedMs?: number | null;
   lastTestedMs?: number | null;
   testStatus: "untested" | "valid" | "invalid";
+  /** The daily spend cap in US dollars, as a decimal ("5", "0.5"), or null: see `setDailyCap`. */
+  dailyCapUsd: string | null;
 }
 /** The proxy's verdict on a key. */
 export interface KeyTestResult {
