@@ -746,6 +746,18 @@ async fn the_whole_journey_in_a_real_browser() {
         .await
         .unwrap();
     browser.wait_text("#notice", "locks after 1 minute").await;
+    // The vault asked for persistent storage when it was made; the page says what the
+    // browser answered, as the browser itself reports it.
+    let persisted = browser
+        .run_async("navigator.storage.persisted().then(arguments[0]);")
+        .await;
+    let kept = browser.text("#storage-status").await;
+    let want = if persisted == true {
+        "Persistent:"
+    } else {
+        "Not persistent:"
+    };
+    assert!(kept.starts_with(want), "{persisted}: {kept}");
     assert_accessible(&browser, "security").await;
     browser.shot("11-security").await;
     tokio::time::sleep(Duration::from_secs(15)).await;

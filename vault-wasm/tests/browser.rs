@@ -460,6 +460,31 @@ async fn change_password_and_reset() {
 }
 
 #[wasm_bindgen_test]
+async fn create_asks_the_browser_to_keep_the_storage() {
+    let name = unique_name("persist");
+    let vault = open(&name, &[]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    let answer = done(vault.persist_storage()).await.unwrap();
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let storage = Reflect::get(&navigator, &"storage".into()).unwrap();
+    let persisted: js_sys::Function = Reflect::get(&storage, &"persisted".into())
+        .unwrap()
+        .unchecked_into();
+    let persisted = done(persisted.call0(&storage).unwrap().unchecked_into())
+        .await
+        .unwrap();
+    assert!(
+        answer.as_bool().is_some(),
+        "this browser can say: {answer:?}"
+    );
+    assert_eq!(
+        answer.as_bool(),
+        persisted.as_bool(),
+        "the vault reports what the browser then says"
+    );
+}
+
+#[wasm_bindgen_test]
 fn check_key_explains_shape_problems() {
     assert_eq!(Vault::check_key("openai", OPENAI_KEY).unwrap(), None);
     let problem = Vault::check_key("openai", ANTHROPIC_KEY).unwrap().unwrap();

@@ -23,6 +23,7 @@
 mod grants;
 mod idb;
 mod kdf;
+mod persist;
 mod request;
 mod usage;
 
@@ -443,13 +444,16 @@ impl Vault {
         promise(async move { Ok(vault.core().exists().await?.into()) })
     }
 
-    /// Creates a vault protected by `password` and leaves it unlocked.
+    /// Creates a vault protected by `password`, leaves it unlocked, and asks the browser to
+    /// keep its storage (see `persistStorage`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn create(&self, password: String) -> Promise {
         let vault = self.vault.clone();
         let password = SecretString::new(password);
         promise(async move {
             vault.core().create(&password).await?;
+            // The browser's answer does not change the outcome; `persistStorage` reports it.
+            vault.persist_storage().await;
             Ok(JsValue::UNDEFINED)
         })
     }

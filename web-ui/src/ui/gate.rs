@@ -36,10 +36,13 @@ pub fn CreateVault() -> impl IntoView {
         };
         busy.set(true);
         spawn_local(async move {
-            match ctx.vault().core().create(&secret).await {
+            let vault = ctx.vault();
+            match vault.core().create(&secret).await {
                 Ok(()) => {
                     error.set(String::new());
                     ctx.done("Your vault is ready. Add your first key below.");
+                    // Asked after the vault exists; the Security tab shows the answer.
+                    ctx.persisted.set(vault.persist_storage().await);
                 }
                 Err(err) => {
                     error.set(words::vault_error(&err));

@@ -20,6 +20,7 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <div class="stack-lg">
             <AutoLockSetting />
+            <StorageSetting />
             <ChangePassword />
             <section class="panel danger-zone" aria-labelledby="reset-title">
                 <h2 id="reset-title">"Reset the vault"</h2>
@@ -27,6 +28,42 @@ pub fn SecurityPage() -> impl IntoView {
                 <ResetVault />
             </section>
         </div>
+    }
+}
+
+/// Whether the browser keeps the vault's storage, and a way to ask (again).
+#[component]
+fn StorageSetting() -> impl IntoView {
+    let ctx = Ctx::get();
+    spawn_local(async move {
+        ctx.persisted.set(ctx.vault().storage_persisted().await);
+    });
+    let ask = move |_| {
+        spawn_local(async move {
+            let answer = ctx.vault().persist_storage().await;
+            ctx.persisted.set(answer);
+            match answer {
+                Some(true) => ctx.done("This browser will keep the vault's storage."),
+                _ => ctx.failed(
+                    "This browser did not agree to keep the vault's storage. Bookmarking or installing the page makes some browsers agree.",
+                ),
+            }
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="storage-title">
+            <h2 id="storage-title">"Storage"</h2>
+            <p id="storage-status">
+                {move || match ctx.persisted.get() {
+                    Some(true) => "Persistent: this browser has agreed not to clear the vault when the disk fills up.",
+                    Some(false) => "Not persistent: this browser may clear the vault (and the keys in it) when the disk fills up. Keep your provider keys somewhere safe as well.",
+                    None => "This browser cannot say whether it keeps the vault's storage.",
+                }}
+            </p>
+            <Show when=move || ctx.persisted.get() == Some(false)>
+                <button class="button" id="persist-storage" on:click=ask>"Ask the browser to keep it"</button>
+            </Show>
+        </section>
     }
 }
 

@@ -109,6 +109,8 @@ pub struct Ctx {
     pub spend_changed: RwSignal<u64>,
     /// Whether the app has handed over a user token (`byokSetUserToken`).
     pub user_token: RwSignal<bool>,
+    /// Whether the browser keeps the vault's storage (None: not asked yet, or it cannot say).
+    pub persisted: RwSignal<Option<bool>>,
 }
 
 impl Ctx {
@@ -128,6 +130,7 @@ impl Ctx {
             auto_lock_ms: RwSignal::new(auto_lock_ms),
             spend_changed: RwSignal::new(0),
             user_token: RwSignal::new(false),
+            persisted: RwSignal::new(None),
         }
     }
 
