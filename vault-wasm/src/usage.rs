@@ -41,6 +41,29 @@ impl Totals {
         self.incomplete_requests += other.incomplete_requests;
     }
 
+    /// What was added since `before` (an earlier reading of the same counts): one answer's
+    /// share of the day, say. Never negative.
+    #[must_use]
+    pub fn since(&self, before: &Totals) -> Totals {
+        Totals {
+            requests: self.requests.saturating_sub(before.requests),
+            input_tokens: self.input_tokens.saturating_sub(before.input_tokens),
+            cached_input_tokens: self
+                .cached_input_tokens
+                .saturating_sub(before.cached_input_tokens),
+            output_tokens: self.output_tokens.saturating_sub(before.output_tokens),
+            cost_usd: Some(
+                (self.cost_usd.unwrap_or(0.0) - before.cost_usd.unwrap_or(0.0)).max(0.0),
+            ),
+            unpriced_requests: self
+                .unpriced_requests
+                .saturating_sub(before.unpriced_requests),
+            incomplete_requests: self
+                .incomplete_requests
+                .saturating_sub(before.incomplete_requests),
+        }
+    }
+
     /// Input and output tokens together.
     #[must_use]
     pub fn tokens(&self) -> u64 {
@@ -258,6 +281,15 @@ mod tests {
             "unknown stays unknown"
         );
         assert_eq!(UsageReport::sum([]), UsageReport::default());
+
+        let added = twice.last_30_days.since(&report.last_30_days);
+        assert_eq!((added.requests, added.output_tokens), (3, 15));
+        assert_eq!(added.cost_usd, Some(0.75));
+        assert_eq!(
+            report.today.since(&twice.today).requests,
+            0,
+            "never negative"
+        );
     }
 
     #[test]

@@ -161,21 +161,24 @@ pub fn combine(
     (bars, providers)
 }
 
+/// A day's height in the chart's unit: dollars, or tokens.
+#[must_use]
+pub fn measure(t: &Totals, by_cost: bool) -> f64 {
+    if by_cost {
+        t.cost_usd.unwrap_or(0.0)
+    } else {
+        // Token counts of a day stay far below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        let tokens = t.tokens() as f64;
+        tokens
+    }
+}
+
 /// The tallest bar's height in the chart's unit (dollars or tokens), never zero.
 #[must_use]
 pub fn scale(bars: &[DayBar], by_cost: bool) -> f64 {
-    let height = |t: &Totals| {
-        if by_cost {
-            t.cost_usd.unwrap_or(0.0)
-        } else {
-            // Token counts of a day stay far below 2^53.
-            #[allow(clippy::cast_precision_loss)]
-            let tokens = t.tokens() as f64;
-            tokens
-        }
-    };
     bars.iter()
-        .map(|b| height(&b.yours) + height(&b.apps))
+        .map(|b| measure(&b.yours, by_cost) + measure(&b.apps, by_cost))
         .fold(0.0, f64::max)
         .max(f64::MIN_POSITIVE)
 }

@@ -350,23 +350,7 @@ impl Spend {
             };
             let (after, before) = now?;
             if after.requests > before.requests {
-                return Some(Totals {
-                    requests: after.requests - before.requests,
-                    input_tokens: after.input_tokens.saturating_sub(before.input_tokens),
-                    cached_input_tokens: after
-                        .cached_input_tokens
-                        .saturating_sub(before.cached_input_tokens),
-                    output_tokens: after.output_tokens.saturating_sub(before.output_tokens),
-                    cost_usd: Some(
-                        (after.cost_usd.unwrap_or(0.0) - before.cost_usd.unwrap_or(0.0)).max(0.0),
-                    ),
-                    unpriced_requests: after
-                        .unpriced_requests
-                        .saturating_sub(before.unpriced_requests),
-                    incomplete_requests: after
-                        .incomplete_requests
-                        .saturating_sub(before.incomplete_requests),
-                });
+                return Some(after.since(before));
             }
         }
         None

@@ -162,15 +162,7 @@ fn chart_svg(bars: &[DayBar], by_cost: bool) -> AnyView {
     let top = spend::scale(bars, by_cost);
     #[allow(clippy::cast_precision_loss)] // 30 bars
     let step = WIDTH / bars.len().max(1) as f64;
-    let measure = |t: &Totals| {
-        if by_cost {
-            t.cost_usd.unwrap_or(0.0)
-        } else {
-            #[allow(clippy::cast_precision_loss)] // a day's tokens stay far below 2^53
-            let tokens = t.tokens() as f64;
-            tokens
-        }
-    };
+    let measure = |t: &Totals| spend::measure(t, by_cost);
     let peak = if by_cost {
         spend::dollars(Some(top))
     } else {
