@@ -28,9 +28,13 @@ pub enum VaultError {
     /// tampered record that tries to weaken the password hashing.
     #[error("the stored key-derivation settings are weaker than allowed; refusing to use them")]
     WeakKdf,
-    /// A record written by a newer version of byok.
-    #[error("vault data format {0} is not supported by this version of byok")]
+    /// A record or backup written by a newer version of byok.
+    #[error("data format {0} comes from a newer version of byok; update byok to read it")]
     UnsupportedFormat(u32),
+    /// A backup file that does not open: a wrong backup password, a file changed or cut short,
+    /// or not a byok backup at all. Deliberately not more specific, like [`VaultError::Decrypt`].
+    #[error("wrong backup password, or the file is damaged or not a byok backup")]
+    BackupUnreadable,
     /// The provider key does not have the right shape.
     #[error("{0}")]
     InvalidKey(#[from] KeyShapeError),
@@ -72,6 +76,7 @@ impl VaultError {
             Self::Decrypt => "decrypt",
             Self::WeakKdf => "weak_kdf",
             Self::UnsupportedFormat(_) => "unsupported_format",
+            Self::BackupUnreadable => "backup_unreadable",
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidInput(_) => "invalid_input",
             Self::NotFound(_) => "not_found",

@@ -104,6 +104,12 @@ pub trait Kdf {
     async fn derive(&self, password: &SecretString, params: &KdfParams) -> Result<SymmetricKey>;
 }
 
+impl<K: Kdf + ?Sized> Kdf for std::rc::Rc<K> {
+    async fn derive(&self, password: &SecretString, params: &KdfParams) -> Result<SymmetricKey> {
+        (**self).derive(password, params).await
+    }
+}
+
 /// PBKDF2 computed in Rust by the `pbkdf2` crate. The native path, and the browser fallback
 /// where WebCrypto is unavailable (pages not served from a secure context).
 #[derive(Debug, Clone, Copy, Default)]

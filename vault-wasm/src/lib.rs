@@ -20,6 +20,7 @@ mod usage;
 mod usd;
 mod vault;
 
+pub mod backup;
 pub mod crypto;
 pub mod envelope;
 pub mod kdf;
@@ -28,6 +29,7 @@ pub mod kdf;
 pub mod wasm;
 
 pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock};
+pub use backup::{Backup, BackupContents, ImportReport};
 pub use entry::{
     Entry, EntryMeta, KeyInfo, KeyShapeError, Provider, TestStatus, UnknownProvider, preview,
     validate_key, validate_label,
