@@ -69,6 +69,25 @@ async fn raw_records(name: &str) -> Vec<(String, String)> {
     IdbStore::open(name).await.unwrap().get_all().await.unwrap()
 }
 
+/// What the echo server saw of `vault.fetch(provider, url, init)`: its JSON answer.
+async fn echoed(vault: &Vault, provider: &str, url: String, init: JsValue) -> JsValue {
+    let response: web_sys::Response = done(vault.fetch(provider.into(), url, init))
+        .await
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(response.status(), 200);
+    done(response.json().unwrap()).await.unwrap()
+}
+
+/// The string at `path` in `value`, if there is one.
+fn field(value: &JsValue, path: &[&str]) -> Option<String> {
+    let mut v = value.clone();
+    for p in path {
+        v = Reflect::get(&v, &(*p).into()).unwrap();
+    }
+    v.as_string()
+}
+
 fn labels(list: JsValue) -> Vec<String> {
     js_sys::Array::from(&list)
         .iter()
@@ -288,19 +307,8 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
     Reflect::set(&headers, &"Content-Type".into(), &"application/json".into()).unwrap();
     Reflect::set(&init, &"headers".into(), &headers).unwrap();
     let url = format!("{ECHO_URL}/openai/v1/chat/completions");
-    let response: web_sys::Response = done(vault.fetch("openai".into(), url, init.into()))
-        .await
-        .unwrap()
-        .unchecked_into();
-    assert_eq!(response.status(), 200);
-    let echoed = done(response.json().unwrap()).await.unwrap();
-    let got = |path: &[&str]| {
-        let mut v = echoed.clone();
-        for p in path {
-            v = Reflect::get(&v, &(*p).into()).unwrap();
-        }
-        v.as_string()
-    };
+    let echo = echoed(&vault, "openai", url, init.into()).await;
+    let got = |path: &[&str]| field(&echo, path);
     assert_eq!(got(&["headers", "x-byok-key"]).as_deref(), Some(OPENAI_KEY));
     assert_eq!(
         got(&["headers", "content-type"]).as_deref(),
@@ -333,41 +341,22 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
     assert_eq!(code(&bad), "invalid_input");
     vault.set_user_token(Some("header.payload.signature".into()));
     let url = format!("{ECHO_URL}/openai/v1/models");
-    let response: web_sys::Response =
-        done(vault.fetch("openai".into(), url.clone(), JsValue::UNDEFINED))
-            .await
-            .unwrap()
-            .unchecked_into();
-    let echoed = done(response.json().unwrap()).await.unwrap();
-    let header = |name: &str| {
-        let headers = Reflect::get(&echoed, &"headers".into()).unwrap();
-        Reflect::get(&headers, &name.into()).unwrap().as_string()
-    };
-    assert_eq!(header("x-byok-daily-cap").as_deref(), Some("0.5"));
+    let echo = echoed(&vault, "openai", url.clone(), JsValue::UNDEFINED).await;
     assert_eq!(
-        header("x-byok-user").as_deref(),
+        field(&echo, &["headers", "x-byok-daily-cap"]).as_deref(),
+        Some("0.5")
+    );
+    assert_eq!(
+        field(&echo, &["headers", "x-byok-user"]).as_deref(),
         Some("header.payload.signature")
     );
     vault.set_user_token(None);
     done(vault.set_daily_cap(id.as_string().unwrap(), JsValue::NULL))
         .await
         .unwrap();
-    let response: web_sys::Response = done(vault.fetch("openai".into(), url, JsValue::UNDEFINED))
-        .await
-        .unwrap()
-        .unchecked_into();
-    let echoed = done(response.json().unwrap()).await.unwrap();
-    let headers = Reflect::get(&echoed, &"headers".into()).unwrap();
-    assert!(
-        Reflect::get(&headers, &"x-byok-daily-cap".into())
-            .unwrap()
-            .is_undefined()
-    );
-    assert!(
-        Reflect::get(&headers, &"x-byok-user".into())
-            .unwrap()
-            .is_undefined()
-    );
+    let echo = echoed(&vault, "openai", url, JsValue::UNDEFINED).await;
+    assert_eq!(field(&echo, &["headers", "x-byok-daily-cap"]), None);
+    assert_eq!(field(&echo, &["headers", "x-byok-user"]), None);
 
     // Last use is recorded.
     TimeoutFuture::new(50).await;
@@ -587,4 +576,85 @@ async fn grants_are_remembered_sealed_listed_and_revoked() {
             .iter()
             .all(|(k, _)| !k.starts_with("grant:"))
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_backup_restores_every_key_after_a_reset_and_shows_nothing_in_plaintext() {
+    let name = unique_name("backup");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
+        .await
+        .unwrap();
+    let before = labels(vault.list().unwrap());
+
+    // The vault password is asked again; a wrong one gives no file.
+    let wrong = done(vault.export_backup("wrong password".into(), None))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&wrong), "decrypt");
+    let file: web_sys::File =
+        done(vault.export_backup(PASSWORD.into(), Some("the backup's own password".into())))
+            .await
+            .unwrap()
+            .unchecked_into();
+    assert!(file.name().starts_with("byok-backup-20"), "{}", file.name());
+    assert!(file.name().ends_with(".json"));
+    assert_eq!(file.type_(), "application/json");
+    let text = done(file.text()).await.unwrap().as_string().unwrap();
+    for needle in [
+        &OPENAI_KEY[8..20],
+        &ANTHROPIC_KEY[7..19],
+        "4242",
+        LABEL,
+        "second",
+        "openai",
+        "anthropic",
+        PASSWORD,
+    ] {
+        assert!(!text.contains(needle), "the backup shows {needle:?}");
+    }
+
+    // The browser loses everything; a new vault with a new password takes the file back.
+    done(vault.reset()).await.unwrap();
+    assert!(raw_records(&name).await.is_empty());
+    done(vault.create("a brand new vault password".into()))
+        .await
+        .unwrap();
+    let refused = done(vault.import_backup(file.clone().into(), PASSWORD.into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "backup_unreadable", "{}", message(&refused));
+    assert!(labels(vault.list().unwrap()).is_empty(), "nothing changed");
+    let report = done(vault.import_backup(file.clone().into(), "the backup's own password".into()))
+        .await
+        .unwrap();
+    let added = labels(Reflect::get(&report, &"added".into()).unwrap());
+    assert_eq!(added.len(), 2);
+    assert_eq!(labels(vault.list().unwrap()), before);
+    // Twice: nothing added, both reported as held.
+    let again = done(vault.import_backup(text.clone().into(), "the backup's own password".into()))
+        .await
+        .unwrap();
+    assert!(labels(Reflect::get(&again, &"added".into()).unwrap()).is_empty());
+    assert_eq!(
+        labels(Reflect::get(&again, &"skipped".into()).unwrap()).len(),
+        2
+    );
+
+    // The restored key is sent as before.
+    let url = format!("{ECHO_URL}/openai/v1/models");
+    let echo = echoed(&vault, "openai", url, JsValue::UNDEFINED).await;
+    assert_eq!(
+        field(&echo, &["headers", "x-byok-key"]).as_deref(),
+        Some(OPENAI_KEY)
+    );
+    // And IndexedDB holds it sealed, as ever.
+    let dump = format!("{:?}", raw_records(&name).await);
+    for needle in [&OPENAI_KEY[8..20], LABEL, "openai", "anthropic"] {
+        assert!(!dump.contains(needle), "IndexedDB shows {needle:?}");
+    }
 }

@@ -20,6 +20,7 @@
 //! URLs under the configured proxy (default: this page's origin), never follows redirects, and
 //! puts the key in the `X-BYOK-Key` header only.
 
+mod backup;
 mod grants;
 mod idb;
 mod kdf;

@@ -1,0 +1,129 @@
+//! Backups for JavaScript: `exportBackup` gives a `File` to download, `importBackup` takes the
+//! one a file picker hands back. The format and the merge rules are the core's
+//! ([`crate::backup`]).
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use web_sys::{Blob, File, FilePropertyBag};
+
+use super::{BrowserVault, Vault, invalid, js_error, promise, to_js};
+use crate::backup::MAX_BACKUP_BYTES;
+use crate::{ImportReport, SecretString, VaultError};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** What `importBackup` did: keys added, and keys the vault already held (left as they were). */
+export interface ImportReport {
+  added: KeyInfo[];
+  skipped: KeyInfo[];
+}
+"#;
+
+impl BrowserVault {
+    /// Every key in one encrypted backup file named `byok-backup-YYYY-MM-DD.json`.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Vault::export_backup`].
+    pub async fn export_backup(
+        &self,
+        vault_password: &SecretString,
+        backup_password: &SecretString,
+    ) -> Result<File, VaultError> {
+        let text = self
+            .core()
+            .export_backup(vault_password, backup_password)
+            .await?;
+        let options = FilePropertyBag::new();
+        options.set_type("application/json");
+        let parts = Array::of1(&JsValue::from_str(&text));
+        File::new_with_str_sequence_and_options(&parts, &backup_file_name(), &options)
+            .map_err(|_| VaultError::Storage("the browser could not make the backup file".into()))
+    }
+
+    /// Reads a backup and adds the keys the vault does not hold. `file` is a `Blob` (a `File`
+    /// from a picker) or the file's text.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Vault::import_backup`]; [`VaultError::InvalidInput`] for anything else.
+    pub async fn import_backup(
+        &self,
+        file: &JsValue,
+        password: &SecretString,
+    ) -> Result<ImportReport, VaultError> {
+        self.core().active()?;
+        let text = read_text(file).await?;
+        self.core().import_backup(&text, password).await
+    }
+}
+
+/// `byok-backup-` and today's UTC date.
+fn backup_file_name() -> String {
+    // Milliseconds since the epoch, far inside i64.
+    #[allow(clippy::cast_possible_truncation)]
+    let day = (js_sys::Date::now() / 86_400_000.0).floor() as i64;
+    format!("byok-backup-{}.json", byok_providers::day::date(day))
+}
+
+/// The text of a `Blob` or a string, refusing what is too large to be a backup before reading.
+async fn read_text(file: &JsValue) -> Result<String, VaultError> {
+    if let Some(text) = file.as_string() {
+        return Ok(text);
+    }
+    let blob: &Blob = file
+        .dyn_ref()
+        .ok_or_else(|| invalid("importBackup takes a File, a Blob or the file's text"))?;
+    // A file size in bytes is far inside f64's exact range.
+    #[allow(clippy::cast_precision_loss)]
+    if blob.size() > MAX_BACKUP_BYTES as f64 {
+        return Err(VaultError::BackupUnreadable);
+    }
+    let text = JsFuture::from(blob.text())
+        .await
+        .map_err(|_| VaultError::Storage("the browser could not read the file".into()))?;
+    text.as_string().ok_or(VaultError::BackupUnreadable)
+}
+
+#[wasm_bindgen]
+impl Vault {
+    /// Every key with its metadata in one encrypted file (a `File` named
+    /// `byok-backup-YYYY-MM-DD.json`, JSON; the format is documented in the README), sealed
+    /// under `backupPassword`, or under the vault password when it is omitted. The vault
+    /// password is asked again, as password managers do before an export; a wrong one rejects
+    /// with code `decrypt`.
+    #[wasm_bindgen(js_name = exportBackup, unchecked_return_type = "Promise<File>")]
+    pub fn export_backup(
+        &self,
+        vault_password: String,
+        backup_password: Option<String>,
+    ) -> Promise {
+        let vault = self.vault.clone();
+        let vault_password = SecretString::new(vault_password);
+        let backup_password = backup_password.map(SecretString::new);
+        promise(async move {
+            let backup = backup_password.as_ref().unwrap_or(&vault_password);
+            Ok(vault.export_backup(&vault_password, backup).await?.into())
+        })
+    }
+
+    /// Adds the keys of a backup (a `File` or `Blob` from a file picker, or its text) that the
+    /// vault does not hold; keys it holds are reported in `skipped` and left as they were. A
+    /// wrong password or a damaged, cut-short or foreign file rejects with code
+    /// `backup_unreadable`, one from a newer byok with `unsupported_format`; either way
+    /// nothing changes.
+    #[wasm_bindgen(js_name = importBackup, unchecked_return_type = "Promise<ImportReport>")]
+    pub fn import_backup(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Blob | string")] file: JsValue,
+        password: String,
+    ) -> Promise {
+        let vault = self.vault.clone();
+        let password = SecretString::new(password);
+        future_to_promise(async move {
+            let report = vault.import_backup(&file, &password).await;
+            to_js(&report.map_err(js_error)?)
+        })
+    }
+}
