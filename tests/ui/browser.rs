@@ -184,6 +184,19 @@ impl Browser {
             .clone()
     }
 
+    /// Lets the page download files, into `dir` (Chromium's DevTools protocol, through
+    /// chromedriver).
+    pub async fn download_to(&self, dir: &std::path::Path) {
+        self.driver
+            .cdp()
+            .send_raw(
+                "Browser.setDownloadBehavior",
+                serde_json::json!({ "behavior": "allow", "downloadPath": dir }),
+            )
+            .await
+            .expect("downloads allowed");
+    }
+
     /// Every browser console entry since the last call.
     pub async fn console(&self) -> Vec<String> {
         self.driver

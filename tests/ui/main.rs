@@ -24,6 +24,7 @@ const VALID_KEY: &str = "sk-proj-E2EjourneyVALIDkey0123456789abcd";
 /// The fake provider rejects keys containing "invalid".
 const INVALID_KEY: &str = "sk-proj-invalidE2EjourneyKEY987654321zz";
 const LABEL: &str = "E2E-label-Workspace";
+const BACKUP_PASSWORD: &str = "a separate backup passphrase";
 const GRANT_LABEL: &str = "Nightly E2E job";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
@@ -218,6 +219,34 @@ async fn row_of(browser: &Browser, label: &str) -> String {
         }
         assert!(Instant::now() < deadline, "no key row labelled {label:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn create_with(browser: &Browser, password: &str) {
+    browser.type_into("#new-password", password).await;
+    browser.type_into("#confirm-password", password).await;
+    browser.click_button("form", "Create vault").await;
+    browser.wait_text("#notice", "Your vault is ready").await;
+}
+
+/// The one file the browser finished downloading into `dir`.
+async fn downloaded(dir: &std::path::Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if let [file] = files.as_slice()
+            && file.extension().is_some_and(|e| e == "json")
+        {
+            return file.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no download in {dir:?}: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -819,6 +848,44 @@ async fn the_whole_journey_in_a_real_browser() {
     unlock_with(&browser, NEW_PASSWORD).await;
     browser.wait_text("#notice", "Vault unlocked").await;
 
+    // A backup before losing everything: the vault password is asked again, the file gets its
+    // own password, and the browser saves it.
+    let downloads = std::env::temp_dir().join(format!("byok-journey-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&downloads);
+    std::fs::create_dir_all(&downloads).unwrap();
+    browser.download_to(&downloads).await;
+    // The old vault password first: refused, nothing downloaded.
+    for (vault_password, answer_in, answer) in [
+        (PASSWORD, "#backup-form .field-error", "did not unlock"),
+        (
+            NEW_PASSWORD,
+            "#notice",
+            "It opens only with the backup password",
+        ),
+    ] {
+        browser
+            .type_into("#backup-vault-password", vault_password)
+            .await;
+        browser.type_into("#backup-password", BACKUP_PASSWORD).await;
+        browser
+            .click_button("#backup-form", "Download encrypted backup")
+            .await;
+        browser.wait_text(answer_in, answer).await;
+    }
+    let backup = downloaded(&downloads).await;
+    let name = backup.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("byok-backup-20") && name.ends_with(".json"),
+        "{name}"
+    );
+    let file = std::fs::read_to_string(&backup).unwrap();
+    assert_no_secrets(&file, "the backup file");
+    for plain in [LABEL, "openai", "anthropic"] {
+        assert!(!file.contains(plain), "the backup shows {plain:?}");
+    }
+    assert!(file.contains("\"byok-backup\""), "{file}");
+    assert_console_clean(&browser, None).await;
+
     // Reset: type to confirm; back to the first-run screen with nothing stored.
     browser
         .el("a[href='#security']")
@@ -842,6 +909,58 @@ async fn the_whole_journey_in_a_real_browser() {
         "nothing left in IndexedDB"
     );
     browser.shot("13-after-reset").await;
+
+    // The browser lost the vault (and the password is forgotten): a new vault takes the keys
+    // back from the backup. A wrong backup password changes nothing and says so.
+    assert!(
+        browser
+            .text("#restore-hint")
+            .await
+            .contains("restore your keys")
+    );
+    create_with(&browser, "a brand new vault password").await;
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let picker = browser.el("#restore-file").await;
+    picker.send_keys(backup.to_string_lossy()).await.unwrap();
+    browser.type_into("#restore-password", PASSWORD).await;
+    browser
+        .click_button("#restore-form", "Restore from backup")
+        .await;
+    browser
+        .wait_text("#restore-form .field-error", "did not open the backup")
+        .await;
+    assert_eq!(browser.text("#restore-result").await, "");
+    browser
+        .type_into("#restore-password", BACKUP_PASSWORD)
+        .await;
+    browser
+        .click_button("#restore-form", "Restore from backup")
+        .await;
+    let restored = browser.wait_text("#restore-result", "Added").await;
+    assert!(restored.contains(LABEL), "{restored}");
+    browser.shot("14-restored").await;
+    // Again: everything is already there; nothing is added or overwritten.
+    picker.send_keys(backup.to_string_lossy()).await.unwrap();
+    browser
+        .type_into("#restore-password", BACKUP_PASSWORD)
+        .await;
+    browser
+        .click_button("#restore-form", "Restore from backup")
+        .await;
+    browser
+        .wait_text("#restore-result", "No key was added")
+        .await;
+    browser.el("a[href='#keys']").await.click().await.unwrap();
+    browser.wait_text(&valid_row, LABEL).await;
+    assert_no_secrets(
+        &storage(&browser).await.to_string(),
+        "browser storage after restoring",
+    );
 
     // Zero CSP violations (and no errors at all) in the browser console.
     assert_console_clean(&browser, None).await;

@@ -24,6 +24,11 @@ pub fn vault_error(err: &VaultError) -> String {
             "The byok proxy could not be reached. Check that it is running and try again.".into()
         }
         VaultError::Aborted => "Stopped.".into(),
+        VaultError::BackupUnreadable => {
+            "That password did not open the backup, or the file is damaged or not a byok \
+             backup. Nothing was changed."
+                .into()
+        }
         VaultError::Proxy(message) => format!("The key could not be tested: {message}."),
         VaultError::Storage(_) => {
             "The browser's storage failed, so nothing was saved. Try again; if it keeps \
@@ -99,6 +104,44 @@ pub fn with_article(name: &str) -> String {
     format!("{} {name}", if vowel { "an" } else { "a" })
 }
 
+/// What restoring a backup did, from the labels of the keys added and of those the vault
+/// already held.
+#[must_use]
+pub fn restored(added: &[&str], skipped: &[&str]) -> String {
+    let list = |labels: &[&str]| {
+        labels
+            .iter()
+            .map(|l| format!("“{l}”"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let keys = |n: usize| {
+        if n == 1 {
+            "1 key".to_owned()
+        } else {
+            format!("{n} keys")
+        }
+    };
+    let mut out = match added.len() {
+        0 => "No key was added".to_owned(),
+        n => format!("Added {}: {}", keys(n), list(added)),
+    };
+    if !skipped.is_empty() {
+        let (were, as_they_were) = if skipped.len() == 1 {
+            ("was", "it was")
+        } else {
+            ("were", "they were")
+        };
+        out.push_str(&format!(
+            ". {} {were} already in the vault and left as {as_they_were}: {}",
+            keys(skipped.len()),
+            list(skipped)
+        ));
+    }
+    out.push('.');
+    out
+}
+
 /// `text` with a capital first letter and a full stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
@@ -128,6 +171,23 @@ mod tests {
             key_refused("The provider", "“Old key”", 500),
             "The provider did not accept “Old key” (status 500)."
         );
+    }
+
+    #[test]
+    fn a_restore_says_what_it_added_and_what_it_left() {
+        assert_eq!(
+            restored(&["work", "home"], &[]),
+            "Added 2 keys: “work”, “home”."
+        );
+        assert_eq!(
+            restored(&["work"], &["home"]),
+            "Added 1 key: “work”. 1 key was already in the vault and left as it was: “home”."
+        );
+        assert_eq!(
+            restored(&[], &["work", "home"]),
+            "No key was added. 2 keys were already in the vault and left as they were: “work”, “home”."
+        );
+        assert_eq!(restored(&[], &[]), "No key was added.");
     }
 
     #[test]

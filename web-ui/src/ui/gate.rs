@@ -78,8 +78,9 @@ pub fn CreateVault() -> impl IntoView {
                 <input id="confirm-password" type="password" autocomplete="new-password" required node_ref=confirm />
                 <div class="warning" role="note">
                     <strong>"There is no way to recover a forgotten password."</strong>
-                    " Not even the server can help: it never sees your password or your keys. If you forget it, you will have to reset the vault and enter your keys again."
+                    " Not even the server can help: it never sees your password or your keys. Once your keys are in, download an encrypted backup (Security tab): with it, a forgotten password or a cleared browser costs nothing."
                 </div>
+                <p class="hint" id="restore-hint">"Have a backup? Create the vault, then restore your keys from the Security tab."</p>
                 <p class="field-error" role="alert">{move || error.get()}</p>
                 <button class="button primary" type="submit" disabled=move || busy.get()>
                     {move || if busy.get() { "Creating…" } else { "Create vault" }}
@@ -204,8 +205,9 @@ pub fn Unlock() -> impl IntoView {
             <details class="forgot">
                 <summary>"Forgot the password?"</summary>
                 <p>
-                    "It cannot be recovered: nobody else has it. You can delete this vault and start again; "
-                    "you will need to enter your keys again (get new ones from each provider if you no longer have them)."
+                    "It cannot be recovered: nobody else has it. You can delete this vault and start again, "
+                    "then restore your keys from an encrypted backup if you made one (its own password opens it); "
+                    "without one, you will need to enter your keys again (get new ones from each provider if you no longer have them)."
                 </p>
                 <ResetVault />
             </details>

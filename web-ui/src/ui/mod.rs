@@ -2,16 +2,18 @@
 //!
 //! - `app`: opens the vault, provides [`state::Ctx`], the top bar (lock now, countdown) and
 //!   the tabs.
+//! - `backup`: download an encrypted backup of every key, restore from one.
 //! - `gate`: first run (create) and unlock.
 //! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
 //! - `keys`: a card per provider with its keys: add, test, rename, set default, delete, what
 //!   each spent and its daily cap.
-//! - `security`: auto-lock period, change password, reset.
+//! - `security`: auto-lock period, storage, backups, change password, reset.
 //! - `try_it`: a streamed chat request through the proxy with the vault's key, its model picker
 //!   and what each answer cost.
 //! - `usage`: 30 days of spending, your keys against the app's, as a chart and tables.
 
 mod app;
+mod backup;
 mod gate;
 mod grants;
 mod keys;

@@ -1,9 +1,11 @@
-//! Security settings: the auto-lock period, changing the password, resetting the vault.
+//! Security settings: the auto-lock period, storage, backups, changing the password, resetting
+//! the vault.
 
 use byok_vault::SecretString;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::backup::BackupPanel;
 use super::gate::{StrengthMeter, focus, new_password};
 use super::state::{Ctx, Phase, take_value};
 use crate::strength::{Strength, assess};
@@ -21,6 +23,7 @@ pub fn SecurityPage() -> impl IntoView {
         <div class="stack-lg">
             <AutoLockSetting />
             <StorageSetting />
+            <BackupPanel />
             <ChangePassword />
             <section class="panel danger-zone" aria-labelledby="reset-title">
                 <h2 id="reset-title">"Reset the vault"</h2>
@@ -56,7 +59,7 @@ fn StorageSetting() -> impl IntoView {
             <p id="storage-status">
                 {move || match ctx.persisted.get() {
                     Some(true) => "Persistent: this browser has agreed not to clear the vault when the disk fills up.",
-                    Some(false) => "Not persistent: this browser may clear the vault (and the keys in it) when the disk fills up. Keep your provider keys somewhere safe as well.",
+                    Some(false) => "Not persistent: this browser may clear the vault (and the keys in it) when the disk fills up. Download an encrypted backup (below) so that losing it costs nothing.",
                     None => "This browser cannot say whether it keeps the vault's storage.",
                 }}
             </p>
