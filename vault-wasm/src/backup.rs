@@ -344,22 +344,16 @@ fn is_entry_id(id: &str) -> bool {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::entry::TestStatus;
 
     fn entry(provider: Provider, key: &str, default: bool, created_ms: u64) -> Entry {
         Entry {
             key: key.into(),
-            meta: EntryMeta {
+            meta: EntryMeta::new(
                 provider,
-                label: format!("{provider} {created_ms}"),
-                is_default: default,
+                format!("{provider} {created_ms}"),
+                default,
                 created_ms,
-                updated_ms: created_ms,
-                last_used_ms: None,
-                last_tested_ms: None,
-                test_status: TestStatus::Untested,
-                daily_cap_micro_usd: None,
-            },
+            ),
         }
     }
 

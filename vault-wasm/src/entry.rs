@@ -28,7 +28,7 @@ pub enum KeyShapeError {
     #[error("the key is too long to be an API key")]
     TooLong,
     /// Too short for this provider.
-    #[error("the key is too short for a {} key", .0.display_name())]
+    #[error("the key is too short to be a key for {}", .0.display_name())]
     TooShort(Provider),
     /// The prefix says it belongs to another provider.
     #[error(
@@ -159,6 +159,73 @@ pub struct EntryMeta {
     /// `X-BYOK-Daily-Cap` so the proxy refuses once the day's spend reaches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_cap_micro_usd: Option<u64>,
+    /// Turned off by the user: kept, but never sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub off: bool,
+    /// When the key stops working (milliseconds since the epoch), if the user said so; from
+    /// then on it is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+    /// When the secret was last replaced in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_ms: Option<u64>,
+}
+
+impl EntryMeta {
+    /// Metadata of a key saved at `now`: on, untested, no cap and no expiry.
+    #[must_use]
+    pub fn new(provider: Provider, label: String, is_default: bool, now: u64) -> Self {
+        Self {
+            provider,
+            label,
+            is_default,
+            created_ms: now,
+            updated_ms: now,
+            last_used_ms: None,
+            last_tested_ms: None,
+            test_status: TestStatus::Untested,
+            daily_cap_micro_usd: None,
+            off: false,
+            expires_ms: None,
+            replaced_ms: None,
+        }
+    }
+
+    /// Whether the key may be sent at `now`: on, and not expired.
+    #[must_use]
+    pub fn is_usable(&self, now_ms: u64) -> bool {
+        !self.off && expiry(self.expires_ms, now_ms) != Expiry::Expired
+    }
+}
+
+/// How long before its expiry date a key is flagged.
+pub const EXPIRY_WARNING_MS: u64 = 7 * DAY_MS;
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Where a key stands against its expiry date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// No date set, or more than [`EXPIRY_WARNING_MS`] away.
+    Fine,
+    /// Expires within [`EXPIRY_WARNING_MS`]: in `days_left` days (0: later today).
+    Soon {
+        /// Whole days left.
+        days_left: u64,
+    },
+    /// The date has passed: the key is not sent.
+    Expired,
+}
+
+/// Where a key expiring at `expires_ms` stands at `now_ms`.
+#[must_use]
+pub fn expiry(expires_ms: Option<u64>, now_ms: u64) -> Expiry {
+    match expires_ms {
+        Some(at) if now_ms >= at => Expiry::Expired,
+        Some(at) if at - now_ms <= EXPIRY_WARNING_MS => Expiry::Soon {
+            days_left: (at - now_ms) / DAY_MS,
+        },
+        _ => Expiry::Fine,
+    }
 }
 
 /// A key in memory while the vault is unlocked.
@@ -196,6 +263,12 @@ pub struct KeyInfo {
     pub test_status: TestStatus,
     /// The daily spend cap in US dollars, as a decimal (`"5"`, `"0.5"`), or none.
     pub daily_cap_usd: Option<String>,
+    /// Whether the user left it on (an off key is never sent).
+    pub enabled: bool,
+    /// When it expires (milliseconds since the epoch), if set; an expired key is not sent.
+    pub expires_ms: Option<u64>,
+    /// When its secret was last replaced, if ever.
+    pub replaced_ms: Option<u64>,
 }
 
 impl KeyInfo {
@@ -213,6 +286,9 @@ impl KeyInfo {
             last_tested_ms: m.last_tested_ms,
             test_status: m.test_status,
             daily_cap_usd: m.daily_cap_micro_usd.map(crate::format_usd),
+            enabled: !m.off,
+            expires_ms: m.expires_ms,
+            replaced_ms: m.replaced_ms,
         }
     }
 }
@@ -287,11 +363,34 @@ mod tests {
             "updated_ms":1,"last_used_ms":null,"last_tested_ms":null,"test_status":"untested"}"#;
         let meta: EntryMeta = serde_json::from_str(old).unwrap();
         assert_eq!(meta.daily_cap_micro_usd, None);
+        assert!(!meta.off && meta.expires_ms.is_none() && meta.replaced_ms.is_none());
         let written = serde_json::to_string(&meta).unwrap();
-        assert!(
-            !written.contains("daily_cap"),
-            "no field until a cap is set"
+        for field in ["daily_cap", "off", "expires", "replaced"] {
+            assert!(!written.contains(field), "no {field} until it is set");
+        }
+    }
+
+    #[test]
+    fn expiry_warns_a_week_ahead_and_then_stops_the_key() {
+        let at = 100 * DAY_MS;
+        assert_eq!(expiry(None, at), Expiry::Fine);
+        assert_eq!(expiry(Some(at), at - 8 * DAY_MS), Expiry::Fine);
+        assert_eq!(
+            expiry(Some(at), at - 7 * DAY_MS),
+            Expiry::Soon { days_left: 7 }
         );
+        assert_eq!(expiry(Some(at), at - 1), Expiry::Soon { days_left: 0 });
+        assert_eq!(expiry(Some(at), at), Expiry::Expired);
+        assert_eq!(expiry(Some(at), at + DAY_MS), Expiry::Expired);
+
+        let mut meta = EntryMeta::new(Provider::Openai, "work".into(), true, 0);
+        assert!(meta.is_usable(at));
+        meta.expires_ms = Some(at);
+        assert!(meta.is_usable(at - 1));
+        assert!(!meta.is_usable(at));
+        meta.expires_ms = None;
+        meta.off = true;
+        assert!(!meta.is_usable(at));
     }
 
     #[test]

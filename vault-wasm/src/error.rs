@@ -44,8 +44,19 @@ pub enum VaultError {
     /// No key with this id is stored (or it was removed).
     #[error("no saved key has the id {0:?}")]
     NotFound(String),
-    /// A request needs a key for a provider that has none.
-    #[error("no key is saved for {}", .0.display_name())]
+    /// The key asked for is turned off or past its expiry date, so it is not sent.
+    #[error("{}", if *.expired { "that key has expired; replace it or change its expiry date" } else { "that key is turned off; turn it on to use it" })]
+    KeyOff {
+        /// Expired rather than turned off.
+        expired: bool,
+    },
+    /// Asked before a replacement, the provider refused the new key (its HTTP status); nothing
+    /// was changed.
+    #[error("the provider rejected the new key (status {0}); nothing was changed")]
+    KeyRejected(u16),
+    /// A request needs a key for a provider that has none it may send (none saved, or every
+    /// one turned off or expired).
+    #[error("no key is saved for {} (or every one is turned off or expired)", .0.display_name())]
     NoKey(Provider),
     /// The browser storage failed; nothing was changed.
     #[error("browser storage failed: {0}")]
@@ -80,6 +91,8 @@ impl VaultError {
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidInput(_) => "invalid_input",
             Self::NotFound(_) => "not_found",
+            Self::KeyOff { .. } => "key_off",
+            Self::KeyRejected(_) => "key_rejected",
             Self::NoKey(_) => "no_key",
             Self::Storage(_) => "storage",
             Self::Proxy(_) => "proxy",

@@ -31,8 +31,8 @@ pub mod wasm;
 pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock};
 pub use backup::{Backup, BackupContents, ImportReport};
 pub use entry::{
-    Entry, EntryMeta, KeyInfo, KeyShapeError, Provider, TestStatus, UnknownProvider, preview,
-    validate_key, validate_label,
+    EXPIRY_WARNING_MS, Entry, EntryMeta, Expiry, KeyInfo, KeyShapeError, Provider, TestStatus,
+    UnknownProvider, expiry, preview, validate_key, validate_label,
 };
 pub use error::{Result, VaultError};
 pub use grant::{GRANT_PREFIX, GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant_label};

@@ -570,17 +570,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let now = self.clock.now_ms();
         let entry = Entry {
             key,
-            meta: EntryMeta {
-                provider,
-                label,
-                is_default: !has_default,
-                created_ms: now,
-                updated_ms: now,
-                last_used_ms: None,
-                last_tested_ms: None,
-                test_status: TestStatus::Untested,
-                daily_cap_micro_usd: None,
-            },
+            meta: EntryMeta::new(provider, label, !has_default, now),
         };
         let id = new_entry_id()?;
         let record = seal_entry(&vault_key, &id, &entry)?;
@@ -694,7 +684,8 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         Ok(())
     }
 
-    /// The default key for `provider` (the oldest one if none is marked), with its id.
+    /// The key that serves `provider` now, with its id: the default if it is on and not
+    /// expired, else the oldest such key. Off and expired keys are never chosen.
     ///
     /// # Security
     ///
@@ -702,23 +693,28 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     ///
     /// # Errors
     ///
-    /// [`VaultError::NoKey`]; [`VaultError::Locked`].
+    /// [`VaultError::NoKey`] when no key of `provider` is usable; [`VaultError::Locked`].
     pub fn key_for(&self, provider: Provider) -> Result<(String, SecretString)> {
+        let now = self.clock.now_ms();
         self.with_session(|s| {
-            let candidates = s
-                .entries
-                .iter()
-                .filter(|(_, e)| e.meta.provider == provider);
-            candidates
-                .clone()
-                .find(|(_, e)| e.meta.is_default)
-                .or_else(|| candidates.min_by_key(|(_, e)| e.meta.created_ms))
+            serving(&s.entries, provider, now)
                 .map(|(id, e)| (id.clone(), e.key.clone()))
                 .ok_or(VaultError::NoKey(provider))
         })
     }
 
-    /// The key stored under `id`, with its provider.
+    /// The id of the key that serves `provider` now (see [`Vault::key_for`]), if any.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    pub fn serving_id(&self, provider: Provider) -> Result<Option<String>> {
+        let now = self.clock.now_ms();
+        self.with_session(|s| Ok(serving(&s.entries, provider, now).map(|(id, _)| id.clone())))
+    }
+
+    /// The key stored under `id`, with its provider, whether it is on or off: for talking to
+    /// the proxy about it (its usage, its grants), never to a provider.
     ///
     /// # Security
     ///
@@ -734,6 +730,90 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 .map(|e| (e.meta.provider, e.key.clone()))
                 .ok_or_else(|| VaultError::NotFound(id.to_owned()))
         })
+    }
+
+    /// The key stored under `id`, with its provider, to send to that provider (a test, a
+    /// grant): refused when it is off or expired.
+    ///
+    /// # Security
+    ///
+    /// As for [`Vault::key_for`].
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::KeyOff`]; [`VaultError::NotFound`]; [`VaultError::Locked`].
+    pub fn usable_key_by_id(&self, id: &str) -> Result<(Provider, SecretString)> {
+        let now = self.clock.now_ms();
+        self.with_session(|s| {
+            let entry = s
+                .entries
+                .get(id)
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))?;
+            if !entry.meta.is_usable(now) {
+                return Err(VaultError::KeyOff {
+                    expired: !entry.meta.off,
+                });
+            }
+            Ok((entry.meta.provider, entry.key.clone()))
+        })
+    }
+
+    /// Puts a new secret in key `id`'s place: same id, label, default mark, cap, on/off state
+    /// and history; the expiry date (the old secret's) and the last test's result go.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidKey`] for a new key of the wrong shape;
+    /// [`VaultError::InvalidInput`] if it is the key already saved; [`VaultError::NotFound`];
+    /// [`VaultError::Locked`]; storage.
+    pub async fn replace(&self, id: &str, api_key: &str) -> Result<KeyInfo> {
+        let (provider, old) = self.key_by_id(id)?;
+        let key = validate_key(provider, api_key)?;
+        if key == old {
+            return Err(VaultError::InvalidInput(
+                "that is the key already saved; paste the new one".into(),
+            ));
+        }
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.key = key;
+            e.meta.replaced_ms = Some(now);
+            e.meta.updated_ms = now;
+            e.meta.expires_ms = None;
+            e.meta.last_tested_ms = None;
+            e.meta.test_status = TestStatus::Untested;
+        })
+        .await
+    }
+
+    /// Turns key `id` on or off. An off key stays saved but is never sent; while the default
+    /// is off, the provider's next usable key serves.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<KeyInfo> {
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.meta.off = !enabled;
+            e.meta.updated_ms = now;
+        })
+        .await
+    }
+
+    /// Sets (or with `None` removes) key `id`'s expiry date, in milliseconds since the epoch.
+    /// From that moment the key is not sent; [`expiry`](crate::expiry) says how it stands.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn set_expiry(&self, id: &str, expires_ms: Option<u64>) -> Result<KeyInfo> {
+        let now = self.clock.now_ms();
+        self.modify(id, |e| {
+            e.meta.expires_ms = expires_ms;
+            e.meta.updated_ms = now;
+        })
+        .await
     }
 
     /// Sets (or with `None` removes) key `id`'s daily spend cap, in micro-dollars.
@@ -813,6 +893,21 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         });
         Ok(info)
     }
+}
+
+/// The key serving `provider` at `now`: the usable default, else the oldest usable key.
+fn serving(
+    entries: &BTreeMap<String, Entry>,
+    provider: Provider,
+    now: u64,
+) -> Option<(&String, &Entry)> {
+    let usable = entries
+        .iter()
+        .filter(|(_, e)| e.meta.provider == provider && e.meta.is_usable(now));
+    usable
+        .clone()
+        .find(|(_, e)| e.meta.is_default)
+        .or_else(|| usable.min_by_key(|(_, e)| e.meta.created_ms))
 }
 
 fn check_new_password(password: &SecretString) -> Result<()> {

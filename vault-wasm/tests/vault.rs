@@ -206,6 +206,131 @@ fn daily_caps_are_kept_sealed_and_survive_reopening() {
     );
 }
 
+// ---- keys over their life ---------------------------------------------------------------------
+
+#[test]
+fn replacing_a_key_keeps_its_id_label_default_cap_and_history() {
+    let (vault, clock) = created();
+    let k = block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    block_on(vault.set_daily_cap(&k.id, Some(2_000_000))).unwrap();
+    block_on(vault.record_use(&k.id)).unwrap();
+    block_on(vault.record_test(&k.id, TestStatus::Invalid)).unwrap();
+    block_on(vault.set_expiry(&k.id, Some(5_000_000))).unwrap();
+    let before = vault.list().unwrap().remove(0);
+    clock.advance(100);
+
+    // Refused: wrong shape, another provider's key, the same key. Nothing changes.
+    for (bad, code) in [
+        ("sk-short", "invalid_key"),
+        (ANTHROPIC_KEY, "invalid_key"),
+        (OPENAI_KEY, "invalid_input"),
+    ] {
+        let err = block_on(vault.replace(&k.id, bad)).unwrap_err();
+        assert_eq!(err.code(), code, "{bad}: {err}");
+        assert!(!err.to_string().contains(&bad[bad.len() - 6..]), "{err}");
+    }
+    assert_eq!(vault.list().unwrap(), std::slice::from_ref(&before));
+    assert_eq!(
+        block_on(vault.replace("entry:nope", OPENAI_KEY_2)),
+        Err(VaultError::NotFound("entry:nope".into()))
+    );
+
+    let after = block_on(vault.replace(&k.id, &format!(" {OPENAI_KEY_2}\n"))).unwrap();
+    assert_eq!(
+        (
+            &after.id,
+            &after.label,
+            after.is_default,
+            &after.daily_cap_usd
+        ),
+        (&before.id, &before.label, true, &Some("2".to_owned()))
+    );
+    assert_eq!(
+        (after.created_ms, after.last_used_ms),
+        (before.created_ms, before.last_used_ms)
+    );
+    assert_eq!(after.replaced_ms, Some(1_000_100));
+    assert_eq!(after.preview, "…5678");
+    // The old secret's test result and expiry date do not describe the new one.
+    assert_eq!(
+        (after.test_status, after.last_tested_ms, after.expires_ms),
+        (TestStatus::Untested, None, None)
+    );
+    assert_eq!(
+        vault.key_for(Provider::Openai).unwrap(),
+        (k.id.clone(), OPENAI_KEY_2.into())
+    );
+    // Sealed like any key, and kept.
+    let dump = format!("{:?}", vault.store().snapshot());
+    assert!(!dump.contains(&OPENAI_KEY_2[8..]) && !dump.contains(&OPENAI_KEY[8..]));
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.list().unwrap(), [after]);
+    assert_eq!(
+        reopened.key_by_id(&k.id).unwrap().1.expose_secret(),
+        OPENAI_KEY_2
+    );
+}
+
+#[test]
+fn off_and_expired_keys_are_never_chosen_and_the_next_usable_one_serves() {
+    let (vault, clock) = created();
+    let first = block_on(vault.add(Provider::Openai, OPENAI_KEY, "first")).unwrap();
+    clock.advance(10);
+    let second = block_on(vault.add(Provider::Openai, OPENAI_KEY_2, "second")).unwrap();
+    let serving = |v: &TestVault| v.key_for(Provider::Openai).map(|(id, _)| id);
+    assert_eq!(serving(&vault), Ok(first.id.clone()));
+
+    // The default off: the next usable key serves; its test and grants are refused.
+    let off = block_on(vault.set_enabled(&first.id, false)).unwrap();
+    assert!(!off.enabled && off.is_default, "off keeps the default mark");
+    assert_eq!(serving(&vault), Ok(second.id.clone()));
+    assert_eq!(
+        vault.serving_id(Provider::Openai),
+        Ok(Some(second.id.clone()))
+    );
+    let refused = vault.usable_key_by_id(&first.id).unwrap_err();
+    assert_eq!(refused, VaultError::KeyOff { expired: false });
+    assert!(refused.to_string().contains("turned off"));
+    assert!(
+        vault.key_by_id(&first.id).is_ok(),
+        "still there for usage and grants"
+    );
+
+    // Both unusable: no_key, not the off key. The second expires at a moment of the clock.
+    block_on(vault.set_expiry(&second.id, Some(1_000_500))).unwrap();
+    assert_eq!(serving(&vault), Ok(second.id.clone()), "not yet");
+    clock.advance(490);
+    assert_eq!(serving(&vault), Err(VaultError::NoKey(Provider::Openai)));
+    assert_eq!(vault.serving_id(Provider::Openai), Ok(None));
+    assert_eq!(
+        vault.usable_key_by_id(&second.id),
+        Err(VaultError::KeyOff { expired: true })
+    );
+
+    // Back on: the default serves again; the state is sealed and survives a reload.
+    block_on(vault.set_enabled(&first.id, true)).unwrap();
+    assert_eq!(serving(&vault), Ok(first.id.clone()));
+    block_on(vault.set_enabled(&first.id, false)).unwrap();
+    let reopened = reopen(&vault); // its clock reads 2,000,000: past the expiry
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.list().unwrap(), vault.list().unwrap());
+    assert_eq!(
+        reopened.key_for(Provider::Openai),
+        Err(VaultError::NoKey(Provider::Openai))
+    );
+    // Removing the expiry brings the second back; other providers never mix in.
+    block_on(reopened.set_expiry(&second.id, None)).unwrap();
+    assert_eq!(
+        reopened.key_for(Provider::Openai).map(|(id, _)| id),
+        Ok(second.id)
+    );
+    assert_eq!(
+        reopened.key_for(Provider::Anthropic),
+        Err(VaultError::NoKey(Provider::Anthropic))
+    );
+}
+
 #[test]
 fn reset_wipes_and_locks() {
     let (vault, _) = created();
