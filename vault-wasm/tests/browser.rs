@@ -658,3 +658,82 @@ async fn a_backup_restores_every_key_after_a_reset_and_shows_nothing_in_plaintex
         assert!(!dump.contains(needle), "IndexedDB shows {needle:?}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
+    const OPENAI_KEY_2: &str = "sk-proj-SECONDsecondSECOND5678";
+    const REPLACEMENT: &str = "sk-proj-REPLACEDreplacedREPLACED99";
+    let name = unique_name("life");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    let first = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        .await
+        .unwrap();
+    let first = field(&first, &["id"]).unwrap();
+    TimeoutFuture::new(5).await; // a later creation time: the second is "next"
+    let second = done(vault.add("openai".into(), OPENAI_KEY_2.into(), "second".into()))
+        .await
+        .unwrap();
+    let second = field(&second, &["id"]).unwrap();
+    let url = format!("{ECHO_URL}/openai/v1/models");
+    let sent = |echo: JsValue| field(&echo, &["headers", "x-byok-key"]);
+
+    // The default off: the second key goes, never the first; testing the first is refused
+    // before anything leaves the page.
+    let off = done(vault.set_enabled(first.clone(), false)).await.unwrap();
+    assert_eq!(Reflect::get(&off, &"enabled".into()).unwrap(), false);
+    let echo = echoed(&vault, "openai", url.clone(), JsValue::UNDEFINED).await;
+    assert_eq!(sent(echo).as_deref(), Some(OPENAI_KEY_2));
+    let refused = done(vault.test_key(first.clone())).await.unwrap_err();
+    assert_eq!(code(&refused), "key_off", "{}", message(&refused));
+
+    // The second expired a moment ago: nothing to send, the clear no_key.
+    let past = js_sys::Date::now() - 1.0;
+    done(vault.set_expiry(second.clone(), Some(past)))
+        .await
+        .unwrap();
+    let none = done(vault.fetch("openai".into(), url.clone(), JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&none), "no_key", "{}", message(&none));
+    let bad = done(vault.set_expiry(second.clone(), Some(-5.0)))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&bad), "invalid_input");
+
+    // Replacing the expired key: a failed test changes nothing (the echo server is no
+    // provider); without the test the new secret takes the old one's place and serves.
+    let test_first = js_sys::Object::new();
+    Reflect::set(&test_first, &"test".into(), &true.into()).unwrap();
+    let failed = done(vault.replace(second.clone(), REPLACEMENT.into(), test_first.into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&failed), "proxy", "{}", message(&failed));
+    let replaced = done(vault.replace(second.clone(), REPLACEMENT.into(), JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(field(&replaced, &["id"]), Some(second.clone()));
+    assert_eq!(field(&replaced, &["label"]).as_deref(), Some("second"));
+    assert!(
+        Reflect::get(&replaced, &"expiresMs".into())
+            .unwrap()
+            .is_null()
+    );
+    assert!(
+        Reflect::get(&replaced, &"replacedMs".into())
+            .unwrap()
+            .as_f64()
+            .is_some()
+    );
+    let echo = echoed(&vault, "openai", url.clone(), JsValue::UNDEFINED).await;
+    assert_eq!(sent(echo).as_deref(), Some(REPLACEMENT));
+
+    // Back on, the default serves again; IndexedDB never shows either secret.
+    done(vault.set_enabled(first, true)).await.unwrap();
+    let echo = echoed(&vault, "openai", url, JsValue::UNDEFINED).await;
+    assert_eq!(sent(echo).as_deref(), Some(OPENAI_KEY));
+    let dump = format!("{:?}", raw_records(&name).await);
+    for needle in [&OPENAI_KEY_2[8..], &REPLACEMENT[8..], LABEL, "second"] {
+        assert!(!dump.contains(needle), "IndexedDB shows {needle:?}");
+    }
+}

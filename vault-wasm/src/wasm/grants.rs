@@ -195,7 +195,7 @@ impl BrowserVault {
         let label = validate_grant_label(options.label.as_deref().unwrap_or_default())?;
         let (key_id, key) = match &options.key_id {
             Some(id) => {
-                let (key_provider, key) = core.key_by_id(id)?;
+                let (key_provider, key) = core.usable_key_by_id(id)?;
                 if key_provider != provider {
                     return Err(invalid(format!(
                         "that key is not a {} key",

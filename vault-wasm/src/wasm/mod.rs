@@ -24,6 +24,7 @@ mod backup;
 mod grants;
 mod idb;
 mod kdf;
+mod life;
 mod persist;
 mod request;
 mod usage;
@@ -78,6 +79,12 @@ export interface KeyInfo {
   testStatus: "untested" | "valid" | "invalid";
   /** The daily spend cap in US dollars, as a decimal ("5", "0.5"), or null: see `setDailyCap`. */
   dailyCapUsd: string | null;
+  /** False once turned off with `setEnabled`: an off key is never sent. */
+  enabled: boolean;
+  /** When it expires (ms since the epoch), or null; an expired key is not sent. */
+  expiresMs: number | null;
+  /** When `replace` last put a new secret in its place, or null. */
+  replacedMs: number | null;
 }
 /** The proxy's verdict on a key. */
 export interface KeyTestResult {
@@ -372,10 +379,10 @@ impl BrowserVault {
     ///
     /// # Errors
     ///
-    /// As [`BrowserVault::check_with_provider`], plus [`VaultError::Locked`] and
-    /// [`VaultError::NotFound`].
+    /// As [`BrowserVault::check_with_provider`], plus [`VaultError::Locked`],
+    /// [`VaultError::NotFound`] and [`VaultError::KeyOff`] (an off or expired key is not sent).
     pub async fn test_key(&self, id: &str) -> Result<KeyTestResult, VaultError> {
-        let (provider, key) = self.inner.core.key_by_id(id)?;
+        let (provider, key) = self.inner.core.usable_key_by_id(id)?;
         let result = self.check_with_provider(provider, &key).await?;
         let status = if result.valid {
             TestStatus::Valid
