@@ -23,6 +23,8 @@ const WRONG_PASSWORD: &str = "copper lantern orbit tulips";
 const VALID_KEY: &str = "sk-proj-E2EjourneyVALIDkey0123456789abcd";
 /// The fake provider rejects keys containing "invalid".
 const INVALID_KEY: &str = "sk-proj-invalidE2EjourneyKEY987654321zz";
+/// What replaces `INVALID_KEY` in place.
+const REPLACEMENT_KEY: &str = "sk-proj-E2EjourneyREPLACEMENTkey24680wxyz";
 const LABEL: &str = "E2E-label-Workspace";
 const BACKUP_PASSWORD: &str = "a separate backup passphrase";
 const GRANT_LABEL: &str = "Nightly E2E job";
@@ -94,6 +96,7 @@ fn assert_no_secrets(haystack: &str, place: &str) {
     for secret in [
         VALID_KEY,
         INVALID_KEY,
+        REPLACEMENT_KEY,
         GEMINI_KEY,
         PASSWORD,
         NEW_PASSWORD,
@@ -332,12 +335,12 @@ async fn the_whole_journey_in_a_real_browser() {
         .type_into("#add-openai-key", "sk-ant-api03-thisisanthropicskey12345")
         .await;
     browser
-        .wait_text("#add-openai-shape", "looks like a key for Anthropic")
+        .wait_text("#add-openai-key-shape", "looks like a key for Anthropic")
         .await;
     browser.type_into("#add-openai-label", LABEL).await;
     browser.type_into("#add-openai-key", VALID_KEY).await;
     browser
-        .wait_text("#add-openai-shape", "Looks like a valid key")
+        .wait_text("#add-openai-key-shape", "Looks like a valid key")
         .await;
     assert_accessible(&browser, "add key").await;
     let form_name = browser
@@ -416,6 +419,77 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text(&old_row, "Default").await;
     browser.click_button(&valid_row, "Make default").await;
     browser.wait_text(&valid_row, "Default").await;
+
+    // Replace the rejected key in place: a new key the provider refuses changes nothing; a
+    // good one takes the row's place (same name), tested and working.
+    browser.click_button(&old_row, "Replace").await;
+    let new_key = format!("{old_row} .replace-form input[type=password]");
+    browser
+        .type_into(&new_key, &format!("{INVALID_KEY}2"))
+        .await;
+    browser.click_button(&old_row, "Replace key").await;
+    browser
+        .wait_text(
+            &format!("{old_row} [role=alert]"),
+            "The provider rejected the new key (status 401); nothing was changed.",
+        )
+        .await;
+    browser.type_into(&new_key, REPLACEMENT_KEY).await;
+    browser.click_button(&old_row, "Replace key").await;
+    browser
+        .wait_text(
+            "#notice",
+            "now holds the new key (…wxyz), tested and working",
+        )
+        .await;
+    let text = browser.wait_text(&old_row, "Valid").await;
+    assert!(
+        text.contains("Retired key") && text.contains("…wxyz"),
+        "{text}"
+    );
+
+    // Turn the default off: it is never sent, not even tested, and the other key serves
+    // meanwhile, as the card says. Then on again.
+    browser.click_button(&valid_row, "Turn off").await;
+    browser.wait_text(&valid_row, "Off: not sent").await;
+    browser
+        .wait_text(
+            "#provider-openai .serving",
+            &format!("The default, “{LABEL}”, is off: “Retired key” serves OpenAI requests"),
+        )
+        .await;
+    let actions = browser.text(&format!("{valid_row} .key-actions")).await;
+    assert!(
+        actions.contains("Turn on") && !actions.contains("Test"),
+        "{actions}"
+    );
+    // An expiry date three days ahead: flagged, still sent.
+    browser.click_button(&valid_row, "Expiry").await;
+    browser
+        .run(&format!(
+            "document.querySelector(\"{valid_row} input[type=date]\").value = \
+             new Date(Date.now() + 3 * 864e5).toISOString().slice(0, 10);"
+        ))
+        .await;
+    browser.click_button(&valid_row, "Save date").await;
+    browser
+        .wait_text("#notice", "flagged from a week before")
+        .await;
+    browser.wait_text(&valid_row, "Expires in").await;
+    browser.shot("06a-key-life").await;
+    browser.click_button(&valid_row, "Turn on").await;
+    browser.wait_text("#notice", "is on again").await;
+    browser.click_button(&valid_row, "Expiry").await;
+    browser.click_button(&valid_row, "Remove date").await;
+    browser.wait_text("#notice", "has no expiry date now").await;
+    assert!(!browser.text(&valid_row).await.contains("Expires"));
+    assert!(
+        !browser
+            .text("#provider-openai")
+            .await
+            .contains("serves OpenAI requests")
+    );
+
     browser.click_button(&old_row, "Delete").await;
     browser
         .wait_text(
@@ -710,10 +784,19 @@ async fn the_whole_journey_in_a_real_browser() {
         .into_iter()
         .filter(|r| r.uri == "/v1/models")
         .collect();
+    let tested: Vec<_> = tests
+        .iter()
+        .map(|r| r.header("authorization").unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(
-        tests.len(),
-        2,
-        "one test before saving, one for the second key"
+        tested,
+        [
+            format!("Bearer {VALID_KEY}"),
+            format!("Bearer {INVALID_KEY}"),
+            format!("Bearer {INVALID_KEY}2"),
+            format!("Bearer {REPLACEMENT_KEY}"),
+        ],
+        "a test before saving, one of the second key, two before replacing it; none while off"
     );
 
     // The proxy's logs (at TRACE) and the page's storage hold no key and no password.

@@ -207,9 +207,9 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 pub enum Expiry {
     /// No date set, or more than [`EXPIRY_WARNING_MS`] away.
     Fine,
-    /// Expires within [`EXPIRY_WARNING_MS`]: in `days_left` days (0: later today).
+    /// Expires within [`EXPIRY_WARNING_MS`], in `days_left` days.
     Soon {
-        /// Whole days left.
+        /// Days left, rounded up: 1 means within a day.
         days_left: u64,
     },
     /// The date has passed: the key is not sent.
@@ -222,7 +222,7 @@ pub fn expiry(expires_ms: Option<u64>, now_ms: u64) -> Expiry {
     match expires_ms {
         Some(at) if now_ms >= at => Expiry::Expired,
         Some(at) if at - now_ms <= EXPIRY_WARNING_MS => Expiry::Soon {
-            days_left: (at - now_ms) / DAY_MS,
+            days_left: (at - now_ms).div_ceil(DAY_MS),
         },
         _ => Expiry::Fine,
     }
@@ -272,6 +272,12 @@ pub struct KeyInfo {
 }
 
 impl KeyInfo {
+    /// Whether the key may be sent at `now`: on, and not expired (as [`EntryMeta::is_usable`]).
+    #[must_use]
+    pub fn is_usable(&self, now_ms: u64) -> bool {
+        self.enabled && expiry(self.expires_ms, now_ms) != Expiry::Expired
+    }
+
     pub(crate) fn new(id: &str, entry: &Entry) -> Self {
         let m = &entry.meta;
         Self {
@@ -379,7 +385,11 @@ mod tests {
             expiry(Some(at), at - 7 * DAY_MS),
             Expiry::Soon { days_left: 7 }
         );
-        assert_eq!(expiry(Some(at), at - 1), Expiry::Soon { days_left: 0 });
+        assert_eq!(
+            expiry(Some(at), at - DAY_MS - 1),
+            Expiry::Soon { days_left: 2 }
+        );
+        assert_eq!(expiry(Some(at), at - 1), Expiry::Soon { days_left: 1 });
         assert_eq!(expiry(Some(at), at), Expiry::Expired);
         assert_eq!(expiry(Some(at), at + DAY_MS), Expiry::Expired);
 

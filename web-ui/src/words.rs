@@ -3,7 +3,7 @@
 //! Every message here is built from an error code, a provider name or a message the proxy
 //! already scrubbed; none can contain a key or a password.
 
-use byok_vault::VaultError;
+use byok_vault::{Expiry, VaultError};
 
 /// What to tell the user about a vault error.
 #[must_use]
@@ -16,7 +16,7 @@ pub fn vault_error(err: &VaultError) -> String {
         VaultError::NotCreated => "There is no vault in this browser yet. Create one first.".into(),
         VaultError::NoKey(provider) => {
             format!(
-                "No key is saved for {}. Add one on the Keys page first.",
+                "No key of yours can serve {}. Add one on the Keys page, or turn one on.",
                 provider.display_name()
             )
         }
@@ -91,6 +91,17 @@ pub fn key_refused(who: &str, what: &str, status: u16) -> String {
     match status {
         401 | 403 => format!("{who} rejected {what} (status {status})."),
         _ => format!("{who} did not accept {what} (status {status})."),
+    }
+}
+
+/// The badge for a key's expiry, when there is one to show: `("soon" | "expired", text)`.
+#[must_use]
+pub fn expiry_badge(expiry: Expiry) -> Option<(&'static str, String)> {
+    match expiry {
+        Expiry::Fine => None,
+        Expiry::Soon { days_left: 1 } => Some(("soon", "Expires within a day".into())),
+        Expiry::Soon { days_left } => Some(("soon", format!("Expires in {days_left} days"))),
+        Expiry::Expired => Some(("expired", "Expired: not sent".into())),
     }
 }
 
@@ -203,7 +214,7 @@ mod tests {
         assert!(vault_error(&VaultError::Decrypt).contains("Nothing was changed"));
         assert_eq!(
             vault_error(&VaultError::NoKey(Provider::Anthropic)),
-            "No key is saved for Anthropic. Add one on the Keys page first."
+            "No key of yours can serve Anthropic. Add one on the Keys page, or turn one on."
         );
         assert_eq!(
             vault_error(&VaultError::InvalidInput("the label is empty".into())),
@@ -250,6 +261,31 @@ mod tests {
         assert_eq!(
             http_error(418, None, None, None),
             "The request failed with status 418."
+        );
+    }
+
+    #[test]
+    fn expiry_and_key_state_read_as_sentences() {
+        assert_eq!(expiry_badge(Expiry::Fine), None);
+        assert_eq!(
+            expiry_badge(Expiry::Soon { days_left: 1 }),
+            Some(("soon", "Expires within a day".into()))
+        );
+        assert_eq!(
+            expiry_badge(Expiry::Soon { days_left: 6 }),
+            Some(("soon", "Expires in 6 days".into()))
+        );
+        assert_eq!(
+            expiry_badge(Expiry::Expired),
+            Some(("expired", "Expired: not sent".into()))
+        );
+        assert_eq!(
+            vault_error(&VaultError::KeyOff { expired: false }),
+            "That key is turned off; turn it on to use it."
+        );
+        assert_eq!(
+            vault_error(&VaultError::KeyRejected(401)),
+            "The provider rejected the new key (status 401); nothing was changed."
         );
     }
 }

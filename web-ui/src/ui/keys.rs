@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::gate::focus_when_shown;
+use super::key_life::{ExpiryForm, ReplaceForm, ServingNote, expiry_badge, set_enabled};
 use super::state::{Ctx, take_value};
 use crate::spend;
 use crate::timefmt;
@@ -73,6 +74,7 @@ fn ProviderCard(
                     <KeyRow info=info />
                 </For>
             </ul>
+            <ServingNote provider=provider keys=keys />
             <Show
                 when=move || adding.get()
                 fallback=move || {
@@ -170,6 +172,13 @@ fn KeyRow(
             TestStatus::Invalid => ("invalid", format!("Rejected · tested {when}")),
         }
     };
+    let enabled = info.enabled;
+    let expires_ms = info.expires_ms;
+    let expiry = move || expiry_badge(expires_ms, ctx.now_ms.get());
+    let usable = {
+        let info = info.clone();
+        Signal::derive(move || info.is_usable(ctx.now_ms.get()))
+    };
     let used = move || {
         info.last_used_ms.map_or_else(
             || "Never used".to_owned(),
@@ -187,6 +196,10 @@ fn KeyRow(
                 <Show when=move || info.is_default>
                     <span class="badge default">"Default"</span>
                 </Show>
+                <Show when=move || !enabled>
+                    <span class="badge off">"Off: not sent"</span>
+                </Show>
+                {move || expiry().map(|(class, text)| view! { <span class=format!("badge expiry {class}")>{text}</span> })}
                 <span class=move || format!("badge status {}", status().0)>{move || status().1}</span>
                 <span class="used">{used}</span>
             </div>
@@ -194,10 +207,18 @@ fn KeyRow(
             {move || match mode.get() {
                 RowMode::View => view! {
                     <div class="key-actions" role="group" aria-label=format!("Actions for {described}")>
-                        <button class="button small" on:click=test disabled=move || testing.get()>
-                            {move || if testing.get() { "Testing…" } else { "Test" }}
-                        </button>
+                        // An off or expired key is never sent, not even to be tested.
+                        <Show when=move || usable.get()>
+                            <button class="button small" on:click=test disabled=move || testing.get()>
+                                {move || if testing.get() { "Testing…" } else { "Test" }}
+                            </button>
+                        </Show>
                         <button class="button small" on:click=move |_| mode.set(RowMode::Rename)>"Rename"</button>
+                        <button class="button small" on:click=move |_| mode.set(RowMode::Replace)>"Replace"</button>
+                        <button class="button small" on:click=move |_| set_enabled(id, label, !enabled)>
+                            {if enabled { "Turn off" } else { "Turn on" }}
+                        </button>
+                        <button class="button small" on:click=move |_| mode.set(RowMode::Expiry)>"Expiry"</button>
                         <button class="button small" on:click=move |_| mode.set(RowMode::Cap)>"Daily cap"</button>
                         <Show when=move || !info.is_default>
                             <button class="button small" on:click=make_default>"Make default"</button>
@@ -208,6 +229,8 @@ fn KeyRow(
                 .into_any(),
                 RowMode::Rename => view! { <RenameForm id=id label=label mode=mode /> }.into_any(),
                 RowMode::Cap => view! { <CapForm id=id label=label cap=info.daily_cap_usd.clone() mode=mode /> }.into_any(),
+                RowMode::Replace => view! { <ReplaceForm id=id label=label provider=info.provider mode=mode /> }.into_any(),
+                RowMode::Expiry => view! { <ExpiryForm id=id label=label expires_ms=info.expires_ms mode=mode /> }.into_any(),
                 RowMode::ConfirmDelete => {
                     let keep = NodeRef::<leptos::html::Button>::new();
                     focus_when_shown(keep);
@@ -228,11 +251,14 @@ fn KeyRow(
     }
 }
 
+/// What a key's row shows below its details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RowMode {
+pub(super) enum RowMode {
     View,
     Rename,
     Cap,
+    Replace,
+    Expiry,
     ConfirmDelete,
 }
 
@@ -404,22 +430,11 @@ fn AddKeyForm(
     let ctx = Ctx::get();
     let label = NodeRef::<leptos::html::Input>::new();
     let key = NodeRef::<leptos::html::Input>::new();
-    let shape = RwSignal::new(None::<Result<(), String>>);
     let test_first = RwSignal::new(provider != byok_vault::Provider::Custom);
     let error = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<&'static str>);
     let ids = |what: &str| format!("add-{}-{what}", provider.id());
     focus_when_shown(label);
-
-    let check = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        // Only whether and why the shape is wrong is kept, never the value.
-        shape.set((!value.is_empty()).then(|| {
-            validate_key(provider, &value)
-                .map(drop)
-                .map_err(|e| format!("{}.", capitalize(&e.to_string())))
-        }));
-    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -513,27 +528,7 @@ fn AddKeyForm(
             <label for=ids("label")>"Name (optional)"</label>
             <input id=ids("label") type="text" maxlength="64" placeholder="e.g. Personal, Work" node_ref=label />
             <label for=ids("key")>"API key"</label>
-            <input
-                id=ids("key")
-                type="password"
-                autocomplete="off"
-                spellcheck="false"
-                autocapitalize="off"
-                data-lpignore="true"
-                data-1p-ignore="true"
-                required
-                aria-describedby=ids("shape")
-                aria-invalid=move || matches!(shape.get(), Some(Err(_))).then_some("true")
-                node_ref=key
-                on:input=check
-            />
-            <p class=move || match shape.get() { Some(Err(_)) => "shape bad", Some(Ok(())) => "shape good", None => "shape" } id=ids("shape")>
-                {move || match shape.get() {
-                    None => key_hint(provider).to_owned(),
-                    Some(Ok(())) => "Looks like a valid key.".to_owned(),
-                    Some(Err(problem)) => problem,
-                }}
-            </p>
+            <KeyField field_id=ids("key") provider=provider key=key />
             <label class="check">
                 <input
                     type="checkbox"
@@ -550,6 +545,52 @@ fn AddKeyForm(
                 <button class="button" type="button" on:click=cancel>"Cancel"</button>
             </div>
         </form>
+    }
+}
+
+/// A masked key input that says, as you type, whether the key has the provider's shape (and
+/// keeps only that, never the value).
+#[component]
+pub(super) fn KeyField(
+    /// The input's id, for its label.
+    field_id: String,
+    /// The provider whose shape is checked.
+    provider: Provider,
+    /// The input, read by the form on submit.
+    key: NodeRef<leptos::html::Input>,
+) -> impl IntoView {
+    let shape = RwSignal::new(None::<Result<(), String>>);
+    let check = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        shape.set((!value.is_empty()).then(|| {
+            validate_key(provider, &value)
+                .map(drop)
+                .map_err(|e| format!("{}.", capitalize(&e.to_string())))
+        }));
+    };
+    let shape_id = format!("{field_id}-shape");
+    view! {
+        <input
+            id=field_id
+            type="password"
+            autocomplete="off"
+            spellcheck="false"
+            autocapitalize="off"
+            data-lpignore="true"
+            data-1p-ignore="true"
+            required
+            aria-describedby=shape_id.clone()
+            aria-invalid=move || matches!(shape.get(), Some(Err(_))).then_some("true")
+            node_ref=key
+            on:input=check
+        />
+        <p class=move || match shape.get() { Some(Err(_)) => "shape bad", Some(Ok(())) => "shape good", None => "shape" } id=shape_id>
+            {move || match shape.get() {
+                None => key_hint(provider).to_owned(),
+                Some(Ok(())) => "Looks like a valid key.".to_owned(),
+                Some(Err(problem)) => problem,
+            }}
+        </p>
     }
 }
 
@@ -593,7 +634,7 @@ fn Unreadable() -> impl IntoView {
 }
 
 /// `text` with a capital first letter.
-fn capitalize(text: &str) -> String {
+pub(super) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -7,6 +7,8 @@
 //! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
 //! - `keys`: a card per provider with its keys: add, test, rename, set default, delete, what
 //!   each spent and its daily cap.
+//! - `key_life`: on a key's row, a new secret in its place, off and on, an expiry date; which
+//!   key serves while the default cannot.
 //! - `security`: auto-lock period, storage, backups, change password, reset.
 //! - `try_it`: a streamed chat request through the proxy with the vault's key, its model picker
 //!   and what each answer cost.
@@ -16,6 +18,7 @@ mod app;
 mod backup;
 mod gate;
 mod grants;
+mod key_life;
 mod keys;
 mod security;
 mod state;
