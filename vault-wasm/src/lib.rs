@@ -44,4 +44,4 @@ pub use usage::{
     UsageReport,
 };
 pub use usd::{MAX_CAP_USD, format_usd, parse_usd};
-pub use vault::{LockReason, MIN_PASSWORD_CHARS, Vault};
+pub use vault::{LockReason, MIN_PASSWORD_CHARS, RETEST_INTERVAL_MS, Vault};

@@ -66,10 +66,17 @@ impl LockReason {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The vault's settings record: sealed like an entry.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Settings {
     auto_lock_ms: u64,
+    /// Test each usable key with its provider once a day while unlocked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    daily_retest: bool,
 }
+
+/// How long a key test stays fresh when daily re-testing is on.
+pub const RETEST_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Plaintext of an entry record, for writing. Holds borrowed data only.
 #[derive(Serialize)]
@@ -91,6 +98,7 @@ struct Session {
     key: SymmetricKey,
     entries: BTreeMap<String, Entry>,
     unreadable: BTreeSet<String>,
+    settings: Settings,
 }
 
 struct State {
@@ -239,6 +247,12 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
 
     /// The epoch and vault key of the unlocked session, recording activity.
     pub(crate) fn active(&self) -> Result<(u64, SymmetricKey)> {
+        self.session_key(true)
+    }
+
+    /// As [`Vault::active`]; `activity: false` for the vault's own background work, which
+    /// must not keep an idle vault open.
+    fn session_key(&self, activity: bool) -> Result<(u64, SymmetricKey)> {
         self.check_idle();
         let now = self.clock.now_ms();
         let mut state = self.state.borrow_mut();
@@ -246,12 +260,20 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
             Some(s) => (s.epoch, s.key.clone()),
             None => return Err(VaultError::Locked),
         };
-        state.autolock.touch(now);
+        if activity {
+            state.autolock.touch(now);
+        }
         Ok((epoch, key))
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
         self.active()?;
+        self.peek_session(f)
+    }
+
+    /// Reads the session without counting as activity (background work).
+    fn peek_session<T>(&self, f: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+        self.check_idle();
         let state = self.state.borrow();
         state.session.as_ref().map_or(Err(VaultError::Locked), f)
     }
@@ -283,20 +305,18 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let wrapping = self.kdf.derive(password, &params).await?;
         let vault_key = SymmetricKey::generate()?;
         let header = wrap_vault_key(&wrapping, &vault_key, params)?;
-        let timeout = self.auto_lock_ms();
-        let settings = seal_settings(
-            &vault_key,
-            &Settings {
-                auto_lock_ms: timeout,
-            },
-        )?;
+        let settings = Settings {
+            auto_lock_ms: self.auto_lock_ms(),
+            daily_retest: false,
+        };
+        let sealed = seal_settings(&vault_key, &settings)?;
         self.store
             .write(Batch {
-                put: vec![(HEADER_ID.into(), header), (SETTINGS_ID.into(), settings)],
+                put: vec![(HEADER_ID.into(), header), (SETTINGS_ID.into(), sealed)],
                 delete: Vec::new(),
             })
             .await?;
-        self.start_session(vault_key, BTreeMap::new(), BTreeSet::new(), timeout);
+        self.start_session(vault_key, BTreeMap::new(), BTreeSet::new(), settings);
         Ok(())
     }
 
@@ -342,8 +362,11 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 settings = open_settings(&vault_key, &raw).ok();
             }
         }
-        let timeout = settings.map_or(self.auto_lock_ms(), |s| s.auto_lock_ms);
-        self.start_session(vault_key, entries, unreadable, timeout);
+        let settings = settings.unwrap_or(Settings {
+            auto_lock_ms: self.auto_lock_ms(),
+            daily_retest: false,
+        });
+        self.start_session(vault_key, entries, unreadable, settings);
         Ok(())
     }
 
@@ -352,7 +375,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         key: SymmetricKey,
         entries: BTreeMap<String, Entry>,
         unreadable: BTreeSet<String>,
-        timeout_ms: u64,
+        settings: Settings,
     ) {
         let epoch = self.epochs.get() + 1;
         self.epochs.set(epoch);
@@ -363,7 +386,9 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 key,
                 entries,
                 unreadable,
+                settings,
             });
+            let timeout_ms = settings.auto_lock_ms;
             state.autolock = AutoLock::new(timeout_ms.clamp(MIN_AUTO_LOCK_MS, MAX_AUTO_LOCK_MS));
             state.autolock.start(self.clock.now_ms());
         }
@@ -412,11 +437,85 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 "the auto-lock period must be between 100 ms and 24 hours".into(),
             ));
         }
-        let (_, key) = self.active()?;
-        let record = seal_settings(&key, &Settings { auto_lock_ms: ms })?;
-        self.store.write(Batch::put(SETTINGS_ID, record)).await?;
+        self.write_settings(|s| s.auto_lock_ms = ms).await?;
         let now = self.clock.now_ms();
         self.state.borrow_mut().autolock.set_timeout(ms, now);
+        Ok(())
+    }
+
+    /// Whether each usable key is tested with its provider once a day while the vault is
+    /// unlocked (off unless the user turns it on).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    pub fn daily_retest(&self) -> Result<bool> {
+        // Asked by the vault's ticker: not activity.
+        self.peek_session(|s| Ok(s.settings.daily_retest))
+    }
+
+    /// Turns daily re-testing on or off, stored with the vault.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`]; storage.
+    pub async fn set_daily_retest(&self, on: bool) -> Result<()> {
+        self.write_settings(|s| s.daily_retest = on).await
+    }
+
+    /// The keys a daily re-test should test now, with their ids and providers: none while it
+    /// is off; else every key that is on, not expired, and not tested in the last
+    /// [`RETEST_INTERVAL_MS`]. Background work: not activity, so it never keeps an idle vault
+    /// open.
+    ///
+    /// # Security
+    ///
+    /// As for [`Vault::key_for`]: each secret is for one test request.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    pub fn due_for_retest(&self) -> Result<Vec<(String, Provider, SecretString)>> {
+        let now = self.clock.now_ms();
+        self.peek_session(|s| {
+            if !s.settings.daily_retest {
+                return Ok(Vec::new());
+            }
+            Ok(s.entries
+                .iter()
+                .filter(|(_, e)| e.meta.is_usable(now))
+                .filter(|(_, e)| {
+                    e.meta
+                        .last_tested_ms
+                        .is_none_or(|t| now.saturating_sub(t) >= RETEST_INTERVAL_MS)
+                })
+                .map(|(id, e)| (id.clone(), e.meta.provider, e.key.clone()))
+                .collect())
+        })
+    }
+
+    /// Records a daily re-test's outcome for key `id`, without counting as activity.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`]; storage.
+    pub async fn record_retest(&self, id: &str, status: TestStatus) -> Result<KeyInfo> {
+        let now = self.clock.now_ms();
+        self.modify_with(id, false, |e| {
+            e.meta.last_tested_ms = Some(now);
+            e.meta.test_status = status;
+        })
+        .await
+    }
+
+    /// Seals the settings after `change`, writing before updating memory.
+    async fn write_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<()> {
+        let (epoch, key) = self.active()?;
+        let mut settings = self.with_session(|s| Ok(s.settings))?;
+        change(&mut settings);
+        let record = seal_settings(&key, &settings)?;
+        self.store.write(Batch::put(SETTINGS_ID, record)).await?;
+        self.update_session(epoch, |s| s.settings = settings);
         Ok(())
     }
 
@@ -877,8 +976,18 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
 
     /// Re-seals one entry after `change`, writing before updating memory.
     async fn modify(&self, id: &str, change: impl FnOnce(&mut Entry)) -> Result<KeyInfo> {
-        let (epoch, vault_key) = self.active()?;
-        let mut entry = self.with_session(|s| {
+        self.modify_with(id, true, change).await
+    }
+
+    /// As [`Vault::modify`]; `activity: false` for background work.
+    async fn modify_with(
+        &self,
+        id: &str,
+        activity: bool,
+        change: impl FnOnce(&mut Entry),
+    ) -> Result<KeyInfo> {
+        let (epoch, vault_key) = self.session_key(activity)?;
+        let mut entry = self.peek_session(|s| {
             s.entries
                 .get(id)
                 .cloned()

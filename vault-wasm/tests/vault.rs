@@ -332,6 +332,81 @@ fn off_and_expired_keys_are_never_chosen_and_the_next_usable_one_serves() {
 }
 
 #[test]
+fn daily_retest_is_off_by_default_and_picks_usable_keys_not_tested_for_a_day() {
+    let (vault, clock) = created();
+    let a = block_on(vault.add(Provider::Openai, OPENAI_KEY, "a")).unwrap();
+    let b = block_on(vault.add(Provider::Openai, OPENAI_KEY_2, "b")).unwrap();
+    let c = block_on(vault.add(Provider::Anthropic, ANTHROPIC_KEY, "c")).unwrap();
+    assert_eq!(vault.daily_retest(), Ok(false));
+    assert!(
+        vault.due_for_retest().unwrap().is_empty(),
+        "off: nothing is sent"
+    );
+
+    block_on(vault.set_daily_retest(true)).unwrap();
+    block_on(vault.set_enabled(&c.id, false)).unwrap();
+    let due_ids = |v: &TestVault| -> Vec<String> {
+        let mut ids: Vec<_> = v
+            .due_for_retest()
+            .unwrap()
+            .into_iter()
+            .map(|d| d.0)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let due = due_ids(&vault);
+    let mut want = vec![a.id.clone(), b.id.clone()];
+    want.sort();
+    assert_eq!(due, want, "never tested, and on");
+
+    block_on(vault.record_retest(&a.id, TestStatus::Valid)).unwrap();
+    block_on(vault.record_test(&b.id, TestStatus::Invalid)).unwrap();
+    assert!(due_ids(&vault).is_empty());
+    // A day of use (activity every hour keeps it unlocked under a 2-hour auto-lock).
+    block_on(vault.set_auto_lock_ms(2 * 3_600_000)).unwrap();
+    for _ in 0..23 {
+        clock.advance(3_600_000);
+        vault.touch();
+    }
+    clock.advance(byok_vault::RETEST_INTERVAL_MS - 23 * 3_600_000 - 1);
+    assert!(due_ids(&vault).is_empty());
+    clock.advance(1);
+    assert_eq!(due_ids(&vault), want, "a day later");
+
+    // Stored with the vault; changing the auto-lock period keeps it.
+    block_on(vault.set_auto_lock_ms(60_000)).unwrap();
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(reopened.daily_retest(), Ok(true));
+    assert_eq!(reopened.auto_lock_ms(), 60_000);
+    block_on(reopened.set_daily_retest(false)).unwrap();
+    assert!(due_ids(&reopened).is_empty());
+    reopened.lock();
+    assert_eq!(reopened.daily_retest(), Err(VaultError::Locked));
+}
+
+#[test]
+fn background_retests_do_not_keep_an_idle_vault_open() {
+    let (vault, clock) = created();
+    let a = block_on(vault.add(Provider::Openai, OPENAI_KEY, "a")).unwrap();
+    block_on(vault.set_daily_retest(true)).unwrap();
+    let idle = vault.auto_lock_ms();
+    clock.advance(idle - 10);
+    // The ticker asks, tests and records: none of it is activity.
+    assert!(vault.daily_retest().unwrap());
+    assert_eq!(vault.due_for_retest().unwrap().len(), 1);
+    let retested = block_on(vault.record_retest(&a.id, TestStatus::Valid)).unwrap();
+    assert_eq!(retested.test_status, TestStatus::Valid);
+    clock.advance(10);
+    assert!(vault.check_idle(), "locked on time");
+    assert_eq!(
+        vault.due_for_retest().map(|d| d.len()),
+        Err(VaultError::Locked)
+    );
+}
+
+#[test]
 fn reset_wipes_and_locks() {
     let (vault, _) = created();
     block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
