@@ -7,7 +7,8 @@ allows any origin (CORS), so a page served by wasm-bindgen-test-runner can call 
 
 `/byok/grants` answers as byok-proxy's grant endpoints do (create, peek, revoke one or all),
 keeping grants in memory per key, so the vault's grant calls can be tested in the browser
-without the proxy's CORS settings; the real proxy is tested end to end in tests/ui.
+without the proxy's CORS settings; `/byok/test/<provider>` answers as the proxy's key test,
+refusing keys that hold "invalid". The real proxy is tested end to end in tests/ui.
 """
 import json
 import secrets
@@ -71,6 +72,14 @@ class Echo(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace")
         if self.path.startswith("/byok/grants"):
             return self._grants(body)
+        if self.path.startswith("/byok/test/"):
+            # As byok-proxy's key test answers: like the tests' fake provider, a key holding
+            # "invalid" is refused.
+            key = self.headers.get("X-BYOK-Key") or ""
+            valid = "invalid" not in key
+            return self._json(200, {"provider": self.path.rsplit("/", 1)[1], "valid": valid,
+                                    "status": 200 if valid else 401,
+                                    "message": "ok" if valid else "invalid API key"})
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "/elsewhere")

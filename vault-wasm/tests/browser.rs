@@ -701,17 +701,27 @@ async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
         .unwrap_err();
     assert_eq!(code(&bad), "invalid_input");
 
-    // Replacing the expired key: a failed test changes nothing (the echo server is no
-    // provider); without the test the new secret takes the old one's place and serves.
+    // Replacing the expired key: a new key the test refuses changes nothing; one it accepts
+    // takes the old one's place and serves.
     let test_first = js_sys::Object::new();
     Reflect::set(&test_first, &"test".into(), &true.into()).unwrap();
-    let failed = done(vault.replace(second.clone(), REPLACEMENT.into(), test_first.into()))
-        .await
-        .unwrap_err();
-    assert_eq!(code(&failed), "proxy", "{}", message(&failed));
-    let replaced = done(vault.replace(second.clone(), REPLACEMENT.into(), JsValue::UNDEFINED))
+    let refused_key = "sk-proj-invalidINVALIDinvalid0000";
+    let failed = done(vault.replace(
+        second.clone(),
+        refused_key.into(),
+        test_first.clone().into(),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(code(&failed), "key_rejected", "{}", message(&failed));
+    assert_eq!(
+        message(&failed),
+        "the provider rejected the new key (status 401); nothing was changed"
+    );
+    let replaced = done(vault.replace(second.clone(), REPLACEMENT.into(), test_first.into()))
         .await
         .unwrap();
+    assert_eq!(field(&replaced, &["testStatus"]).as_deref(), Some("valid"));
     assert_eq!(field(&replaced, &["id"]), Some(second.clone()));
     assert_eq!(field(&replaced, &["label"]).as_deref(), Some("second"));
     assert!(
@@ -736,4 +746,73 @@ async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
     for needle in [&OPENAI_KEY_2[8..], &REPLACEMENT[8..], LABEL, "second"] {
         assert!(!dump.contains(needle), "IndexedDB shows {needle:?}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn daily_retest_is_off_until_turned_on_then_tests_each_usable_key() {
+    let name = unique_name("retest");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into())).await.unwrap();
+    for (key, label) in [
+        (OPENAI_KEY, "good"),
+        ("sk-proj-invalidINVALIDinvalid0000", "refused"),
+        (ANTHROPIC_KEY, "off"),
+    ] {
+        let provider = if key == ANTHROPIC_KEY {
+            "anthropic"
+        } else {
+            "openai"
+        };
+        done(vault.add(provider.into(), key.into(), label.into()))
+            .await
+            .unwrap();
+    }
+    let off = labels_and(&vault, "id")
+        .into_iter()
+        .find(|(l, _)| l == "off")
+        .unwrap()
+        .1;
+    done(vault.set_enabled(off, false)).await.unwrap();
+    let statuses = || labels_and(&vault, "testStatus");
+
+    // Off by default: a few ticks of the vault's timer test nothing.
+    assert!(!vault.daily_retest().unwrap());
+    TimeoutFuture::new(1_500).await;
+    assert!(
+        statuses().iter().all(|(_, s)| s == "untested"),
+        "{:?}",
+        statuses()
+    );
+
+    // On: the next tick tests every usable key and records the answers; the off key is
+    // never sent.
+    done(vault.set_daily_retest(true)).await.unwrap();
+    assert!(vault.daily_retest().unwrap());
+    let mut waited = 0;
+    while statuses()
+        .iter()
+        .any(|(l, s)| l != "off" && s == "untested")
+    {
+        assert!(waited < 5_000, "not re-tested: {:?}", statuses());
+        TimeoutFuture::new(100).await;
+        waited += 100;
+    }
+    let mut got = statuses();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("good".to_owned(), "valid".to_owned()),
+            ("off".to_owned(), "untested".to_owned()),
+            ("refused".to_owned(), "invalid".to_owned()),
+        ]
+    );
+}
+
+/// Each listed key's label with its string field `name`.
+fn labels_and(vault: &Vault, name: &str) -> Vec<(String, String)> {
+    js_sys::Array::from(&vault.list().unwrap())
+        .iter()
+        .map(|k| (field(&k, &["label"]).unwrap(), field(&k, &[name]).unwrap()))
+        .collect()
 }

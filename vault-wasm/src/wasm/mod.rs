@@ -29,7 +29,7 @@ mod persist;
 mod request;
 mod usage;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Interval;
@@ -152,6 +152,7 @@ fn page_href() -> Option<String> {
 
 type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
 type LockListener = Rc<dyn Fn(LockReason)>;
+type RetestListener = Rc<dyn Fn(usize)>;
 
 struct Inner {
     core: Core,
@@ -163,10 +164,19 @@ struct Inner {
     ticker: RefCell<Option<Interval>>,
     /// The app's token for its user (`X-BYOK-User`): in memory only, kept across locks.
     user_token: RefCell<Option<SecretString>>,
+    /// Daily re-testing: when to look for due keys next (ms since the epoch; 0: at the next
+    /// tick), and whether a round is running.
+    retest_at: Cell<f64>,
+    retesting: Cell<bool>,
+    retest_listeners: RefCell<Vec<RetestListener>>,
 }
 
 impl Inner {
     fn on_lock_change(&self, reason: LockReason) {
+        if reason.is_locked() {
+            // The next unlock looks for due keys at once.
+            self.retest_at.set(0.0);
+        }
         if reason.is_locked()
             && reason != LockReason::Remote
             && let Some(channel) = &self.channel
@@ -247,6 +257,9 @@ impl BrowserVault {
                 _on_message: RefCell::new(None),
                 ticker: RefCell::new(None),
                 user_token: RefCell::new(None),
+                retest_at: Cell::new(0.0),
+                retesting: Cell::new(false),
+                retest_listeners: RefCell::new(Vec::new()),
             }
         });
         if let Some(channel) = &inner.channel {
@@ -266,6 +279,7 @@ impl BrowserVault {
         *inner.ticker.borrow_mut() = Some(Interval::new(tick, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.core.check_idle();
+                BrowserVault { inner }.retest_tick();
             }
         }));
         Ok(Self { inner })
