@@ -23,6 +23,8 @@ const WRONG_PASSWORD: &str = "copper lantern orbit tulips";
 const VALID_KEY: &str = "sk-proj-E2EjourneyVALIDkey0123456789abcd";
 /// The fake provider rejects keys containing "invalid".
 const INVALID_KEY: &str = "sk-proj-invalidE2EjourneyKEY987654321zz";
+/// Saved untested, then tested by the daily key check.
+const CHECKED_KEY: &str = "sk-proj-E2EjourneyDAILYcheckKEY13579qrst";
 /// What replaces `INVALID_KEY` in place.
 const REPLACEMENT_KEY: &str = "sk-proj-E2EjourneyREPLACEMENTkey24680wxyz";
 const LABEL: &str = "E2E-label-Workspace";
@@ -97,6 +99,7 @@ fn assert_no_secrets(haystack: &str, place: &str) {
         VALID_KEY,
         INVALID_KEY,
         REPLACEMENT_KEY,
+        CHECKED_KEY,
         GEMINI_KEY,
         PASSWORD,
         NEW_PASSWORD,
@@ -870,8 +873,67 @@ async fn the_whole_journey_in_a_real_browser() {
         "Not persistent:"
     };
     assert!(kept.starts_with(want), "{persisted}: {kept}");
+    // The daily key check is off until turned on; on, the vault tests in the background each
+    // key that is on and was not tested today (here, one saved untested), and the Keys tab
+    // shows the answer. Below, the vault still locks on time.
+    let key_tests = || {
+        fake.requests()
+            .into_iter()
+            .filter(|r| r.uri == "/v1/models")
+            .map(|r| r.header("authorization").unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    browser.el("a[href='#keys']").await.click().await.unwrap();
+    browser
+        .click_button("#provider-openai", "Add OpenAI key")
+        .await;
+    browser
+        .type_into("#add-openai-label", "Daily-checked")
+        .await;
+    browser.type_into("#add-openai-key", CHECKED_KEY).await;
+    browser
+        .el("#provider-openai .add-form input[type=checkbox]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click_button("#provider-openai", "Save key").await;
+    browser.wait_text("#notice", "Saved “Daily-checked”").await;
+    let checked_row = row_of(&browser, "Daily-checked").await;
+    browser.wait_text(&checked_row, "Not tested yet").await;
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let before = key_tests().len();
+    let retest = browser.el("#daily-retest").await;
+    assert!(!retest.is_selected().await.unwrap(), "off by default");
+    retest.click().await.unwrap();
+    browser.wait_text("#notice", "tested once a day").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while key_tests().len() == before {
+        assert!(Instant::now() < deadline, "the daily check tested nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_accessible(&browser, "security").await;
     browser.shot("11-security").await;
+    assert_eq!(
+        key_tests()[before..],
+        [format!("Bearer {CHECKED_KEY}")],
+        "only the key not tested today"
+    );
+    browser.el("a[href='#keys']").await.click().await.unwrap();
+    browser
+        .wait_text(&checked_row, "Valid · tested just now")
+        .await;
+    browser
+        .el("a[href='#security']")
+        .await
+        .click()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(15)).await;
     let remaining = |text: String| -> u64 {
         let t = text.trim_start_matches("Locks in ");

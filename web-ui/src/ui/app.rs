@@ -80,6 +80,8 @@ fn Main(
     provide_context(ctx);
     ctx.vault()
         .on_lock_change(move |reason| ctx.on_lock_change(reason));
+    // The daily re-test (Security tab) runs in the vault; show its answers when they come.
+    ctx.vault().on_retest(move |_| ctx.refresh());
     if let Ok(handle) = set_interval_with_handle(move || ctx.tick(), Duration::from_secs(1)) {
         on_cleanup(move || handle.clear());
     }

@@ -1,5 +1,5 @@
-//! Security settings: the auto-lock period, storage, backups, changing the password, resetting
-//! the vault.
+//! Security settings: the auto-lock period, the daily key check, storage, backups, changing
+//! the password, resetting the vault.
 
 use byok_vault::SecretString;
 use leptos::prelude::*;
@@ -22,6 +22,7 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <div class="stack-lg">
             <AutoLockSetting />
+            <RetestSetting />
             <StorageSetting />
             <BackupPanel />
             <ChangePassword />
@@ -31,6 +32,44 @@ pub fn SecurityPage() -> impl IntoView {
                 <ResetVault />
             </section>
         </div>
+    }
+}
+
+/// The daily re-test: off by default, and it says what turning it on sends where.
+#[component]
+fn RetestSetting() -> impl IntoView {
+    let ctx = Ctx::get();
+    let on = RwSignal::new(ctx.vault().core().daily_retest().unwrap_or(false));
+    let change = move |ev: leptos::ev::Event| {
+        let wanted = event_target_checked(&ev);
+        spawn_local(async move {
+            match ctx.vault().set_daily_retest(wanted).await {
+                Ok(()) => {
+                    on.set(wanted);
+                    ctx.done(if wanted {
+                        "Each key that is on will be tested once a day while the vault is unlocked."
+                    } else {
+                        "Keys are tested only when you ask."
+                    });
+                }
+                Err(err) => {
+                    on.set(!wanted);
+                    ctx.vault_failed(&err);
+                }
+            }
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="retest-title">
+            <h2 id="retest-title">"Daily key check"</h2>
+            <p id="retest-hint">
+                "While the vault is unlocked, once a day, send each key that is on to its provider's test endpoint (through the byok proxy, which lists the models it may use: no tokens spent) and show the answer on the Keys tab. A key that stopped working shows as Rejected before an app finds out. Off unless you turn it on."
+            </p>
+            <label class="check">
+                <input id="daily-retest" type="checkbox" aria-describedby="retest-hint" prop:checked=move || on.get() on:change=change />
+                "Test my keys once a day"
+            </label>
+        </section>
     }
 }
 
