@@ -5,12 +5,14 @@
 //! ```text
 //! { "format":  "byok-backup",
 //!   "version": 1,
-//!   "kdf":     { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": "<base64, fresh per file>" },
+//!   "kdf":     { "alg": "argon2id", "iterations": 3, "memory_kib": 65536, "parallelism": 1,
+//!                "salt": "<base64, fresh per file>" },  // or PBKDF2: see `envelope.rs`
 //!   "sealed":  { "nonce": "<base64, 12 bytes>", "ciphertext": "<base64, ciphertext || tag>" } }
 //! ```
 //!
 //! The ciphertext is AES-256-GCM under the key the KDF derives from the backup password, with
-//! the associated data `byok-backup/v1/{alg}:{iterations}:{salt}`, so the format name, the
+//! the associated data `byok-backup/v1/{binding}` (the KDF parameters, written as for the vault
+//! key in `envelope.rs`), so the format name, the
 //! version and every KDF parameter are authenticated: editing any byte of the file makes it
 //! fail to open. The KDF parameters obey the vault's floor ([`KdfParams::check_floor`]), so a
 //! doctored file cannot make restoring cheap to brute-force. Nothing else is in the clear:

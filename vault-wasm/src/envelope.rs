@@ -4,13 +4,16 @@
 //!
 //! ```text
 //! { "format": 1,
-//!   "kind":   "vault-key" | "entry" | "settings" | "grant",
-//!   "kdf":    { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": "<base64>" },  // vault-key only
+//!   "kind":   "vault-key" | "entry" | "settings" | "grant" | "passkey" | "passkey-info",
+//!   "kdf":    { "alg": "argon2id", "iterations": 3, "memory_kib": 65536, "parallelism": 1,
+//!               "salt": "<base64>" },                                    // vault-key only
+//!          // (vaults made before Argon2id: { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": … })
+//!   "passkey": { "credential": "<base64 credential id>", "salt": "<base64, 32 bytes>" },  // passkey only
 //!   "sealed": { "nonce": "<base64, 12 bytes>", "ciphertext": "<base64, ciphertext || 16-byte tag>" } }
 //! ```
 //!
 //! - `vault-key` (record id `vault`): the random 256-bit vault key, sealed with AES-256-GCM under
-//!   the key PBKDF2 derives from the password with the stored `kdf` parameters.
+//!   the key the stored `kdf` (Argon2id, or PBKDF2 in older vaults) derives from the password.
 //! - `entry` (record id `entry:<32 hex>`): one provider key and all its metadata, JSON, sealed
 //!   under the vault key. Only the id is visible in storage.
 //! - `settings` (record id `settings`): vault settings (the auto-lock period), sealed under the
@@ -18,10 +21,18 @@
 //! - `grant` (record id `grant:<32 hex>`, the proxy's grant id): what the vault remembers of a
 //!   key grant it asked for (label, provider, which key, scope, expiry; never the token), JSON,
 //!   sealed under the vault key. See `grant.rs`.
+//! - `passkey` (record id `passkey:<32 hex>`): the vault key again, sealed under the key HKDF
+//!   derives from a passkey's WebAuthn PRF output for `salt`. The credential id and salt are in
+//!   the clear because unlocking needs them before anything is open. See `passkey.rs`.
+//! - `passkey-info` (record id `passkey-info:<same 32 hex>`): that passkey's label and dates,
+//!   sealed under the vault key.
 //!
-//! The associated data of each seal is `byok-vault/v{format}/{kind}/{id}`, with
-//! `/{alg}:{iterations}:{salt}` appended for the vault key. A record therefore only opens in its
-//! own slot, as its own kind, in its own format version, and the KDF parameters cannot be edited.
+//! The associated data of each seal is `byok-vault/v{format}/{kind}/{id}`, with the KDF
+//! parameters appended for the vault key (`/pbkdf2-sha256:{iterations}:{salt}` or
+//! `/argon2id:m={memory_kib},t={iterations},p={parallelism}:{salt}`), and the passkey parameters
+//! for a passkey (`/passkey:{credential}:{salt}`, base64). A record therefore only
+//! opens in its own slot, as its own kind, in its own format version, and the KDF parameters
+//! cannot be edited, nor a passkey's wrapped key moved to another credential.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -29,6 +40,7 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, Sealed};
 use crate::error::{Result, VaultError};
 use crate::kdf::KdfParams;
+use crate::passkey::PasskeyParams;
 use crate::secret::SymmetricKey;
 
 /// The format version this code writes and reads.
@@ -52,6 +64,10 @@ pub enum RecordKind {
     Settings,
     /// A key grant's record.
     Grant,
+    /// The vault key wrapped under a passkey's PRF output.
+    Passkey,
+    /// A passkey's label and dates.
+    PasskeyInfo,
 }
 
 impl RecordKind {
@@ -61,6 +77,8 @@ impl RecordKind {
             Self::Entry => "entry",
             Self::Settings => "settings",
             Self::Grant => "grant",
+            Self::Passkey => "passkey",
+            Self::PasskeyInfo => "passkey-info",
         }
     }
 }
@@ -76,6 +94,9 @@ pub struct Envelope {
     /// KDF parameters; present only on the vault key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kdf: Option<KdfParams>,
+    /// Passkey parameters; present only on a passkey record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyParams>,
     /// The encrypted payload.
     pub sealed: Sealed,
 }
@@ -88,10 +109,23 @@ struct FormatProbe {
 /// The associated data binding a record to its slot, kind and format (and KDF parameters).
 #[must_use]
 pub fn associated_data(kind: RecordKind, id: &str, kdf: Option<&KdfParams>) -> Vec<u8> {
+    record_ad(kind, id, kdf, None)
+}
+
+fn record_ad(
+    kind: RecordKind,
+    id: &str,
+    kdf: Option<&KdfParams>,
+    passkey: Option<&PasskeyParams>,
+) -> Vec<u8> {
     let mut ad = format!("byok-vault/v{FORMAT_VERSION}/{}/{id}", kind.as_str());
     if let Some(kdf) = kdf {
         ad.push('/');
         ad.push_str(&kdf.binding());
+    }
+    if let Some(passkey) = passkey {
+        ad.push('/');
+        ad.push_str(&passkey.binding());
     }
     ad.into_bytes()
 }
@@ -115,6 +149,29 @@ impl Envelope {
             kind,
             sealed: crypto::seal(key, &ad, plaintext)?,
             kdf,
+            passkey: None,
+        })
+    }
+
+    /// Seals `plaintext` (the vault key) into a passkey record stored under `id`, binding the
+    /// passkey's parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Random`] if no nonce can be drawn.
+    pub fn seal_passkey(
+        key: &SymmetricKey,
+        id: &str,
+        passkey: PasskeyParams,
+        plaintext: &[u8],
+    ) -> Result<Self> {
+        let ad = record_ad(RecordKind::Passkey, id, None, Some(&passkey));
+        Ok(Self {
+            format: FORMAT_VERSION,
+            kind: RecordKind::Passkey,
+            sealed: crypto::seal(key, &ad, plaintext)?,
+            kdf: None,
+            passkey: Some(passkey),
         })
     }
 
@@ -151,10 +208,13 @@ impl Envelope {
         kind: RecordKind,
         id: &str,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        if self.kind != kind || (kind == RecordKind::VaultKey) != self.kdf.is_some() {
+        if self.kind != kind
+            || (kind == RecordKind::VaultKey) != self.kdf.is_some()
+            || (kind == RecordKind::Passkey) != self.passkey.is_some()
+        {
             return Err(VaultError::Decrypt);
         }
-        let ad = associated_data(kind, id, self.kdf.as_ref());
+        let ad = record_ad(kind, id, self.kdf.as_ref(), self.passkey.as_ref());
         crypto::open(key, &ad, &self.sealed)
     }
 }

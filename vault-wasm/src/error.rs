@@ -68,6 +68,10 @@ pub enum VaultError {
     /// running, or a redirect refused. The message says which when the browser tells.
     #[error("{0}")]
     Unreachable(String),
+    /// A passkey could not be used: WebAuthn is unavailable, the person cancelled, or the
+    /// authenticator lacks the PRF extension. The message says which, in words.
+    #[error("{0}")]
+    Passkey(String),
     /// The caller aborted the request (an `AbortSignal` in the request options).
     #[error("the request was cancelled")]
     Aborted,
@@ -97,6 +101,7 @@ impl VaultError {
             Self::Storage(_) => "storage",
             Self::Proxy(_) => "proxy",
             Self::Unreachable(_) => "unreachable",
+            Self::Passkey(_) => "passkey",
             Self::Aborted => "aborted",
             Self::Random => "random",
         }

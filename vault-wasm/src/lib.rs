@@ -1,7 +1,9 @@
 //! byok-vault: a browser key vault for LLM provider API keys.
 //!
 //! Keys are encrypted client-side with AES-256-GCM under a random vault key, which is itself
-//! wrapped by a key derived from the user's password (PBKDF2-HMAC-SHA256, 600,000 iterations).
+//! wrapped by a key derived from the user's password (Argon2id, 64 MiB, 3 passes; vaults made
+//! before it, PBKDF2-HMAC-SHA256 at 600,000 iterations), and optionally by keys that registered
+//! passkeys give through WebAuthn's PRF extension ([`passkey`]).
 //! Only ciphertext reaches storage (IndexedDB in the browser). The vault locks itself after a
 //! period of inactivity and drops (zeroizes) all key material when it does.
 //!
@@ -24,6 +26,7 @@ pub mod backup;
 pub mod crypto;
 pub mod envelope;
 pub mod kdf;
+pub mod passkey;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
@@ -36,12 +39,13 @@ pub use entry::{
 };
 pub use error::{Result, VaultError};
 pub use grant::{GRANT_PREFIX, GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant_label};
-pub use kdf::{Kdf, KdfParams, RustKdf};
+pub use kdf::{Kdf, KdfAlgorithm, KdfParams, RustKdf};
+pub use passkey::{PasskeyInfo, PasskeyParams, PasskeyRequest};
 pub use secret::{SecretString, SymmetricKey};
 pub use store::{Batch, MemoryStore, Store};
 pub use usage::{
     KeySource, ModelChoice, ModelList, ModelUsage, Serves, SourceUsage, Totals, UsageDay,
     UsageReport,
 };
-pub use usd::{MAX_CAP_USD, format_usd, parse_usd};
+pub use usd::{MAX_CAP_USD, format_usd, group_thousands, parse_usd};
 pub use vault::{LockReason, MIN_PASSWORD_CHARS, RETEST_INTERVAL_MS, Vault};

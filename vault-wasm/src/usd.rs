@@ -1,6 +1,6 @@
 //! Amounts in US dollars, held as integer micro-dollars so a cap typed as `0.10` is exactly
 //! that, and written back as the shortest decimal (`0.1`, `5`), the form `X-BYOK-Daily-Cap`
-//! takes.
+//! takes. Also counts written for people (`600,000`).
 
 /// Micro-dollars in a dollar.
 const MICROS: u64 = 1_000_000;
@@ -49,6 +49,20 @@ pub fn format_usd(micros: u64) -> String {
     }
     let fraction = format!("{fraction:06}");
     format!("{whole}.{}", fraction.trim_end_matches('0'))
+}
+
+/// A count with thousands separators: `12,345`.
+#[must_use]
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

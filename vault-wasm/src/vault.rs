@@ -32,7 +32,7 @@ use crate::crypto::fill_random;
 use crate::entry::{Entry, EntryMeta, KeyInfo, Provider, TestStatus, validate_key, validate_label};
 use crate::envelope::{ENTRY_PREFIX, Envelope, HEADER_ID, RecordKind, SETTINGS_ID};
 use crate::error::{Result, VaultError};
-use crate::kdf::{Kdf, KdfParams};
+use crate::kdf::{Kdf, KdfAlgorithm, KdfParams};
 use crate::secret::{SecretString, SymmetricKey};
 use crate::store::{Batch, Store};
 
@@ -245,6 +245,11 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         self.state.borrow().autolock.timeout_ms()
     }
 
+    /// The current time on the vault's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// The epoch and vault key of the unlocked session, recording activity.
     pub(crate) fn active(&self) -> Result<(u64, SymmetricKey)> {
         self.session_key(true)
@@ -297,11 +302,20 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     /// [`VaultError::AlreadyExists`] if there is one; [`VaultError::InvalidInput`] for a
     /// password shorter than [`MIN_PASSWORD_CHARS`]; storage and RNG failures.
     pub async fn create(&self, password: &SecretString) -> Result<()> {
+        self.create_with(password, KdfAlgorithm::default()).await
+    }
+
+    /// [`Vault::create`] with the password hashed by `alg` (at its default parameters).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::create`].
+    pub async fn create_with(&self, password: &SecretString, alg: KdfAlgorithm) -> Result<()> {
         check_new_password(password)?;
         if self.exists().await? {
             return Err(VaultError::AlreadyExists);
         }
-        let params = KdfParams::generate()?;
+        let params = KdfParams::generate_for(alg)?;
         let wrapping = self.kdf.derive(password, &params).await?;
         let vault_key = SymmetricKey::generate()?;
         let header = wrap_vault_key(&wrapping, &vault_key, params)?;
@@ -320,8 +334,19 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         Ok(())
     }
 
-    /// Reads the header, checks its KDF parameters and unwraps the vault key with `password`.
-    async fn unwrap_vault_key(&self, password: &SecretString) -> Result<SymmetricKey> {
+    /// How the vault password is hashed: the KDF parameters stored with the vault key. Needs no
+    /// unlock; they are not secret.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotCreated`]; [`VaultError::Decrypt`] for a damaged header;
+    /// [`VaultError::WeakKdf`] for parameters below the floor; storage failures.
+    pub async fn password_hashing(&self) -> Result<KdfParams> {
+        Ok(self.read_header().await?.1)
+    }
+
+    /// Reads the header and its KDF parameters, checked against the floor.
+    async fn read_header(&self) -> Result<(Envelope, KdfParams)> {
         let raw = self
             .store
             .get(HEADER_ID)
@@ -330,6 +355,12 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let header = Envelope::parse(&raw)?;
         let params = header.kdf.clone().ok_or(VaultError::Decrypt)?;
         params.check_floor()?;
+        Ok((header, params))
+    }
+
+    /// Reads the header, checks its KDF parameters and unwraps the vault key with `password`.
+    async fn unwrap_vault_key(&self, password: &SecretString) -> Result<SymmetricKey> {
+        let (header, params) = self.read_header().await?;
         let wrapping = self.kdf.derive(password, &params).await?;
         let bytes = header.open(&wrapping, RecordKind::VaultKey, HEADER_ID)?;
         let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| VaultError::Decrypt)?;
@@ -345,6 +376,12 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     /// [`VaultError::WeakKdf`], [`VaultError::NotCreated`], storage failures.
     pub async fn unlock(&self, password: &SecretString) -> Result<()> {
         let vault_key = self.unwrap_vault_key(password).await?;
+        self.open_with(vault_key).await
+    }
+
+    /// Reads every entry and the settings with the unwrapped `vault_key`, and starts the
+    /// session: the second half of every unlock (password or passkey).
+    pub(crate) async fn open_with(&self, vault_key: SymmetricKey) -> Result<()> {
         let mut entries = BTreeMap::new();
         let mut unreadable = BTreeSet::new();
         let mut settings = None;
@@ -395,7 +432,8 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         self.notify(LockReason::Unlocked);
     }
 
-    /// Re-wraps the vault key under `new_password`. Entries are not touched.
+    /// Re-wraps the vault key under `new_password`, hashed with the default algorithm
+    /// (Argon2id; a PBKDF2 vault moves to it). Entries are not touched.
     ///
     /// # Errors
     ///
@@ -406,9 +444,24 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         old_password: &SecretString,
         new_password: &SecretString,
     ) -> Result<()> {
+        self.change_password_with(old_password, new_password, KdfAlgorithm::default())
+            .await
+    }
+
+    /// [`Vault::change_password`] with the new password hashed by `alg`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::change_password`].
+    pub async fn change_password_with(
+        &self,
+        old_password: &SecretString,
+        new_password: &SecretString,
+        alg: KdfAlgorithm,
+    ) -> Result<()> {
         check_new_password(new_password)?;
         let vault_key = self.unwrap_vault_key(old_password).await?;
-        let params = KdfParams::generate()?;
+        let params = KdfParams::generate_for(alg)?;
         let wrapping = self.kdf.derive(new_password, &params).await?;
         let header = wrap_vault_key(&wrapping, &vault_key, params)?;
         self.store.write(Batch::put(HEADER_ID, header)).await?;
@@ -1044,10 +1097,15 @@ fn wrap_vault_key(
 }
 
 fn new_entry_id() -> Result<String> {
+    new_record_id(ENTRY_PREFIX)
+}
+
+/// `prefix` and 32 random hex digits.
+pub(crate) fn new_record_id(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 16];
     fill_random(&mut bytes)?;
-    let mut id = String::with_capacity(ENTRY_PREFIX.len() + 32);
-    id.push_str(ENTRY_PREFIX);
+    let mut id = String::with_capacity(prefix.len() + 32);
+    id.push_str(prefix);
     for b in bytes {
         id.push_str(&format!("{b:02x}"));
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use byok_vault::backup::{BACKUP_FORMAT, MAX_BACKUP_BYTES};
-use byok_vault::kdf::MIN_ITERATIONS;
+use byok_vault::kdf;
 use byok_vault::{
     Kdf, KdfParams, ManualClock, MemoryStore, Provider, RustKdf, SecretString, SymmetricKey,
     TestStatus, Vault, VaultError,
@@ -197,7 +197,10 @@ fn the_file_shows_nothing_but_its_format_and_kdf_parameters() {
     assert_eq!(fields, ["format", "kdf", "sealed", "version"]);
     assert_eq!(json["format"], BACKUP_FORMAT);
     assert_eq!(json["version"], 1);
-    assert_eq!(json["kdf"]["iterations"], MIN_ITERATIONS);
+    // Backups are hashed like new vaults: Argon2id at its default cost.
+    assert_eq!(json["kdf"]["alg"], "argon2id");
+    assert_eq!(json["kdf"]["memory_kib"], kdf::ARGON2_DEFAULT_MEMORY_KIB);
+    assert_eq!(json["kdf"]["iterations"], kdf::ARGON2_DEFAULT_PASSES);
     // Each export has its own salt and nonce.
     let (_, again) = source(&kdf);
     let other: serde_json::Value = serde_json::from_str(&again).unwrap();

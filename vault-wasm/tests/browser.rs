@@ -145,7 +145,7 @@ async fn create_add_reopen_and_unlock_again() {
     let name = unique_name("roundtrip");
     let vault = open(&name, &[]).await;
     assert_eq!(done(vault.exists()).await.unwrap(), false);
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     assert!(!vault.is_locked());
     let info = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
@@ -172,7 +172,7 @@ async fn create_add_reopen_and_unlock_again() {
 async fn wrong_password_rejects_and_leaves_data_intact() {
     let name = unique_name("wrongpw");
     let vault = open(&name, &[]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
         .unwrap();
@@ -195,7 +195,7 @@ async fn wrong_password_rejects_and_leaves_data_intact() {
 async fn raw_indexeddb_never_holds_a_key_or_label_in_plaintext() {
     let name = unique_name("raw");
     let vault = open(&name, &[]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
         .unwrap();
@@ -238,7 +238,7 @@ async fn auto_lock_fires_from_the_timer_alone() {
             .clone(),
     );
     listener.forget();
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     assert_eq!(*events.borrow(), [false]);
 
     // Activity keeps it open...
@@ -259,7 +259,7 @@ async fn locking_one_instance_locks_the_others() {
     let name = unique_name("broadcast");
     let first = open(&name, &[]).await;
     let second = open(&name, &[]).await;
-    done(first.create(PASSWORD.into())).await.unwrap();
+    done(first.create(PASSWORD.into(), None)).await.unwrap();
     done(second.unlock(PASSWORD.into())).await.unwrap();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let sink = seen.clone();
@@ -280,7 +280,7 @@ async fn locking_one_instance_locks_the_others() {
 
     // A vault with another name is not affected.
     let other = open(&unique_name("bystander"), &[]).await;
-    done(other.create(PASSWORD.into())).await.unwrap();
+    done(other.create(PASSWORD.into(), None)).await.unwrap();
     first.lock();
     TimeoutFuture::new(100).await;
     assert!(!other.is_locked());
@@ -290,7 +290,7 @@ async fn locking_one_instance_locks_the_others() {
 async fn fetch_attaches_the_key_header_only_for_the_proxy() {
     let name = unique_name("fetch");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
 
     let locked_err = done(vault.fetch("openai".into(), "/x".into(), JsValue::UNDEFINED))
         .await
@@ -397,7 +397,7 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
 async fn corrupted_record_is_reported_and_the_rest_still_work() {
     let name = unique_name("corrupt");
     let vault = open(&name, &[]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     let a = done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
         .await
         .unwrap();
@@ -426,17 +426,42 @@ async fn corrupted_record_is_reported_and_the_rest_still_work() {
 async fn change_password_and_reset() {
     let name = unique_name("password");
     let vault = open(&name, &[]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    // Made with PBKDF2 (as vaults before Argon2id were); a password change moves it to
+    // Argon2id, the default.
+    done(vault.create(PASSWORD.into(), Some("pbkdf2-sha256".into())))
+        .await
+        .unwrap();
+    let hashing = done(vault.password_hashing()).await.unwrap();
+    assert_eq!(
+        field(&hashing, &["description"]).as_deref(),
+        Some("PBKDF2-SHA256, 600,000 iterations")
+    );
     done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
         .await
         .unwrap();
-    let err = done(vault.change_password("wrong password".into(), "new password".into()))
+    let err = done(vault.change_password("wrong password".into(), "new password".into(), None))
         .await
         .unwrap_err();
     assert_eq!(code(&err), "decrypt");
-    done(vault.change_password(PASSWORD.into(), "new password".into()))
+    let err = done(vault.change_password(
+        PASSWORD.into(),
+        "new password".into(),
+        Some("scrypt".into()),
+    ))
+    .await
+    .unwrap_err();
+    assert_eq!(code(&err), "invalid_input");
+    done(vault.change_password(PASSWORD.into(), "new password".into(), None))
         .await
         .unwrap();
+    let hashing = done(vault.password_hashing()).await.unwrap();
+    assert_eq!(field(&hashing, &["alg"]).as_deref(), Some("argon2id"));
+    assert_eq!(
+        Reflect::get(&hashing, &"memoryKib".into())
+            .unwrap()
+            .as_f64(),
+        Some(65_536.0)
+    );
     vault.lock();
     assert!(done(vault.unlock(PASSWORD.into())).await.is_err());
     done(vault.unlock("new password".into())).await.unwrap();
@@ -449,10 +474,35 @@ async fn change_password_and_reset() {
 }
 
 #[wasm_bindgen_test]
+async fn without_a_registered_passkey_nothing_is_offered_or_unlocked() {
+    let vault = open(&unique_name("passkeys"), &[]).await;
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
+    assert_eq!(done(vault.has_passkeys()).await.unwrap(), false);
+    assert_eq!(
+        js_sys::Array::from(&done(vault.passkeys()).await.unwrap()).length(),
+        0
+    );
+    let support = done(vault.passkey_support()).await.unwrap();
+    assert!(
+        Reflect::get(&support, &"available".into())
+            .unwrap()
+            .as_bool()
+            .is_some(),
+        "a yes or no"
+    );
+    vault.lock();
+    let err = done(vault.unlock_with_passkey()).await.unwrap_err();
+    assert_eq!(code(&err), "passkey");
+    assert!(vault.is_locked());
+    let err = done(vault.add_passkey("Laptop".into())).await.unwrap_err();
+    assert_eq!(code(&err), "locked");
+}
+
+#[wasm_bindgen_test]
 async fn create_asks_the_browser_to_keep_the_storage() {
     let name = unique_name("persist");
     let vault = open(&name, &[]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     let answer = done(vault.persist_storage()).await.unwrap();
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
     let storage = Reflect::get(&navigator, &"storage".into()).unwrap();
@@ -485,7 +535,7 @@ fn check_key_explains_shape_problems() {
 async fn grants_are_remembered_sealed_listed_and_revoked() {
     let name = unique_name("grants");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
         .unwrap();
@@ -582,7 +632,7 @@ async fn grants_are_remembered_sealed_listed_and_revoked() {
 async fn a_backup_restores_every_key_after_a_reset_and_shows_nothing_in_plaintext() {
     let name = unique_name("backup");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
         .unwrap();
@@ -621,7 +671,7 @@ async fn a_backup_restores_every_key_after_a_reset_and_shows_nothing_in_plaintex
     // The browser loses everything; a new vault with a new password takes the file back.
     done(vault.reset()).await.unwrap();
     assert!(raw_records(&name).await.is_empty());
-    done(vault.create("a brand new vault password".into()))
+    done(vault.create("a brand new vault password".into(), None))
         .await
         .unwrap();
     let refused = done(vault.import_backup(file.clone().into(), PASSWORD.into()))
@@ -665,7 +715,7 @@ async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
     const REPLACEMENT: &str = "sk-proj-REPLACEDreplacedREPLACED99";
     let name = unique_name("life");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     let first = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
         .await
         .unwrap();
@@ -752,7 +802,7 @@ async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
 async fn daily_retest_is_off_until_turned_on_then_tests_each_usable_key() {
     let name = unique_name("retest");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
-    done(vault.create(PASSWORD.into())).await.unwrap();
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
     for (key, label) in [
         (OPENAI_KEY, "good"),
         ("sk-proj-invalidINVALIDinvalid0000", "refused"),

@@ -4,6 +4,7 @@
 //! - round trips: create, add, lock, unlock, list, defaults, rename, reset
 //! - bad input: wrong password, key shapes, failed writes; none of them lose data
 //! - tampering: every byte of a record flipped, records swapped, KDF parameters downgraded
+//!   (Argon2id and PBKDF2)
 //! - auto-lock: idle deadline over a manual clock, with and without the timer
 #![cfg(not(target_arch = "wasm32"))]
 // Test helpers panic on failure by design.
@@ -13,10 +14,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use byok_vault::envelope::{Envelope, HEADER_ID};
-use byok_vault::kdf::MIN_ITERATIONS;
+use byok_vault::kdf::{self, MIN_ITERATIONS};
 use byok_vault::{
-    Kdf, KdfParams, LockReason, ManualClock, MemoryStore, Provider, RustKdf, SecretString,
-    SymmetricKey, TestStatus, Vault, VaultError,
+    Kdf, KdfAlgorithm, KdfParams, LockReason, ManualClock, MemoryStore, Provider, RustKdf,
+    SecretString, SymmetricKey, TestStatus, Vault, VaultError,
 };
 use futures::executor::block_on;
 
@@ -645,37 +646,120 @@ fn swapped_or_replayed_records_do_not_open() {
 
 #[test]
 fn downgraded_kdf_parameters_are_refused_before_deriving() {
-    let (vault, _) = created();
-    let original = vault.store().snapshot()[HEADER_ID].clone();
-    let header = Envelope::parse(&original).unwrap();
-    let tweaks: [fn(&mut KdfParams); 3] = [
+    let argon2id: [fn(&mut KdfParams); 6] = [
+        |p| p.memory_kib = kdf::ARGON2_MIN_MEMORY_KIB - 1,
+        |p| p.memory_kib = 8,
+        |p| p.iterations = 1,
+        |p| p.parallelism = 0,
+        |p| p.salt.truncate(8),
+        // Relabelled as PBKDF2 with a tiny count: still refused, never derived.
+        |p| {
+            p.alg = KdfAlgorithm::Pbkdf2Sha256;
+            p.memory_kib = 0;
+            p.parallelism = 0;
+        },
+    ];
+    let pbkdf2: [fn(&mut KdfParams); 4] = [
         |p| p.iterations = MIN_ITERATIONS - 1,
         |p| p.iterations = 1,
         |p| p.salt.truncate(8),
+        |p| p.alg = KdfAlgorithm::Argon2id, // no memory or lanes: below Argon2id's floor
     ];
-    for tweak in tweaks {
-        let mut weak = header.clone();
-        tweak(weak.kdf.as_mut().unwrap());
-        vault.store().set_raw(HEADER_ID, weak.to_json());
-        let kdf_calls = vault_kdf_calls(&vault);
+    for (alg, tweaks) in [
+        (KdfAlgorithm::Argon2id, &argon2id[..]),
+        (KdfAlgorithm::Pbkdf2Sha256, &pbkdf2[..]),
+    ] {
+        let (vault, _) = new_vault();
+        block_on(vault.create_with(&PASSWORD.into(), alg)).unwrap();
+        let original = vault.store().snapshot()[HEADER_ID].clone();
+        let header = Envelope::parse(&original).unwrap();
+        assert_eq!(header.kdf.as_ref().unwrap().alg, alg);
+        for (i, tweak) in tweaks.iter().enumerate() {
+            let mut weak = header.clone();
+            tweak(weak.kdf.as_mut().unwrap());
+            vault.store().set_raw(HEADER_ID, weak.to_json());
+            let kdf_calls = vault_kdf_calls(&vault);
+            assert_eq!(
+                block_on(vault.unlock(&PASSWORD.into())),
+                Err(VaultError::WeakKdf),
+                "{alg:?} tweak {i}"
+            );
+            assert_eq!(
+                vault_kdf_calls(&vault),
+                kdf_calls,
+                "refused before deriving"
+            );
+        }
+        // Raising a cost is not a downgrade, but the parameters are bound to the key.
+        let mut raised = header.clone();
+        raised.kdf.as_mut().unwrap().iterations += 1;
+        vault.store().set_raw(HEADER_ID, raised.to_json());
         assert_eq!(
             block_on(vault.unlock(&PASSWORD.into())),
-            Err(VaultError::WeakKdf)
+            Err(VaultError::Decrypt),
+            "{alg:?}"
         );
-        assert_eq!(
-            vault_kdf_calls(&vault),
-            kdf_calls,
-            "refused before deriving"
-        );
+        if alg == KdfAlgorithm::Argon2id {
+            let mut more_memory = header.clone();
+            more_memory.kdf.as_mut().unwrap().memory_kib += 1024;
+            vault.store().set_raw(HEADER_ID, more_memory.to_json());
+            assert_eq!(
+                block_on(vault.unlock(&PASSWORD.into())),
+                Err(VaultError::Decrypt)
+            );
+        }
+        vault.store().set_raw(HEADER_ID, original);
+        block_on(vault.unlock(&PASSWORD.into())).unwrap();
     }
-    // Raising the count is not a downgrade, but the parameters are bound to the key.
-    let mut raised = header.clone();
-    raised.kdf.as_mut().unwrap().iterations = MIN_ITERATIONS + 1;
-    vault.store().set_raw(HEADER_ID, raised.to_json());
+}
+
+#[test]
+fn new_vaults_hash_with_argon2id_and_pbkdf2_vaults_keep_working() {
+    let (vault, _) = created();
     assert_eq!(
-        block_on(vault.unlock(&PASSWORD.into())),
+        block_on(vault.password_hashing()).unwrap().describe(),
+        "Argon2id, 64 MiB, 3 passes"
+    );
+
+    // A vault made before Argon2id (PBKDF2) opens, and moves to Argon2id on a password change
+    // without touching its keys; choosing PBKDF2 again is possible.
+    let (old, _) = new_vault();
+    block_on(old.create_with(&PASSWORD.into(), KdfAlgorithm::Pbkdf2Sha256)).unwrap();
+    block_on(old.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
+    let old = reopen(&old);
+    assert_eq!(
+        block_on(old.password_hashing()).unwrap().alg,
+        KdfAlgorithm::Pbkdf2Sha256
+    );
+    block_on(old.unlock(&PASSWORD.into())).unwrap();
+    block_on(old.change_password(&PASSWORD.into(), &"another long password".into())).unwrap();
+    assert_eq!(
+        block_on(old.password_hashing()).unwrap().alg,
+        KdfAlgorithm::Argon2id
+    );
+    let old = reopen(&old);
+    assert_eq!(
+        block_on(old.unlock(&PASSWORD.into())),
         Err(VaultError::Decrypt)
     );
+    block_on(old.unlock(&"another long password".into())).unwrap();
+    assert_eq!(
+        old.key_for(Provider::Openai).unwrap().1.expose_secret(),
+        OPENAI_KEY
+    );
+    block_on(old.change_password_with(
+        &"another long password".into(),
+        &PASSWORD.into(),
+        KdfAlgorithm::Pbkdf2Sha256,
+    ))
+    .unwrap();
+    assert_eq!(
+        block_on(old.password_hashing()).unwrap().describe(),
+        "PBKDF2-SHA256, 600,000 iterations"
+    );
+    let old = reopen(&old);
+    block_on(old.unlock(&PASSWORD.into())).unwrap();
+    assert_eq!(old.list().unwrap().len(), 1);
 }
 
 fn vault_kdf_calls(vault: &TestVault) -> u32 {

@@ -106,6 +106,8 @@ fn envelope_known_answer_is_reproduced_byte_for_byte() {
     let params = KdfParams {
         alg: KdfAlgorithm::Pbkdf2Sha256,
         iterations: 600_000,
+        memory_kib: 0,
+        parallelism: 0,
         salt: (0..16).collect(),
     };
     let derived = kdf::pbkdf2_sha256(KAT_PASSWORD.as_bytes(), &params.salt, params.iterations);
@@ -119,6 +121,7 @@ fn envelope_known_answer_is_reproduced_byte_for_byte() {
         format: 1,
         kind: RecordKind::VaultKey,
         kdf: Some(params),
+        passkey: None,
         sealed,
     };
     assert_eq!(header.to_json(), KAT_HEADER);

@@ -20,7 +20,10 @@ pub struct BrowserKdf;
 
 impl Kdf for BrowserKdf {
     async fn derive(&self, password: &SecretString, params: &KdfParams) -> Result<SymmetricKey> {
-        let KdfAlgorithm::Pbkdf2Sha256 = params.alg;
+        if params.alg == KdfAlgorithm::Argon2id {
+            // Browsers have no native Argon2: the `argon2` crate, compiled to wasm, computes it.
+            return RustKdf.derive(password, params).await;
+        }
         match subtle_crypto() {
             Some(subtle) => {
                 webcrypto_pbkdf2_sha256(

@@ -22,9 +22,11 @@
 
 mod backup;
 mod grants;
+mod hashing;
 mod idb;
 mod kdf;
 mod life;
+mod passkey;
 mod persist;
 mod request;
 mod usage;
@@ -42,6 +44,7 @@ use web_sys::{BroadcastChannel, MessageEvent, Response, Url};
 pub use self::grants::{Amount, GrantInfo, GrantIssued, GrantOptions, GrantStatus};
 pub use self::idb::IdbStore;
 pub use self::kdf::{BrowserKdf, subtle_crypto, webcrypto_pbkdf2_sha256};
+pub use self::passkey::PasskeySupport;
 pub use self::request::{CAP_HEADER, KEY_HEADER, USER_HEADER};
 use self::request::{Credentials, call, proxy_error, send};
 use crate::{
@@ -467,13 +470,15 @@ impl Vault {
     }
 
     /// Creates a vault protected by `password`, leaves it unlocked, and asks the browser to
-    /// keep its storage (see `persistStorage`).
+    /// keep its storage (see `persistStorage`). `kdf` picks the password hashing:
+    /// `"argon2id"` (the default) or `"pbkdf2-sha256"`.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn create(&self, password: String) -> Promise {
+    pub fn create(&self, password: String, kdf: Option<String>) -> Promise {
         let vault = self.vault.clone();
         let password = SecretString::new(password);
         promise(async move {
-            vault.core().create(&password).await?;
+            let alg = hashing::kdf_algorithm(kdf.as_deref())?;
+            vault.core().create_with(&password, alg).await?;
             // The browser's answer does not change the outcome; `persistStorage` reports it.
             vault.persist_storage().await;
             Ok(JsValue::UNDEFINED)
@@ -613,16 +618,23 @@ impl Vault {
         })
     }
 
-    /// Re-wraps the vault under a new password. A wrong old password changes nothing.
+    /// Re-wraps the vault under a new password, hashed with `kdf` (`"argon2id"`, the default,
+    /// or `"pbkdf2-sha256"`). A wrong old password changes nothing.
     #[wasm_bindgen(js_name = changePassword, unchecked_return_type = "Promise<void>")]
-    pub fn change_password(&self, old_password: String, new_password: String) -> Promise {
+    pub fn change_password(
+        &self,
+        old_password: String,
+        new_password: String,
+        kdf: Option<String>,
+    ) -> Promise {
         let vault = self.vault.clone();
         let (old, new) = (
             SecretString::new(old_password),
             SecretString::new(new_password),
         );
         promise(async move {
-            vault.core().change_password(&old, &new).await?;
+            let alg = hashing::kdf_algorithm(kdf.as_deref())?;
+            vault.core().change_password_with(&old, &new, alg).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
