@@ -197,6 +197,31 @@ impl Browser {
             .expect("downloads allowed");
     }
 
+    /// Adds a virtual authenticator with user verification and the PRF extension, as a
+    /// platform passkey would be (Chromium's DevTools protocol, through chromedriver). Every
+    /// WebAuthn request of the page is answered by it, without a prompt.
+    pub async fn virtual_authenticator(&self) {
+        let cdp = self.driver.cdp();
+        cdp.send_raw("WebAuthn.enable", serde_json::json!({ "enableUI": false }))
+            .await
+            .expect("WebAuthn enabled");
+        cdp.send_raw(
+            "WebAuthn.addVirtualAuthenticator",
+            serde_json::json!({ "options": {
+                "protocol": "ctap2",
+                "ctap2Version": "ctap2_1",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": true,
+                "hasPrf": true,
+                "automaticPresenceSimulation": true,
+            } }),
+        )
+        .await
+        .expect("virtual authenticator added");
+    }
+
     /// Every browser console entry since the last call.
     pub async fn console(&self) -> Vec<String> {
         self.driver

@@ -30,6 +30,7 @@ const REPLACEMENT_KEY: &str = "sk-proj-E2EjourneyREPLACEMENTkey24680wxyz";
 const LABEL: &str = "E2E-label-Workspace";
 const BACKUP_PASSWORD: &str = "a separate backup passphrase";
 const GRANT_LABEL: &str = "Nightly E2E job";
+const PASSKEY_LABEL: &str = "Journey laptop";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
 
@@ -256,6 +257,83 @@ async fn downloaded(dir: &std::path::Path) -> PathBuf {
     }
 }
 
+/// Times unlocks in the page, interleaved: the passkey (the virtual authenticator), the
+/// password (Argon2id), and WebCrypto's PBKDF2 at 600,000 iterations as the yardstick. Prints
+/// medians; asserts only that every unlock worked. Leaves the vault unlocked.
+async fn unlock_figures(browser: &Browser) {
+    let mut figures: [(&str, Vec<f64>); 3] = [
+        ("webcrypto pbkdf2 600k", Vec::new()),
+        ("passkey unlock", Vec::new()),
+        ("password unlock (argon2id)", Vec::new()),
+    ];
+    for _ in 0..5 {
+        for (mode, times) in &mut figures {
+            let script = TIME_UNLOCK
+                .replace("MODE", mode.split(' ').next().unwrap_or_default())
+                .replace("PASSWORD", NEW_PASSWORD);
+            let answer = browser.run_async(&script).await;
+            let ms = answer
+                .as_f64()
+                .unwrap_or_else(|| panic!("{mode} failed: {answer}"));
+            times.push(ms);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let yardstick = median(&mut figures[0].1);
+    let mut report = String::new();
+    for (mode, times) in &mut figures {
+        let ms = median(times);
+        report.push_str(&format!(
+            "{mode}: median {ms:.1} ms, {:.2}x webcrypto pbkdf2 beside it (5 interleaved runs, headless Chromium)\n",
+            ms / yardstick
+        ));
+    }
+    print!("{report}");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/ui");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("unlock-figures.txt"), report).unwrap();
+}
+
+/// One timed unlock (MODE: webcrypto, passkey or password), resolving to milliseconds.
+const TIME_UNLOCK: &str = r"
+const done = arguments[arguments.length - 1];
+const until = (test) => new Promise((resolve) => {
+  if (test()) return resolve();
+  const o = new MutationObserver(() => { if (test()) { o.disconnect(); resolve(); } });
+  o.observe(document.body, { childList: true, subtree: true, characterData: true });
+});
+(async () => {
+  const mode = 'MODE';
+  if (mode === 'webcrypto') {
+    const t0 = performance.now();
+    const base = await crypto.subtle.importKey('raw', new TextEncoder().encode('PASSWORD'), 'PBKDF2', false, ['deriveBits']);
+    await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: 600000 }, base, 256);
+    return performance.now() - t0;
+  }
+  [...document.querySelectorAll('.topbar button')].find((b) => b.textContent.includes('Lock now')).click();
+  const button = mode === 'passkey' ? 'unlock-passkey' : 'unlock';
+  await until(() => document.getElementById(button));
+  const t0 = performance.now();
+  if (mode === 'password') document.getElementById('unlock-password').value = 'PASSWORD';
+  document.getElementById(button).click();
+  await until(() => !document.getElementById('unlock-password'));
+  return performance.now() - t0;
+})().then(done, (e) => done('error: ' + e));
+";
+
+/// Opens tab `name` of the settings page (`keys`, `security`, ...).
+async fn open_tab(browser: &Browser, name: &str) {
+    browser
+        .el(&format!("a[href='#{name}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn unlock_with(browser: &Browser, password: &str) {
     browser.type_into("#unlock-password", password).await;
     browser.click_button("form", "Unlock").await;
@@ -288,7 +366,8 @@ async fn the_whole_journey_in_a_real_browser() {
         ],
     );
     let browser = Browser::start().await;
-    let page = format!("{}/", proxy.url());
+    // By name, as people open it: WebAuthn refuses IP addresses as the passkeys' site.
+    let page = format!("{}/", proxy.url()).replace("://127.0.0.1:", "://localhost:");
 
     // First run: create the vault.
     browser.driver.goto(&page).await.unwrap();
@@ -542,7 +621,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text(&valid_row, LABEL).await;
 
     // Try it: a streamed answer through the proxy, with the vault's key.
-    browser.el("a[href='#try']").await.click().await.unwrap();
+    open_tab(&browser, "try").await;
     browser.wait_text("h1", "Try it").await;
     assert_eq!(
         browser
@@ -634,7 +713,7 @@ async fn the_whole_journey_in_a_real_browser() {
     assert_eq!(apps, 1, "the app's key served exactly the one request");
 
     // The Usage tab: 30 days, your keys against the app's, as a chart and as tables.
-    browser.el("a[href='#usage']").await.click().await.unwrap();
+    open_tab(&browser, "usage").await;
     browser.wait_text("h1", "Usage").await;
     browser.wait_text("#usage-yours", "18 tokens · $1.80").await;
     browser.wait_text("#usage-apps", "18 tokens").await;
@@ -654,7 +733,7 @@ async fn the_whole_journey_in_a_real_browser() {
 
     // Each key shows what it spent; a daily cap of $1 is already reached, so the next
     // request is refused by the proxy and never reaches the provider.
-    browser.el("a[href='#keys']").await.click().await.unwrap();
+    open_tab(&browser, "keys").await;
     browser
         .wait_text(
             &valid_row,
@@ -671,7 +750,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text(&valid_row, "Daily cap $1").await;
     browser.shot("08d-daily-cap").await;
     let chats_before = fake.requests().len();
-    browser.el("a[href='#try']").await.click().await.unwrap();
+    open_tab(&browser, "try").await;
     browser.wait_text("h1", "Try it").await;
     let refused = send_try_it(&browser).await;
     assert!(
@@ -701,7 +780,7 @@ async fn the_whole_journey_in_a_real_browser() {
 
     // Grants: make one for a background job, see it live, let a job use it, revoke it, and
     // the job is refused from then on.
-    browser.el("a[href='#grants']").await.click().await.unwrap();
+    open_tab(&browser, "grants").await;
     browser.wait_text("#new-grant-title", "New grant").await;
     browser.wait_text("#no-grants", "No active grants").await;
     browser.type_into("#grant-label", GRANT_LABEL).await;
@@ -824,7 +903,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text("h1", "Unlock your vault").await;
     unlock_with(&browser, PASSWORD).await;
     browser.wait_text("#notice", "Vault unlocked").await;
-    browser.el("a[href='#keys']").await.click().await.unwrap();
+    open_tab(&browser, "keys").await;
     browser.wait_text(&valid_row, LABEL).await;
 
     // Narrow (phone) screen: everything fits without sideways scrolling.
@@ -848,12 +927,7 @@ async fn the_whole_journey_in_a_real_browser() {
         .unwrap();
 
     // Auto-lock with a short period; input on the page counts as activity.
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     browser
         .el("#auto-lock option[value='1']")
         .await
@@ -883,7 +957,7 @@ async fn the_whole_journey_in_a_real_browser() {
             .map(|r| r.header("authorization").unwrap_or_default().to_owned())
             .collect::<Vec<_>>()
     };
-    browser.el("a[href='#keys']").await.click().await.unwrap();
+    open_tab(&browser, "keys").await;
     browser
         .click_button("#provider-openai", "Add OpenAI key")
         .await;
@@ -901,12 +975,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text("#notice", "Saved “Daily-checked”").await;
     let checked_row = row_of(&browser, "Daily-checked").await;
     browser.wait_text(&checked_row, "Not tested yet").await;
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     let before = key_tests().len();
     let retest = browser.el("#daily-retest").await;
     assert!(!retest.is_selected().await.unwrap(), "off by default");
@@ -924,16 +993,11 @@ async fn the_whole_journey_in_a_real_browser() {
         [format!("Bearer {CHECKED_KEY}")],
         "only the key not tested today"
     );
-    browser.el("a[href='#keys']").await.click().await.unwrap();
+    open_tab(&browser, "keys").await;
     browser
         .wait_text(&checked_row, "Valid · tested just now")
         .await;
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     tokio::time::sleep(Duration::from_secs(15)).await;
     let remaining = |text: String| -> u64 {
         let t = text.trim_start_matches("Locks in ");
@@ -976,12 +1040,7 @@ async fn the_whole_journey_in_a_real_browser() {
     // Change the password: the old one stops working, the new one works.
     unlock_with(&browser, PASSWORD).await;
     browser.wait_text("#notice", "Vault unlocked").await;
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     browser.type_into("#current-password", PASSWORD).await;
     browser.type_into("#changed-password", NEW_PASSWORD).await;
     browser.type_into("#changed-confirm", NEW_PASSWORD).await;
@@ -990,6 +1049,75 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.click_button(".topbar", "Lock now").await;
     unlock_with(&browser, PASSWORD).await;
     browser.wait_text("#unlock-error", "did not unlock").await;
+    unlock_with(&browser, NEW_PASSWORD).await;
+    browser.wait_text("#notice", "Vault unlocked").await;
+
+    // The password is hashed with Argon2id, the default for new vaults and password changes.
+    open_tab(&browser, "security").await;
+    browser
+        .wait_text("#password-hashing", "Argon2id, 64 MiB, 3 passes")
+        .await;
+
+    // A passkey (a virtual authenticator with PRF) unlocks the vault beside the password;
+    // removed, it unlocks nothing.
+    browser.virtual_authenticator().await;
+    browser.type_into("#passkey-label", PASSKEY_LABEL).await;
+    browser.el("#add-passkey").await.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.text("#notice").await.contains("added") {
+        let problem = browser.text("#passkey-error").await;
+        assert!(problem.is_empty(), "registering failed: {problem}");
+        assert!(Instant::now() < deadline, "registering never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser
+        .wait_text("#notice", &format!("Passkey “{PASSKEY_LABEL}” added"))
+        .await;
+    browser.wait_text("#passkey-list", PASSKEY_LABEL).await;
+    assert_accessible(&browser, "security with a passkey").await;
+    browser.shot("11b-passkey").await;
+    let stored = storage(&browser).await.to_string();
+    assert!(stored.contains("passkey:"), "a passkey record: {stored}");
+    assert!(
+        !stored.contains(PASSKEY_LABEL),
+        "the passkey's name is sealed"
+    );
+    browser.click_button(".topbar", "Lock now").await;
+    browser.wait_text("h1", "Unlock your vault").await;
+    let offer = browser.el("#unlock-passkey").await;
+    browser.shot("11c-unlock-with-passkey").await;
+    offer.click().await.unwrap();
+    browser
+        .wait_text("#notice", "Vault unlocked with your passkey")
+        .await;
+    unlock_figures(&browser).await;
+    open_tab(&browser, "security").await;
+    browser
+        .el(&format!(
+            "button[aria-label='Remove passkey {PASSKEY_LABEL}']"
+        ))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text("#notice", "can no longer unlock").await;
+    assert!(
+        !storage(&browser).await.to_string().contains("passkey:"),
+        "its wrapped vault key is deleted"
+    );
+    browser.click_button(".topbar", "Lock now").await;
+    browser.wait_text("h1", "Unlock your vault").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        browser
+            .driver
+            .find_all(By::Css("#unlock-passkey"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no passkey to offer"
+    );
+    // The password works as before.
     unlock_with(&browser, NEW_PASSWORD).await;
     browser.wait_text("#notice", "Vault unlocked").await;
 
@@ -1032,12 +1160,7 @@ async fn the_whole_journey_in_a_real_browser() {
     assert_console_clean(&browser, None).await;
 
     // Reset: type to confirm; back to the first-run screen with nothing stored.
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     assert!(
         !browser.el("#reset-vault").await.is_enabled().await.unwrap(),
         "reset needs the phrase"
@@ -1064,12 +1187,7 @@ async fn the_whole_journey_in_a_real_browser() {
             .contains("restore your keys")
     );
     create_with(&browser, "a brand new vault password").await;
-    browser
-        .el("a[href='#security']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_tab(&browser, "security").await;
     let picker = browser.el("#restore-file").await;
     picker.send_keys(backup.to_string_lossy()).await.unwrap();
     browser.type_into("#restore-password", PASSWORD).await;
@@ -1100,7 +1218,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser
         .wait_text("#restore-result", "No key was added")
         .await;
-    browser.el("a[href='#keys']").await.click().await.unwrap();
+    open_tab(&browser, "keys").await;
     browser.wait_text(&valid_row, LABEL).await;
     assert_no_secrets(
         &storage(&browser).await.to_string(),

@@ -23,19 +23,8 @@ pub fn dollars(usd: Option<f64>) -> String {
     }
 }
 
-/// A count with thousands separators: `12,345`.
-#[must_use]
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// A count with thousands separators: `12,345` (the vault's, so every number reads alike).
+pub use byok_vault::group_thousands as count;
 
 /// "1,234 tokens · $0.0042", with "cost unknown" when some of it could not be priced.
 #[must_use]

@@ -1,8 +1,9 @@
 //! A password strength hint for the create and change-password forms.
 //!
 //! A rough estimate of guessing effort (length × alphabet, minus obvious patterns), good
-//! enough to steer people away from bad choices. The vault's real protection is PBKDF2 with
-//! 600,000 iterations; this only advises and never blocks a password the vault accepts.
+//! enough to steer people away from bad choices. The vault's real protection is Argon2id
+//! (64 MiB, 3 passes) per guess; this only advises and never blocks a password the vault
+//! accepts.
 
 use byok_vault::MIN_PASSWORD_CHARS;
 

@@ -1,7 +1,7 @@
 //! Slowing down repeated unlock attempts.
 //!
-//! The real cost of guessing is PBKDF2; this stops a person (or a script driving the page)
-//! from hammering the form, and tells them how long to wait.
+//! The real cost of guessing is Argon2id (or PBKDF2); this stops a person (or a script driving
+//! the page) from hammering the form, and tells them how long to wait.
 
 /// The failure after which waiting starts (the first two are free: typos happen).
 const FIRST_SLOW_FAILURE: u32 = 3;

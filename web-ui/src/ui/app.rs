@@ -119,7 +119,7 @@ fn Main(
                 }}
             </main>
             <footer class="footer">
-                "Keys are encrypted in this browser (AES-256-GCM, PBKDF2-SHA256). The server forwards them per request and never stores them."
+                "Keys are encrypted in this browser (AES-256-GCM under a key Argon2id derives from your password). The server forwards them per request and never stores them."
             </footer>
         </div>
     }

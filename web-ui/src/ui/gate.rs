@@ -129,6 +129,33 @@ pub fn Unlock() -> impl IntoView {
     let throttle = RwSignal::new(Throttle::default());
     let wait_ms = move || throttle.get().wait_ms(ctx.now_ms.get());
     focus_when_shown(password);
+    // Passkeys are offered only when one is registered (readable while locked).
+    let has_passkeys = RwSignal::new(false);
+    spawn_local(async move {
+        let registered = ctx.vault().core().passkey_requests().await;
+        has_passkeys.set(registered.is_ok_and(|r| !r.is_empty()));
+    });
+    let with_passkey = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let result = ctx.vault().unlock_with_passkey().await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    error.set(String::new());
+                    ctx.done("Vault unlocked with your passkey.");
+                }
+                Err(VaultError::Decrypt) => error.set(
+                    "That passkey did not unlock this vault (it may have been removed). Nothing was changed; use the password."
+                        .into(),
+                ),
+                Err(err) => error.set(words::vault_error(&err)),
+            }
+        });
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -202,6 +229,13 @@ pub fn Unlock() -> impl IntoView {
                     }}
                 </button>
             </form>
+            <Show when=move || has_passkeys.get()>
+                <div class="or-passkey">
+                    <button class="button" type="button" id="unlock-passkey" on:click=with_passkey disabled=move || busy.get()>
+                        "Unlock with a passkey"
+                    </button>
+                </div>
+            </Show>
             <details class="forgot">
                 <summary>"Forgot the password?"</summary>
                 <p>

@@ -20,6 +20,7 @@ mod gate;
 mod grants;
 mod key_life;
 mod keys;
+mod passkeys;
 mod security;
 mod state;
 mod try_it;

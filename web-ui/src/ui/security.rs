@@ -1,12 +1,13 @@
-//! Security settings: the auto-lock period, the daily key check, storage, backups, changing
-//! the password, resetting the vault.
+//! Security settings: the auto-lock period, the daily key check, storage, backups, passkeys,
+//! changing the password (and how it is hashed), resetting the vault.
 
-use byok_vault::SecretString;
+use byok_vault::{KdfAlgorithm, SecretString};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::backup::BackupPanel;
 use super::gate::{StrengthMeter, focus, new_password};
+use super::passkeys::PasskeyPanel;
 use super::state::{Ctx, Phase, take_value};
 use crate::strength::{Strength, assess};
 use crate::words;
@@ -25,6 +26,7 @@ pub fn SecurityPage() -> impl IntoView {
             <RetestSetting />
             <StorageSetting />
             <BackupPanel />
+            <PasskeyPanel />
             <ChangePassword />
             <section class="panel danger-zone" aria-labelledby="reset-title">
                 <h2 id="reset-title">"Reset the vault"</h2>
@@ -172,6 +174,15 @@ fn ChangePassword() -> impl IntoView {
     let strength = RwSignal::new(None::<Strength>);
     let error = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    let hashing = RwSignal::new(None::<String>);
+    let alg = RwSignal::new(KdfAlgorithm::default());
+    let read_hashing = move || {
+        spawn_local(async move {
+            let now = ctx.vault().core().password_hashing().await.ok();
+            hashing.set(now.map(|params| params.describe()));
+        });
+    };
+    read_hashing();
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -187,11 +198,16 @@ fn ChangePassword() -> impl IntoView {
         };
         busy.set(true);
         spawn_local(async move {
-            let result = ctx.vault().core().change_password(&old, &next).await;
+            let result = ctx
+                .vault()
+                .core()
+                .change_password_with(&old, &next, alg.get_untracked())
+                .await;
             busy.set(false);
             match result {
                 Ok(()) => {
                     error.set(String::new());
+                    read_hashing();
                     ctx.done("Password changed. Use the new one from now on.");
                 }
                 Err(err) => {
@@ -205,6 +221,9 @@ fn ChangePassword() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="password-title">
             <h2 id="password-title">"Change the vault password"</h2>
+            <p id="password-hashing">
+                {move || hashing.get().map(|how| format!("Your password is hashed with {how}, so every guess costs an attacker that much work."))}
+            </p>
             <form class="stack" on:submit=submit>
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" type="password" autocomplete="current-password" required node_ref=current />
@@ -224,6 +243,20 @@ fn ChangePassword() -> impl IntoView {
                 <StrengthMeter strength=strength />
                 <label for="changed-confirm">"Type the new password again"</label>
                 <input id="changed-confirm" type="password" autocomplete="new-password" required node_ref=confirm />
+                <label for="new-hashing">"Hash the new password with"</label>
+                <select
+                    id="new-hashing"
+                    aria-describedby="hashing-hint"
+                    on:change=move |ev| {
+                        if let Ok(chosen) = KdfAlgorithm::parse(&event_target_value(&ev)) {
+                            alg.set(chosen);
+                        }
+                    }
+                >
+                    <option value=KdfAlgorithm::Argon2id.as_str() selected=true>"Argon2id, 64 MiB, 3 passes (recommended)"</option>
+                    <option value=KdfAlgorithm::Pbkdf2Sha256.as_str()>"PBKDF2-SHA256, 600,000 iterations"</option>
+                </select>
+                <p class="hint" id="hashing-hint">"Argon2id needs 64 MiB of memory for each guess, which makes guessing on graphics cards far more expensive; unlocking takes about a third of a second. PBKDF2 is for devices that cannot spare the memory."</p>
                 <p class="field-error" role="alert">{move || error.get()}</p>
                 <button class="button primary" type="submit" id="change-password" disabled=move || busy.get()>
                     {move || if busy.get() { "Changing…" } else { "Change password" }}
