@@ -5,6 +5,8 @@
 // Test helpers panic on failure by design.
 #![allow(clippy::unwrap_used)]
 
+use std::rc::Rc;
+
 use byok_vault::envelope::{Envelope, HEADER_ID};
 use byok_vault::passkey::{MAX_PASSKEYS, PASSKEY_PREFIX, PRF_SALT_LEN, new_prf_salt};
 use byok_vault::{
@@ -15,7 +17,7 @@ use futures::executor::block_on;
 const PASSWORD: &str = "correct horse battery";
 const OPENAI_KEY: &str = "sk-proj-OPENAIopenaiOPENAI1234";
 
-type TestVault = Vault<MemoryStore, RustKdf, ManualClock>;
+type TestVault = Vault<MemoryStore, RustKdf, Rc<ManualClock>>;
 
 /// A made-up authenticator credential: its id and the PRF output it gives for its salt.
 struct FakePasskey {
@@ -34,10 +36,15 @@ fn passkey(n: u8) -> FakePasskey {
 }
 
 fn created() -> TestVault {
-    let vault = Vault::new(MemoryStore::new(), RustKdf, ManualClock::new(1_000_000));
+    created_with_clock().0
+}
+
+fn created_with_clock() -> (TestVault, Rc<ManualClock>) {
+    let clock = Rc::new(ManualClock::new(1_000_000));
+    let vault = Vault::new(MemoryStore::new(), RustKdf, clock.clone());
     block_on(vault.create(&PASSWORD.into())).unwrap();
     block_on(vault.add(Provider::Openai, OPENAI_KEY, "work")).unwrap();
-    vault
+    (vault, clock)
 }
 
 fn reopen(vault: &TestVault) -> TestVault {
@@ -45,7 +52,7 @@ fn reopen(vault: &TestVault) -> TestVault {
     for (id, value) in vault.store().snapshot() {
         store.set_raw(&id, value);
     }
-    Vault::new(store, RustKdf, ManualClock::new(2_000_000))
+    Vault::new(store, RustKdf, Rc::new(ManualClock::new(2_000_000)))
 }
 
 fn register(vault: &TestVault, key: &FakePasskey, label: &str) -> String {
@@ -164,9 +171,10 @@ fn changing_the_password_keeps_passkeys_working() {
 
 #[test]
 fn several_passkeys_and_removing_one_deletes_its_wrapped_copy() {
-    let vault = created();
+    let (vault, clock) = created_with_clock();
     let (laptop, phone) = (passkey(1), passkey(2));
     let laptop_id = register(&vault, &laptop, "Laptop");
+    clock.advance(1_000); // listed oldest first
     register(&vault, &phone, "Phone");
     assert_eq!(
         block_on(vault.passkeys())
