@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::autolock::Clock;
 use crate::crypto::{b64_vec, fill_random};
 use crate::entry::validate_label;
-use crate::envelope::{Envelope, RecordKind};
+use crate::envelope::{Envelope, HEADER_ID, RecordKind};
 use crate::error::{Result, VaultError};
 use crate::kdf::Kdf;
 use crate::secret::SymmetricKey;
@@ -163,6 +163,26 @@ pub(crate) fn info_id(id: &str) -> Option<String> {
         .map(|rest| format!("{PASSKEY_INFO_PREFIX}{rest}"))
 }
 
+/// The passkey records among `records` (as [`Store::get_all`] gives them), parsed once, with
+/// their checked parameters. Damaged records are left out, so one cannot block the others.
+fn passkey_records(records: &[(String, String)]) -> Vec<(PasskeyRequest, Envelope)> {
+    records
+        .iter()
+        .filter(|(id, _)| id.starts_with(PASSKEY_PREFIX))
+        .filter_map(|(id, raw)| {
+            let envelope = Envelope::parse(raw).ok()?;
+            let params = envelope.passkey.clone()?;
+            (envelope.kind == RecordKind::Passkey && params.check().is_ok()).then(|| {
+                let request = PasskeyRequest {
+                    id: id.clone(),
+                    params,
+                };
+                (request, envelope)
+            })
+        })
+        .collect()
+}
+
 // ---- the vault's passkey operations ---------------------------------------------------------
 
 impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
@@ -174,24 +194,11 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     ///
     /// Storage failures.
     pub async fn passkey_requests(&self) -> Result<Vec<PasskeyRequest>> {
-        let mut requests = Vec::new();
-        for (id, raw) in self.store().get_all().await? {
-            if !id.starts_with(PASSKEY_PREFIX) {
-                continue;
-            }
-            let Ok(Envelope {
-                kind: RecordKind::Passkey,
-                passkey: Some(params),
-                ..
-            }) = Envelope::parse(&raw)
-            else {
-                continue;
-            };
-            if params.check().is_ok() {
-                requests.push(PasskeyRequest { id, params });
-            }
-        }
-        Ok(requests)
+        let records = self.store().get_all().await?;
+        Ok(passkey_records(&records)
+            .into_iter()
+            .map(|(request, _)| request)
+            .collect())
     }
 
     /// Registers a passkey: wraps the vault key under the key its PRF output (for
@@ -227,7 +234,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
             ));
         }
         let id = new_record_id(PASSKEY_PREFIX)?;
-        let info_id = info_id(&id).ok_or(VaultError::Random)?;
+        let info_id = format!("{PASSKEY_INFO_PREFIX}{}", &id[PASSKEY_PREFIX.len()..]);
         let created_ms = self.now_ms();
         let record = Envelope::seal_passkey(&wrapping, &id, params, vault_key.expose_secret())?;
         let meta = Zeroizing::new(
@@ -259,25 +266,19 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     /// wrong PRF output or a damaged record: the same answer for all three, as for a wrong
     /// password. [`VaultError::NotCreated`]; storage failures.
     pub async fn unlock_with_passkey(&self, credential: &[u8], prf_output: &[u8]) -> Result<()> {
-        if !self.exists().await? {
+        let records = self.store().get_all().await?;
+        if !records.iter().any(|(id, _)| id == HEADER_ID) {
             return Err(VaultError::NotCreated);
         }
-        let request = self
-            .passkey_requests()
-            .await?
+        let (request, record) = passkey_records(&records)
             .into_iter()
-            .find(|r| r.params.credential == credential)
+            .find(|(r, _)| r.params.credential == credential)
             .ok_or(VaultError::Decrypt)?;
         let wrapping = request
             .params
             .wrapping_key(prf_output)
             .map_err(|_| VaultError::Decrypt)?;
-        let raw = self
-            .store()
-            .get(&request.id)
-            .await?
-            .ok_or(VaultError::Decrypt)?;
-        let bytes = Envelope::parse(&raw)?.open(&wrapping, RecordKind::Passkey, &request.id)?;
+        let bytes = record.open(&wrapping, RecordKind::Passkey, &request.id)?;
         let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| VaultError::Decrypt)?;
         self.open_with(SymmetricKey::from_bytes(bytes)).await
     }
@@ -290,18 +291,16 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     /// [`VaultError::Locked`]; storage failures.
     pub async fn passkeys(&self) -> Result<Vec<PasskeyInfo>> {
         let (_, vault_key) = self.active()?;
+        let records = self.store().get_all().await?;
         let mut found = Vec::new();
-        for request in self.passkey_requests().await? {
-            let Some(info_id) = info_id(&request.id) else {
-                continue;
-            };
-            let meta = match self.store().get(&info_id).await? {
-                Some(raw) => Envelope::parse(&raw)
+        for (request, _) in passkey_records(&records) {
+            let meta = info_id(&request.id).and_then(|info_id| {
+                let (_, raw) = records.iter().find(|(id, _)| *id == info_id)?;
+                let bytes = Envelope::parse(raw)
                     .and_then(|e| e.open(&vault_key, RecordKind::PasskeyInfo, &info_id))
-                    .ok()
-                    .and_then(|bytes| serde_json::from_slice::<PasskeyMeta>(&bytes).ok()),
-                None => None,
-            };
+                    .ok()?;
+                serde_json::from_slice::<PasskeyMeta>(&bytes).ok()
+            });
             // A passkey whose label is lost still unlocks, and must still be removable.
             let (label, created_ms) = meta.map_or_else(
                 || ("Passkey (name unreadable)".to_owned(), 0),
