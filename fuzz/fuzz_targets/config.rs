@@ -16,10 +16,10 @@ fuzz_target!(|text: &str| {
     let Ok(settings) = Args::default().or(args).validate(|_| None) else {
         return;
     };
-    assert!(settings.workers >= 1 && settings.max_concurrent >= 1);
+    assert!(settings.workers >= 1 && settings.limits.max_concurrent >= 1);
     assert!(settings.max_connections >= 1);
     assert!(!settings.idle_timeout.is_zero() && !settings.header_read_timeout.is_zero());
-    for base in settings.upstreams.values() {
+    for base in settings.upstream.base_urls.values() {
         assert!(
             base.starts_with("http://") || base.starts_with("https://"),
             "{base}"

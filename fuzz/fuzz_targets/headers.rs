@@ -3,7 +3,7 @@
 #![no_main]
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use byok_proxy::forward::{request_headers, response_headers};
+use byok_proxy::http::forward::{request_headers, response_headers};
 use byok_proxy::scrub::starts_a_key;
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use axum::http::Uri;
-use byok_proxy::forward::{check_query, upstream_path};
+use byok_proxy::http::forward::{check_query, upstream_path};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|target: &str| {

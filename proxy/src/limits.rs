@@ -1,8 +1,8 @@
-//! Rate limits (token buckets per client address and per key fingerprint), the cap on
-//! concurrent upstream requests, and key fingerprints.
+//! Rate limits (token buckets per client address and per key fingerprint) and the cap on
+//! concurrent upstream requests.
 //!
-//! With a shared store the buckets live there (see [`crate::AppState::rate_limit`]); the
-//! limiters here are then the fallback while the store cannot be reached.
+//! With a shared store the buckets live there (see [`RateLimits::take`]); the limiters here
+//! are then the fallback while the store cannot be reached.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -11,11 +11,98 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use crate::core::ProxyError;
+use crate::core::key::KeyFingerprint;
+use crate::core::sync::lock;
+use crate::store::Store;
 
-use crate::lock;
+/// How many requests are allowed.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Requests per minute per address (0 = off).
+    pub per_ip: u32,
+    /// Requests per minute per key (0 = off).
+    pub per_key: u32,
+    /// Grants created per minute, per client address and per key (0 = off).
+    pub grant_create: u32,
+    /// Upstream requests in flight at once.
+    pub max_concurrent: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            per_ip: 600,
+            per_key: 600,
+            grant_create: 60,
+            max_concurrent: 2048,
+        }
+    }
+}
+
+/// Every rate limit of this process: the numbers, and the local buckets that count when no
+/// store is shared or it cannot be reached.
+#[derive(Debug)]
+pub struct RateLimits {
+    settings: LimitSettings,
+    ip: RateLimiter<IpAddr>,
+    key: RateLimiter<KeyFingerprint>,
+    grant_ip: RateLimiter<IpAddr>,
+    grant_key: RateLimiter<KeyFingerprint>,
+}
+
+impl RateLimits {
+    /// The limits `settings` set.
+    #[must_use]
+    pub fn new(settings: LimitSettings) -> Self {
+        Self {
+            ip: RateLimiter::new(settings.per_ip),
+            key: RateLimiter::new(settings.per_key),
+            grant_ip: RateLimiter::new(settings.grant_create),
+            grant_key: RateLimiter::new(settings.grant_create),
+            settings,
+        }
+    }
+
+    /// The numbers these limits enforce.
+    #[must_use]
+    pub fn settings(&self) -> &LimitSettings {
+        &self.settings
+    }
+
+    /// Takes one request from `bucket`'s rate limit: in `store` when it is shared (so every
+    /// instance enforces one limit), else in this process. While the store cannot be reached,
+    /// this process's limiter stands in (fail open to the local limit, logged and counted).
+    ///
+    /// # Errors
+    ///
+    /// [`ProxyError::RateLimited`] with the time until a request is allowed.
+    pub async fn take(&self, store: &Store, bucket: Bucket) -> Result<(), ProxyError> {
+        let per_minute = match bucket {
+            Bucket::Ip(_) => self.settings.per_ip,
+            Bucket::Key(_) => self.settings.per_key,
+            Bucket::GrantCreateIp(_) | Bucket::GrantCreateKey(_) => self.settings.grant_create,
+        };
+        if per_minute == 0 {
+            return Ok(());
+        }
+        if store.is_shared() {
+            match store.hit(&bucket.to_string(), per_minute).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => return Err(ProxyError::RateLimited(wait)),
+                Err(e) => store.fell_back(&e, "rate limit; using this instance's own limiter"),
+            }
+        }
+        let now = Instant::now();
+        match bucket {
+            Bucket::Ip(ip) => self.ip.check(ip, now),
+            Bucket::Key(kf) => self.key.check(kf, now),
+            Bucket::GrantCreateIp(ip) => self.grant_ip.check(ip, now),
+            Bucket::GrantCreateKey(kf) => self.grant_key.check(kf, now),
+        }
+        .map_err(ProxyError::RateLimited)
+    }
+}
 
 /// The cap on concurrent upstream requests, shared by all workers. It never makes a request
 /// wait: one over the cap is refused. (tokio's `Semaphore` takes a lock on every release to
@@ -140,66 +227,6 @@ impl std::fmt::Display for Bucket {
     }
 }
 
-/// A keyed hash of an API key: lets logs, rate limits and grant ownership tell keys apart
-/// without revealing them. Keyed from the server secret, so instances sharing it agree.
-#[derive(Clone)]
-pub struct Fingerprinter {
-    /// HMAC-SHA256 already keyed with the secret: each fingerprint clones it, so the key
-    /// schedule is computed once per process rather than once per request.
-    keyed: Hmac<Sha256>,
-}
-
-/// The first 8 bytes of a key's HMAC; shown as `kf_` and 16 hex digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyFingerprint([u8; 8]);
-
-impl std::fmt::Display for KeyFingerprint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("kf_")?;
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl std::fmt::Debug for Fingerprinter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Fingerprinter([REDACTED])")
-    }
-}
-
-impl std::str::FromStr for KeyFingerprint {
-    type Err = ();
-
-    /// Reads `kf_` and 16 hex digits, as [`Display`](std::fmt::Display) writes it.
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let digits = s.strip_prefix("kf_").filter(|h| h.len() == 16).ok_or(())?;
-        let mut bytes = [0u8; 8];
-        hex::decode_to_slice(digits, &mut bytes).map_err(|_| ())?;
-        Ok(Self(bytes))
-    }
-}
-
-impl Fingerprinter {
-    /// A fingerprinter keyed with `key` (from the server secret).
-    #[must_use]
-    pub fn new(key: &[u8; 32]) -> Self {
-        // HMAC accepts keys of any length.
-        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        Self { keyed }
-    }
-
-    /// The fingerprint of `key`.
-    #[must_use]
-    pub fn fingerprint(&self, key: &SecretString) -> KeyFingerprint {
-        let mut mac = self.keyed.clone();
-        mac.update(key.expose_secret().as_bytes()); // hashed, never stored
-        let digest = mac.finalize().into_bytes();
-        let mut short = [0u8; 8];
-        short.copy_from_slice(&digest[..8]);
-        KeyFingerprint(short)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,38 +258,5 @@ mod tests {
         assert!(limiter.check("b", t0).is_ok(), "keys are independent");
         assert!(limiter.check("a", t0 + Duration::from_secs(1)).is_ok());
         assert!(RateLimiter::new(0).check("x", t0).is_ok());
-    }
-
-    #[test]
-    fn fingerprints_are_stable_per_process_and_reveal_nothing() {
-        let f = Fingerprinter::new(&[1; 32]);
-        let key = SecretString::from("sk-proj-abcdefghijklmnop");
-        let a = f.fingerprint(&key);
-        assert_eq!(a, f.fingerprint(&key));
-        assert_eq!(
-            a,
-            Fingerprinter::new(&[1; 32]).fingerprint(&key),
-            "same secret, same print"
-        );
-        assert_ne!(a, Fingerprinter::new(&[2; 32]).fingerprint(&key));
-        assert_ne!(
-            a,
-            f.fingerprint(&SecretString::from("sk-proj-abcdefghijklmnoq"))
-        );
-        let shown = a.to_string();
-        assert!(shown.starts_with("kf_"), "{shown}");
-        assert_eq!(shown.len(), 19);
-        assert!(shown[3..].bytes().all(|b| b.is_ascii_hexdigit()), "{shown}");
-        assert!(!shown.contains("abcd"));
-        assert_eq!(shown.parse::<KeyFingerprint>(), Ok(a));
-        for bad in [
-            "",
-            "kf_",
-            "kf_0123",
-            "xx_0011223344556677",
-            "kf_00112233445566zz",
-        ] {
-            assert!(bad.parse::<KeyFingerprint>().is_err(), "{bad}");
-        }
     }
 }

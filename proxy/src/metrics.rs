@@ -12,8 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::lock;
-use crate::provider::Provider;
+use crate::core::Provider;
+use crate::core::key::KeySource;
+use crate::core::ledger::Counts;
+use crate::core::money::usd;
+use crate::core::sync::lock;
 
 const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -47,7 +50,7 @@ pub struct Shard {
     usage: Mutex<BTreeMap<UsageLabels, UsageTotals>>,
 }
 
-/// Provider, price entry (its [`crate::usage::prices::Price::id`], or `OTHER`) and key source.
+/// Provider, price entry (its place in the price table, or `OTHER`) and key source.
 type UsageLabels = (Provider, u32, &'static str);
 /// The price entry of a model the table does not know.
 const OTHER: u32 = u32::MAX;
@@ -68,9 +71,10 @@ impl Metrics {
         shard
     }
 
-    /// The Prometheus text exposition, summed over the workers; `prices` names the models.
+    /// The Prometheus text exposition, summed over the workers; `model` names the price
+    /// entries the usage counters are labelled by.
     #[must_use]
-    pub fn render(&self, prices: &crate::usage::PriceTable) -> String {
+    pub fn render<'a>(&self, model: impl Fn(u32) -> Option<&'a str>) -> String {
         let mut requests = BTreeMap::<_, u64>::new();
         let mut latency = BTreeMap::<_, Histogram>::new();
         let mut bytes = [0u64; Provider::ALL.len()];
@@ -101,7 +105,7 @@ impl Metrics {
             }
         }
         let mut out = render(&requests, &latency, &bytes);
-        render_usage(&mut out, &usage, prices);
+        render_usage(&mut out, &usage, model);
         out.push_str(
             "# HELP byok_store_errors_total Shared-store operations that failed (and failed closed).\n",
         );
@@ -175,8 +179,8 @@ impl Shard {
         &self,
         provider: Provider,
         price: Option<u32>,
-        source: crate::pipeline::KeySource,
-        counts: &crate::usage::Counts,
+        source: KeySource,
+        counts: &Counts,
     ) {
         let mut usage = lock(&self.usage);
         let key = (provider, price.unwrap_or(OTHER), source.as_str());
@@ -238,12 +242,12 @@ fn render(
     out
 }
 
-fn render_usage(
+fn render_usage<'a>(
     out: &mut String,
     usage: &BTreeMap<UsageLabels, UsageTotals>,
-    prices: &crate::usage::PriceTable,
+    model: impl Fn(u32) -> Option<&'a str>,
 ) {
-    let name = |id: u32| prices.name(id).unwrap_or("other");
+    let name = |id: u32| model(id).unwrap_or("other");
     out.push_str(
         "# HELP byok_tokens_total Tokens used, by provider, priced model (else other), key \
          source and kind.\n# TYPE byok_tokens_total counter\n",
@@ -270,7 +274,7 @@ fn render_usage(
         let _ = writeln!(
             out,
             "byok_cost_usd_total{{provider=\"{provider}\",model=\"{model}\",key_source=\"{source}\"}} {}",
-            crate::usage::counts::usd(t.cost_nano)
+            usd(t.cost_nano)
         );
     }
 }
@@ -290,7 +294,7 @@ mod tests {
         b.upstream_latency(Provider::Openai, Duration::from_millis(200));
         a.bytes(Provider::Openai, 100);
         b.bytes(Provider::Openai, 23);
-        let text = metrics.render(&crate::usage::PriceTable::default());
+        let text = metrics.render(|_| None);
         for line in [
             r#"byok_requests_total{provider="openai",status="200",key_source="user"} 2"#,
             r#"byok_requests_total{provider="openai",status="401",key_source="none"} 1"#,

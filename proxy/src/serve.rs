@@ -19,8 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::MissedTickBehavior;
 
-use crate::AppState;
-use crate::routes::Routes;
+use crate::api::Routes;
+use crate::state::AppState;
 
 /// The most a client connection buffers either way: a request head larger than this is
 /// answered 431, and a client reading an answer slower than the provider sends it holds at most

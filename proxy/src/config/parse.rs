@@ -1,10 +1,27 @@
-//! Reading the values of settings: URLs, durations, sizes, certificate files.
+//! Reading the values of settings (URLs, durations, sizes, certificate files), and the error
+//! that names a setting that is wrong.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+
+/// A configuration error, naming the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {problem}")]
+pub struct ConfigError {
+    setting: String,
+    problem: String,
+}
+
+/// The error for `setting`: what is wrong with it, never its value when that may be secret.
+pub(super) fn bad(setting: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        problem: problem.into(),
+    }
+}
 
 /// The certificates in a PEM file: at least one, all well-formed.
 pub(super) fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

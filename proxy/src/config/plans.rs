@@ -3,13 +3,23 @@
 
 use std::collections::BTreeMap;
 
-use super::{Args, ConfigError, Settings, bad};
-use crate::tiers::{Pattern, Tier, Tiers, Verifier};
+use secrecy::SecretString;
 
-/// Validates the plan settings of `args` into `s`.
-pub(super) fn validate(args: &Args, s: &mut Settings) -> Result<(), ConfigError> {
+use super::args::Args;
+use super::parse::{ConfigError, bad};
+use crate::core::money;
+use crate::tiers::{Pattern, Plans, Tier, Tiers, Verifier};
+
+/// The plans `args` set: app tokens, how user tokens are verified, and the tiers.
+pub(super) fn plans(args: &Args) -> Result<Plans, ConfigError> {
     const ALG: &str = "BYOK_USER_TOKEN_ALG";
-    s.user_tokens = match args.user_token_alg.as_deref() {
+    let app_tokens = args
+        .app_tokens
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| SecretString::from(t.clone()))
+        .collect();
+    let user_tokens = match args.user_token_alg.as_deref() {
         None => {
             if args.user_token_key.is_some() || args.user_token_secret.is_some() {
                 return Err(bad(ALG, "required with a user-token key or secret"));
@@ -42,6 +52,11 @@ pub(super) fn validate(args: &Args, s: &mut Settings) -> Result<(), ConfigError>
         }
         Some(_) => return Err(bad(ALG, "expected EdDSA or HS256")),
     };
+    let plans = Plans {
+        app_tokens,
+        user_tokens,
+        tiers: None,
+    };
     if args.tiers.is_empty() {
         if args.default_tier.is_some() {
             return Err(bad(
@@ -49,7 +64,7 @@ pub(super) fn validate(args: &Args, s: &mut Settings) -> Result<(), ConfigError>
                 "names a tier, but no [tiers.*] are configured",
             ));
         }
-        return Ok(());
+        return Ok(plans);
     }
     let mut by_name = BTreeMap::new();
     for (name, t) in &args.tiers {
@@ -64,13 +79,12 @@ pub(super) fn validate(args: &Args, s: &mut Settings) -> Result<(), ConfigError>
             })
             .transpose()
             .map_err(|p| bad(&setting, p))?;
-        #[allow(clippy::cast_possible_truncation)] // bounded first
         let budget = t
             .server_key_daily_budget_usd
             .map(|usd| {
                 (0.0..=1e6)
                     .contains(&usd)
-                    .then(|| (usd * 1e9).round() as i64)
+                    .then(|| money::nano(usd))
                     .ok_or_else(|| {
                         bad(&setting, "server_key_daily_budget_usd must be 0 to 1000000")
                     })
@@ -96,8 +110,10 @@ pub(super) fn validate(args: &Args, s: &mut Settings) -> Result<(), ConfigError>
             format!("{default:?} is not one of the [tiers.*]"),
         ));
     }
-    s.tiers = Some(Tiers { default, by_name });
-    Ok(())
+    Ok(Plans {
+        tiers: Some(Tiers { default, by_name }),
+        ..plans
+    })
 }
 
 fn verifier(alg: &str, key: &[u8], args: &Args) -> Result<Verifier, String> {
@@ -111,9 +127,9 @@ fn verifier(alg: &str, key: &[u8], args: &Args) -> Result<Verifier, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Args;
+    use super::super::{Args, Settings};
 
-    fn file(text: &str) -> Result<super::Settings, String> {
+    fn file(text: &str) -> Result<Settings, String> {
         let args: Args = toml::from_str(text).map_err(|e| e.to_string())?;
         args.validate(|_| None).map_err(|e| e.to_string())
     }
@@ -132,14 +148,14 @@ models = ["*"]
 "#,
         )
         .unwrap();
-        let tiers = s.tiers.unwrap();
+        let tiers = s.plans.tiers.unwrap();
         assert_eq!(tiers.default, "free");
         assert_eq!(tiers.by_name["free"].requests_per_hour, Some(100));
         assert_eq!(
             tiers.by_name["free"].server_key_daily_budget_nano,
             Some(500_000_000)
         );
-        assert!(file("").unwrap().tiers.is_none());
+        assert!(file("").unwrap().plans.tiers.is_none());
         for (text, says) in [
             ("[tiers.free]\nrequests_per_hour = 1", "default_tier"),
             ("default_tier = \"gold\"\n[tiers.free]", "not one of"),

@@ -7,29 +7,49 @@
 //! where a key would go (`Authorization: Bearer`, `X-BYOK-Key`, `x-api-key`,
 //! `x-goog-api-key`); the proxy opens the record, checks the scope and forwards with the key.
 //!
-//! - [`token`]: the token format and grant ids.
+//! - [`token`]: the token format (grant ids and the token prefix are in `core`).
 //! - [`record`]: sealing and opening a record (the construction is documented there).
 //! - [`scope`]: reading a scope from a request and checking requests against it.
-//! - [`api`]: the `/byok/grants` endpoints.
 //!
-//! Every way a token can fail to resolve (unknown, expired, revoked, forged, truncated) is the
-//! same [`crate::ProxyError::InvalidGrant`]: no answer tells them apart.
+//! The `/byok/grants` endpoints are in `api::grants`. Every way a token can fail to resolve
+//! (unknown, expired, revoked, forged, truncated) is the same [`ProxyError::InvalidGrant`]: no
+//! answer tells them apart.
 
-pub mod api;
 pub mod record;
 pub mod scope;
 pub mod token;
+
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use secrecy::SecretString;
 
 pub use record::{Meta, Scope};
-pub use token::{GrantId, TOKEN_PREFIX, Token};
+pub use token::Token;
 
-use crate::AppState;
-use crate::error::ProxyError;
-use crate::forward::KEY_HEADER;
-use crate::store::{Take, now_ms};
+use crate::core::clock::now_ms;
+use crate::core::grant_id::GrantId;
+use crate::core::headers::KEY_HEADER;
+use crate::core::{Provider, ProxyError};
+use crate::store::{Store, Take};
+
+/// Limits on grants.
+#[derive(Debug, Clone)]
+pub struct GrantSettings {
+    /// Longest lifetime a grant may ask for.
+    pub max_ttl: Duration,
+    /// Live grants allowed per key.
+    pub max_live_per_key: u32,
+}
+
+impl Default for GrantSettings {
+    fn default() -> Self {
+        Self {
+            max_ttl: Duration::from_secs(24 * 3600),
+            max_live_per_key: 100,
+        }
+    }
+}
 
 /// Headers a grant token may come in: ours, and the places SDKs put a key.
 const TOKEN_HEADERS: [&str; 3] = [KEY_HEADER, "x-api-key", "x-goog-api-key"];
@@ -64,22 +84,26 @@ pub struct Resolved {
     pub left: Option<u64>,
 }
 
-/// Opens the grant `token` names, if it is live.
+/// Opens the grant `token` names from `store`, if it is live; `seal_key` is the server
+/// secret's (see `core::secret`).
 ///
 /// # Errors
 ///
 /// [`ProxyError::InvalidGrant`] for every way of not being a live grant;
 /// [`ProxyError::StoreUnavailable`] when the store cannot answer (fail closed).
-pub async fn resolve(state: &AppState, token: Option<Token>) -> Result<Resolved, ProxyError> {
+pub async fn resolve(
+    store: &Store,
+    seal_key: &[u8; 32],
+    token: Option<Token>,
+) -> Result<Resolved, ProxyError> {
     let token = token.ok_or(ProxyError::InvalidGrant)?;
-    let stored = state
-        .store
+    let stored = store
         .grant(token.id())
         .await
-        .map_err(|e| state.store_failed("grant lookup", &e))?
+        .map_err(|e| store.failed("grant lookup", &e))?
         .ok_or(ProxyError::InvalidGrant)?;
-    let (meta, key) = record::open(state.settings.secret.seal_key(), &token, &stored.record)
-        .map_err(|_| ProxyError::InvalidGrant)?;
+    let (meta, key) =
+        record::open(seal_key, &token, &stored.record).map_err(|_| ProxyError::InvalidGrant)?;
     if !meta.is_live(now_ms()) {
         return Err(ProxyError::InvalidGrant);
     }
@@ -93,7 +117,7 @@ pub async fn resolve(state: &AppState, token: Option<Token>) -> Result<Resolved,
 
 impl Resolved {
     /// Checks a request for `provider` naming `model` against the scope, then takes one of
-    /// the grant's requests (last, so a refused request uses none).
+    /// the grant's requests from `store` (last, so a refused request uses none).
     ///
     /// # Errors
     ///
@@ -102,8 +126,8 @@ impl Resolved {
     /// [`ProxyError::StoreUnavailable`] when the store cannot answer.
     pub async fn admit(
         &self,
-        state: &AppState,
-        provider: crate::Provider,
+        store: &Store,
+        provider: Provider,
         model: Option<&str>,
     ) -> Result<(), ProxyError> {
         let scope = &self.meta.scope;
@@ -123,11 +147,10 @@ impl Resolved {
             ));
         }
         if scope.max_requests.is_some() {
-            match state
-                .store
+            match store
                 .take(self.id)
                 .await
-                .map_err(|e| state.store_failed("grant take", &e))?
+                .map_err(|e| store.failed("grant take", &e))?
             {
                 Take::Taken(_) => {}
                 Take::Exhausted => {

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::token::{GrantId, Token};
-use crate::provider::Provider;
+use super::token::Token;
+use crate::core::Provider;
+use crate::core::grant_id::GrantId;
 
 /// The record format's version.
 const VERSION: u8 = 1;

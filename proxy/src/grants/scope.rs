@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::record::Scope;
-use crate::provider::Provider;
+use crate::core::Provider;
+use crate::core::model::matches;
+use crate::core::money;
 
 /// The most model patterns a grant may list.
 const MAX_MODELS: usize = 64;
@@ -112,11 +114,10 @@ pub fn parse_request(
     let daily_cap_nano_usd = match fields.get("daily_cap_usd") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => {
-            #[allow(clippy::cast_possible_truncation)] // bounded to a million dollars first
             let nano = n
                 .as_f64()
                 .filter(|usd| (0.0..=1e6).contains(usd))
-                .map(|usd| (usd * 1e9).round() as i64)
+                .map(money::nano)
                 .ok_or_else(|| bad("daily_cap_usd", "must be between 0 and 1000000"))?;
             Some(nano)
         }
@@ -150,16 +151,6 @@ fn valid_pattern(pattern: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Whether `model` matches `pattern`: the exact name, or a prefix ending in `*`. The one rule
-/// for grant scopes and tiers alike.
-#[must_use]
-pub fn matches(pattern: &str, model: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => model.starts_with(prefix),
-        None => pattern == model,
-    }
-}
-
 /// Whether `model` matches one of `patterns` (see [`matches`]); an empty list allows every
 /// model.
 #[must_use]
@@ -169,20 +160,6 @@ pub fn allows_model(patterns: &[String], model: Option<&str>) -> bool {
     }
     let Some(model) = model else { return false };
     patterns.iter().any(|p| matches(p, model))
-}
-
-/// The model a provider request names, as the provider knows it: Gemini's from the path
-/// (`.../models/{model}:{method}`), the others' from the JSON body's `model`.
-#[must_use]
-pub fn requested_model(provider: Provider, path: &str, body: &[u8]) -> Option<String> {
-    if provider == Provider::Gemini
-        && let Some((_, rest)) = path.split_once("/models/")
-    {
-        let model = rest.split([':', '/', '?']).next().unwrap_or_default();
-        return (!model.is_empty()).then(|| model.to_owned());
-    }
-    let value: Value = serde_json::from_slice(body).ok()?;
-    value.get("model")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -265,37 +242,5 @@ mod tests {
         );
         assert!(allows_model(&[], None));
         assert!(allows_model(&["*".to_owned()], Some("anything")));
-    }
-
-    #[test]
-    fn the_requested_model_per_provider() {
-        let body = br#"{"model":"gpt-4o-mini","messages":[]}"#;
-        assert_eq!(
-            requested_model(Provider::Openai, "/v1/chat/completions", body).as_deref(),
-            Some("gpt-4o-mini")
-        );
-        assert_eq!(
-            requested_model(Provider::Anthropic, "/v1/messages", br#"{"max_tokens":1}"#),
-            None
-        );
-        assert_eq!(requested_model(Provider::Openai, "/v1/models", b""), None);
-        assert_eq!(
-            requested_model(
-                Provider::Gemini,
-                "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
-                b"{}"
-            )
-            .as_deref(),
-            Some("gemini-2.0-flash")
-        );
-        assert_eq!(
-            requested_model(
-                Provider::Gemini,
-                "/v1beta/openai/chat/completions",
-                br#"{"model":"gemini-2.0-flash"}"#
-            )
-            .as_deref(),
-            Some("gemini-2.0-flash")
-        );
     }
 }

@@ -5,56 +5,17 @@
 //! printed id is a piece of any token's text.
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-/// What every grant token starts with, so secret scanners can spot a leaked one.
-pub const TOKEN_PREFIX: &str = "byok_g_";
-const ID_LEN: usize = 16;
+use crate::core::grant_id::{GrantId, ID_LEN, TOKEN_PREFIX};
+
 const SECRET_LEN: usize = 32;
 /// Length of a token's text: the prefix and 64 base64 characters.
 pub const TOKEN_LEN: usize = TOKEN_PREFIX.len() + 64;
-
-/// A grant's public name: 16 random bytes, shown as hex.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GrantId([u8; ID_LEN]);
-
-impl fmt::Display for GrantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl fmt::Debug for GrantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GrantId({self})")
-    }
-}
-
-impl FromStr for GrantId {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        if s.len() != 2 * ID_LEN || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(());
-        }
-        let mut id = [0u8; ID_LEN];
-        hex::decode_to_slice(s, &mut id).map_err(|_| ())?;
-        Ok(Self(id))
-    }
-}
-
-impl GrantId {
-    /// The id's bytes.
-    #[must_use]
-    pub fn as_bytes(&self) -> &[u8; ID_LEN] {
-        &self.0
-    }
-}
 
 /// A parsed grant token.
 ///
@@ -85,7 +46,7 @@ impl Token {
         getrandom::fill(&mut id).expect("the OS random source is available");
         getrandom::fill(secret.as_mut()).expect("the OS random source is available");
         Self {
-            id: GrantId(id),
+            id: GrantId::from_bytes(id),
             secret,
         }
     }
@@ -110,7 +71,7 @@ impl Token {
         let mut secret = Zeroizing::new([0u8; SECRET_LEN]);
         secret.copy_from_slice(&raw[ID_LEN..]);
         Some(Self {
-            id: GrantId(id),
+            id: GrantId::from_bytes(id),
             secret,
         })
     }
@@ -137,7 +98,7 @@ impl Token {
     #[must_use]
     pub fn to_text(&self) -> SecretString {
         let mut raw = Zeroizing::new([0u8; ID_LEN + SECRET_LEN]);
-        raw[..ID_LEN].copy_from_slice(&self.id.0);
+        raw[..ID_LEN].copy_from_slice(self.id.as_bytes());
         raw[ID_LEN..].copy_from_slice(self.secret.as_ref());
         let mut text = String::with_capacity(TOKEN_LEN);
         text.push_str(TOKEN_PREFIX);

@@ -36,7 +36,8 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Prefixes that mark a token as a provider key (OpenAI, Anthropic, OpenRouter, Google) or a
 /// grant token of ours.
-pub(crate) const KEY_PREFIXES: [&str; 4] = ["sk-", "sk_", "AIza", crate::grants::TOKEN_PREFIX];
+pub(crate) const KEY_PREFIXES: [&str; 4] =
+    ["sk-", "sk_", "AIza", crate::core::grant_id::TOKEN_PREFIX];
 
 /// Keys shorter than this are not searched for in base64: its forms would be too short to
 /// tell from chance.

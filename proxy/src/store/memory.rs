@@ -4,14 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use super::{DayCounts, NewGrant, StoredGrant, Take};
-use crate::grants::GrantId;
-use crate::limits::KeyFingerprint;
-use crate::lock;
-use crate::pipeline::KeySource;
-use crate::provider::Provider;
-use crate::usage::counts::{SPEND, SPEND_SERVER};
-use crate::usage::{Counts, KEEP_DAYS, Row, Subject};
+use super::types::{NewGrant, StoredGrant, Take};
+use crate::core::Provider;
+use crate::core::grant_id::GrantId;
+use crate::core::key::{KeyFingerprint, KeySource};
+use crate::core::ledger::{Counts, DayCounts, KEEP_DAYS, Row, SPEND, SPEND_SERVER, Subject};
+use crate::core::sync::lock;
 
 /// Expired grants are swept from the map once it holds this many.
 const SWEEP_AT: usize = 4096;
@@ -114,7 +112,7 @@ impl MemoryStore {
     }
 
     /// Adds one answer's counts (no strings are made: this runs once per answer).
-    pub fn add_usage(&self, subject: &Subject, day: u64, row: &Row, counts: &Counts) {
+    pub(super) fn add_usage(&self, subject: &Subject, day: u64, row: &Row, counts: &Counts) {
         let mut usage = lock(&self.usage);
         let key = (subject.clone(), day);
         if !usage.contains_key(&key) {

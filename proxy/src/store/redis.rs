@@ -8,7 +8,7 @@
 //! | `byok:owner:{<kf>}` | sorted set: id → expiry (ms) | an owner's live grants, for the cap and revoke-all |
 //! | `byok:rl:{<bucket>}` | hash: `tokens`, `ts` | a rate-limit bucket; expires when full again |
 //! | `byok:hour:{<who>\|<provider>}:<hour>` | integer | a tier's requests in one UTC hour; expires after it |
-//! | `byok:usage:{<subject>}:<day>` | hash: counter → integer | a subject's usage on one UTC day (see [`crate::usage::counts`]); expires 35 days after its last write |
+//! | `byok:usage:{<subject>}:<day>` | hash: counter → integer | a subject's usage on one UTC day (see [`crate::core::ledger`]); expires 35 days after its last write |
 //!
 //! Every read-modify-write is a Lua script (sent by hash through [`redis::Script`]) using the
 //! server's clock. Each worker opens its own connection (a [`ConnectionManager`] that
@@ -24,10 +24,10 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
 use tokio::sync::OnceCell;
 
-use super::{DayCounts, NewGrant, StoreError, StoredGrant, Take};
-use crate::grants::GrantId;
-use crate::limits::KeyFingerprint;
-use crate::usage::{KEEP_DAYS, Subject};
+use super::types::{NewGrant, StoreError, StoredGrant, Take};
+use crate::core::grant_id::GrantId;
+use crate::core::key::KeyFingerprint;
+use crate::core::ledger::{DayCounts, KEEP_DAYS, Subject};
 
 /// Adds a grant id to its owner's set unless the owner has `cap` live grants already.
 /// KEYS[1] owner set; ARGV id, expiry (ms), cap. Returns 1 when added, 0 at the cap.

@@ -1,7 +1,9 @@
 //! Plans: who a request acts for, and what their tier allows whichever key serves it.
 //!
 //! - [`token`]: user tokens (`X-BYOK-User`, a JWT the app signs).
-//! - [`models`]: `GET /byok/models`.
+//!
+//! [`Plans`] holds what this needs of the settings: the app's tokens, how user tokens are
+//! verified, and the tiers. `GET /byok/models` is `api::models`.
 //!
 //! A request acts for the user its token names (with their tier); for the user who made the
 //! grant it uses; for the app alone (an app token and no user token: no tier applies); or for
@@ -10,20 +12,24 @@
 //! requests per hour per user and provider (fixed UTC hours, counted in the store when the
 //! request is forwarded), and the daily spend of the app's own key per user.
 
-pub mod models;
 pub mod token;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::AppState;
-use crate::error::ProxyError;
-use crate::provider::Provider;
-use crate::usage::Subject;
+use crate::core::clock::{now_ms, today, until_midnight};
+use crate::core::grant_id::GrantId;
+use crate::core::headers::USER_HEADER;
+use crate::core::ledger::{SPEND_SERVER, Subject};
+use crate::core::model::matches;
+use crate::core::money::usd;
+use crate::core::{Provider, ProxyError};
+use crate::store::Store;
 
-pub use token::{USER_HEADER, User, Verifier};
+pub use token::{User, Verifier};
 
 /// Seconds in an hour.
 const HOUR: u64 = 3600;
@@ -64,9 +70,7 @@ impl Pattern {
         match self {
             Self::Any => true,
             Self::Model(p, _) if *p != provider => false,
-            Self::Model(_, pattern) => {
-                model.is_none_or(|m| crate::grants::scope::matches(pattern, m))
-            }
+            Self::Model(_, pattern) => model.is_none_or(|m| matches(pattern, m)),
         }
     }
 }
@@ -112,6 +116,38 @@ pub struct Tiers {
     pub by_name: BTreeMap<String, Tier>,
 }
 
+/// Who may act as whom: the app's tokens, how user tokens are checked, and the tiers.
+#[derive(Debug, Default)]
+pub struct Plans {
+    /// Tokens that authenticate the app (`Authorization: Bearer <token>`).
+    pub app_tokens: Vec<SecretString>,
+    /// How user tokens are checked; `None` refuses them.
+    pub user_tokens: Option<Verifier>,
+    /// Plans; `None` limits nothing by tier.
+    pub tiers: Option<Tiers>,
+}
+
+impl Plans {
+    /// Whether the request authenticates as the app (`Authorization: Bearer <app token>`).
+    #[must_use]
+    pub fn is_app(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        self.app_tokens
+            .iter()
+            .any(|t| constant_time_eq(t.expose_secret().as_bytes(), token.trim().as_bytes()))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Who a request acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -122,7 +158,7 @@ pub enum Actor {
     /// Someone without a user token, counted by address.
     Anonymous(IpAddr),
     /// A grant made without a user token: its requests count as one user.
-    AnonymousGrant(crate::grants::GrantId),
+    AnonymousGrant(GrantId),
 }
 
 /// The caller of one request: who, and whether it may use the app's keys.
@@ -145,10 +181,10 @@ impl Caller {
         }
     }
 
-    /// The tier that limits this caller, if any.
+    /// The tier of `plans` that limits this caller, if any.
     #[must_use]
-    pub fn tier<'a>(&self, state: &'a AppState) -> Option<&'a Tier> {
-        let tiers = state.settings.tiers.as_ref()?;
+    pub fn tier<'a>(&self, plans: &'a Plans) -> Option<&'a Tier> {
+        let tiers = plans.tiers.as_ref()?;
         let name = match &self.actor {
             Actor::App => return None,
             Actor::User(User {
@@ -176,8 +212,8 @@ impl Caller {
 ///
 /// [`ProxyError::InvalidUserToken`] for an `X-BYOK-User` that is not a valid token naming a
 /// configured tier, or any `X-BYOK-User` when no user tokens are configured.
-pub fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ProxyError> {
-    let app = state.is_app(headers);
+pub fn identify(plans: &Plans, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ProxyError> {
+    let app = plans.is_app(headers);
     let Some(value) = headers.get(USER_HEADER) else {
         let actor = if app {
             Actor::App
@@ -189,17 +225,17 @@ pub fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Cal
             trusted: app,
         });
     };
-    let verifier =
-        state.settings.user_tokens.as_ref().ok_or_else(|| {
-            ProxyError::InvalidUserToken("this proxy accepts no user tokens".into())
-        })?;
+    let verifier = plans
+        .user_tokens
+        .as_ref()
+        .ok_or_else(|| ProxyError::InvalidUserToken("this proxy accepts no user tokens".into()))?;
     let token = value
         .to_str()
         .map_err(|_| ProxyError::InvalidUserToken("malformed: not a JWT".into()))?;
     let user = verifier
         .verify(token)
         .map_err(ProxyError::InvalidUserToken)?;
-    check_tier(state, user.tier.as_deref())?;
+    check_tier(plans, user.tier.as_deref())?;
     Ok(Caller {
         actor: Actor::User(user),
         trusted: true,
@@ -207,8 +243,8 @@ pub fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Cal
 }
 
 /// With tiers configured, a user's tier must be one of them.
-fn check_tier(state: &AppState, tier: Option<&str>) -> Result<(), ProxyError> {
-    let Some(tiers) = &state.settings.tiers else {
+fn check_tier(plans: &Plans, tier: Option<&str>) -> Result<(), ProxyError> {
+    let Some(tiers) = &plans.tiers else {
         return Ok(());
     };
     match tier {
@@ -244,15 +280,15 @@ pub fn check_model(tier: &Tier, provider: Provider, model: Option<&str>) -> Resu
     )))
 }
 
-/// Refuses a request the app's key would serve once the caller's spend on it today has
-/// reached the tier's budget.
+/// Refuses a request the app's key would serve once the caller's spend on it today, as
+/// `store` has it, has reached the tier's budget.
 ///
 /// # Errors
 ///
 /// [`ProxyError::BudgetExceeded`] naming the tier and the budget;
 /// [`ProxyError::StoreUnavailable`] when the store cannot say (budgets fail closed).
 pub async fn check_server_budget(
-    state: &AppState,
+    store: &Store,
     caller: &Caller,
     tier: &Tier,
 ) -> Result<(), ProxyError> {
@@ -262,30 +298,25 @@ pub async fn check_server_budget(
     else {
         return Ok(());
     };
-    let spent = state
-        .store
-        .spend(
-            &Subject::User(user.sub.clone()),
-            crate::usage::today(),
-            crate::usage::counts::SPEND_SERVER,
-        )
+    let spent = store
+        .spend(&Subject::User(user.sub.clone()), today(), SPEND_SERVER)
         .await
-        .map_err(|e| state.store_failed("server budget", &e))?;
+        .map_err(|e| store.failed("server budget", &e))?;
     if spent >= budget {
         return Err(ProxyError::BudgetExceeded {
             message: format!(
                 "the {} plan's daily budget of ${:.2} on the app's key is used up (UTC day)",
                 tier.name,
-                crate::usage::counts::usd(budget)
+                usd(budget)
             ),
-            retry_after: crate::usage::until_midnight(),
+            retry_after: until_midnight(),
         });
     }
     Ok(())
 }
 
-/// Counts one request of the caller to `provider` in this UTC hour, unless the tier's hourly
-/// limit is reached (then nothing is counted). The last check before a request is sent, so
+/// Counts one request of the caller to `provider` in this UTC hour in `store`, unless the
+/// tier's hourly limit is reached (then nothing is counted). The last check before a request is sent, so
 /// only forwarded requests count.
 ///
 /// # Errors
@@ -294,7 +325,7 @@ pub async fn check_server_budget(
 /// next hour. A store that cannot be reached lets the request through (logged and counted):
 /// an hour's count is not worth refusing every user of a tier while Redis is down.
 pub async fn count_request(
-    state: &AppState,
+    store: &Store,
     caller: &Caller,
     tier: &Tier,
     provider: Provider,
@@ -302,10 +333,10 @@ pub async fn count_request(
     let Some(limit) = tier.requests_per_hour else {
         return Ok(());
     };
-    let now = crate::store::now_ms() / 1000;
+    let now = now_ms() / 1000;
     let hour = now / HOUR;
     let name = format!("{}|{provider}", caller.who());
-    match state.store.count_hour(&name, hour, limit).await {
+    match store.count_hour(&name, hour, limit).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(ProxyError::TierRateLimited {
             message: format!(
@@ -317,8 +348,7 @@ pub async fn count_request(
             retry_after: (HOUR - now % HOUR).max(1),
         }),
         Err(e) => {
-            state.metrics.store_fallback();
-            state.warn_store(&e, "tier request count; letting the request through");
+            store.fell_back(&e, "tier request count; letting the request through");
             Ok(())
         }
     }

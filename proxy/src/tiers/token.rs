@@ -1,5 +1,5 @@
 //! User tokens: the app's signed word on who a user is and what plan they are on, a JWT in
-//! `X-BYOK-User`, checked with `jsonwebtoken`.
+//! `X-BYOK-User` (`core::headers::USER_HEADER`), checked with `jsonwebtoken`.
 //!
 //! The algorithm is fixed by configuration (`EdDSA` with a public key file, or `HS256` with a
 //! secret), never taken from the token: a token naming any other algorithm (`none`, or `HS256`
@@ -13,8 +13,6 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-/// The header a user token comes in.
-pub const USER_HEADER: &str = "x-byok-user";
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 const LEEWAY: u64 = 30;
 /// The longest `sub` accepted (it names counters in the store).

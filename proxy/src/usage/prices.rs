@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::Tokens;
-use crate::provider::Provider;
+use crate::core::Provider;
+use crate::core::ledger::Tokens;
 
 /// The bundled table.
 pub const BUNDLED: &str = include_str!("../../prices.toml");

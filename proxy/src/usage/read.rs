@@ -19,9 +19,9 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 use serde::Deserialize;
 
-use super::Tokens;
 use super::scan::{MAX_VALUE, Scanner};
-use crate::provider::Provider;
+use crate::core::Provider;
+use crate::core::ledger::Tokens;
 
 /// The top-level keys a JSON answer carries usage in. (A JSON answer is complete when its
 /// document closes, so nothing else is needed from it.)

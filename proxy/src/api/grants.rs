@@ -18,13 +18,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::record::{self, Meta};
-use super::{GrantId, Token, resolve, scope, token_in};
-use crate::AppState;
-use crate::error::ProxyError;
-use crate::forward;
-use crate::limits::{Bucket, KeyFingerprint};
-use crate::store::{NewGrant, now_ms};
+use crate::core::ProxyError;
+use crate::core::clock::now_ms;
+use crate::core::grant_id::GrantId;
+use crate::core::key::KeyFingerprint;
+use crate::core::money::usd;
+use crate::grants::record::{self, Meta};
+use crate::grants::{Token, resolve, scope, token_in};
+use crate::http::forward;
+use crate::limits::Bucket;
+use crate::pipeline::read_all;
+use crate::state::AppState;
+use crate::store::NewGrant;
+use crate::tiers;
 
 /// The largest creation request read.
 const MAX_BODY: u64 = 16 * 1024;
@@ -53,15 +59,16 @@ pub async fn create(
         let key = forward::user_key(&parts.headers)?.ok_or(ProxyError::MissingKey)?;
         let owner = state.fingerprints.fingerprint(&key);
         // The grant carries its maker's identity and tier, if a user token says who that is.
-        let maker = crate::tiers::identify(&state, &parts.headers, addr.ip())?;
-        let maker = crate::tiers::grant_identity(&maker);
-        state.rate_limit(Bucket::GrantCreateIp(addr.ip())).await?;
-        state.rate_limit(Bucket::GrantCreateKey(owner)).await?;
-        let body = crate::pipeline::read_all(body, MAX_BODY).await?;
+        let maker = tiers::identify(&state.settings.plans, &parts.headers, addr.ip())?;
+        let maker = tiers::grant_identity(&maker);
+        let limits = &state.limits;
+        limits.take(&state.store, Bucket::GrantCreateIp(addr.ip())).await?;
+        limits.take(&state.store, Bucket::GrantCreateKey(owner)).await?;
+        let body = read_all(body, MAX_BODY).await?;
         let now = now_ms() / 1000;
         let scope = scope::parse_request(
             &body,
-            |p| state.settings.upstreams.contains_key(&p),
+            |p| state.settings.upstream.serves(p),
             state.settings.grants.max_ttl.as_secs(),
             now,
         )
@@ -89,7 +96,7 @@ pub async fn create(
                 live_cap: state.settings.grants.max_live_per_key,
             })
             .await
-            .map_err(|e| state.store_failed("grant create", &e))?;
+            .map_err(|e| state.store.failed("grant create", &e))?;
         if !stored {
             return Err(ProxyError::TooManyGrants(
                 state.settings.grants.max_live_per_key,
@@ -112,7 +119,7 @@ fn describe(id: GrantId, meta: &Meta, left: Option<u64>) -> Value {
         "provider": meta.scope.provider,
         "models": meta.scope.models,
         "max_requests": meta.scope.max_requests,
-        "daily_cap_usd": meta.scope.daily_cap_nano_usd.map(crate::usage::counts::usd),
+        "daily_cap_usd": meta.scope.daily_cap_nano_usd.map(usd),
         "requests_left": left,
         "expires_at": meta.scope.expires_at,
         "created_at": meta.created_at,
@@ -130,7 +137,7 @@ async fn authorized(
         if token.as_ref().map(Token::id) != Some(id) {
             return Err(ProxyError::InvalidGrant);
         }
-        let resolved = resolve(state, token).await?;
+        let resolved = resolve(&state.store, state.settings.secret.seal_key(), token).await?;
         return Ok((id, resolved.meta, resolved.left));
     }
     let owner = owner(state, headers)?.ok_or(ProxyError::InvalidGrant)?;
@@ -138,7 +145,7 @@ async fn authorized(
         .store
         .grant(id)
         .await
-        .map_err(|e| state.store_failed("grant lookup", &e))?
+        .map_err(|e| state.store.failed("grant lookup", &e))?
         .ok_or(ProxyError::InvalidGrant)?;
     let meta = record::meta(&stored.record).map_err(|_| ProxyError::InvalidGrant)?;
     if meta.kf != owner.to_string() || meta.id != id.to_string() || !meta.is_live(now_ms()) {
@@ -155,7 +162,10 @@ pub async fn peek(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        state.rate_limit(Bucket::Ip(addr.ip())).await?;
+        state
+            .limits
+            .take(&state.store, Bucket::Ip(addr.ip()))
+            .await?;
         let (id, meta, left) = authorized(&state, &id, &headers).await?;
         Ok(Json(describe(id, &meta, left)).into_response())
     }
@@ -171,14 +181,17 @@ pub async fn revoke(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        state.rate_limit(Bucket::Ip(addr.ip())).await?;
+        state
+            .limits
+            .take(&state.store, Bucket::Ip(addr.ip()))
+            .await?;
         let (id, meta, _) = authorized(&state, &id, &headers).await?;
         let owner: KeyFingerprint = meta.kf.parse().map_err(|()| ProxyError::InvalidGrant)?;
         state
             .store
             .revoke(id, owner)
             .await
-            .map_err(|e| state.store_failed("grant revoke", &e))?;
+            .map_err(|e| state.store.failed("grant revoke", &e))?;
         tracing::info!(grant = %id, "grant revoked");
         Ok(StatusCode::NO_CONTENT.into_response())
     }
@@ -193,7 +206,10 @@ pub async fn revoke_all(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        state.rate_limit(Bucket::Ip(addr.ip())).await?;
+        state
+            .limits
+            .take(&state.store, Bucket::Ip(addr.ip()))
+            .await?;
         if token_in(&headers).is_some() {
             return Err(ProxyError::BadRequest(
                 "revoking every grant takes the provider key in X-BYOK-Key".into(),
@@ -204,7 +220,7 @@ pub async fn revoke_all(
             .store
             .revoke_all(owner)
             .await
-            .map_err(|e| state.store_failed("grant revoke", &e))?;
+            .map_err(|e| state.store.failed("grant revoke", &e))?;
         tracing::info!(key_fp = %owner, revoked, "grants revoked");
         Ok(Json(json!({ "revoked": revoked })).into_response())
     }

@@ -18,10 +18,12 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::{Level, Span};
 
+use crate::core::headers::{KEY_HEADER, USER_HEADER};
+
 /// Request headers that carry secrets: marked sensitive before anything can log them.
 const SECRET_HEADERS: [&str; 7] = [
-    crate::forward::KEY_HEADER,
-    crate::tiers::USER_HEADER, // a user token is a bearer credential too
+    KEY_HEADER,
+    USER_HEADER, // a user token is a bearer credential too
     "authorization",
     "x-api-key",
     "x-goog-api-key",

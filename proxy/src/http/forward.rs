@@ -6,16 +6,13 @@
 //!   credentials, cookies, `Host`, hop-by-hop headers, proxy headers) is dropped.
 //! - Response headers are an allowlist too (content metadata, request ids, rate-limit state,
 //!   provider prefixes), and what passes is scrubbed of the key and key-shaped values.
+//! - The key goes in the provider's own auth header ([`authorize`]), marked sensitive.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::ProxyError;
-
-/// The header carrying the user's provider key.
-pub const KEY_HEADER: &str = "x-byok-key";
-/// [`KEY_HEADER`] as a name, checked once at compile time rather than per request.
-const KEY_NAME: HeaderName = HeaderName::from_static(KEY_HEADER);
+use crate::core::headers::KEY_NAME;
+use crate::core::{ANTHROPIC_VERSION, Auth, Provider, ProxyError};
 
 /// Request headers passed to the provider as they are: a few by name (`Content-Length` is
 /// replaced when the proxy reads the body itself), and provider feature flags and SDK telemetry
@@ -164,6 +161,43 @@ fn retain(headers: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
     for name in &doomed {
         headers.remove(name);
     }
+}
+
+/// Sets `provider`'s auth header from `key` on `headers`.
+///
+/// # Security
+///
+/// The value is marked sensitive so hyper and our logging never print it. This is the one
+/// place the key is exposed.
+///
+/// # Errors
+///
+/// [`ProxyError::MalformedKey`] when the key cannot be a header value.
+pub fn authorize(
+    provider: Provider,
+    headers: &mut HeaderMap,
+    key: &SecretString,
+) -> Result<(), ProxyError> {
+    let secret = key.expose_secret(); // copied into a sensitive header value, nowhere else
+    let (name, value) = match provider.auth() {
+        Auth::Bearer => {
+            let mut bearer = String::with_capacity("Bearer ".len() + secret.len());
+            bearer.push_str("Bearer ");
+            bearer.push_str(secret);
+            (header::AUTHORIZATION, bearer)
+        }
+        Auth::Header(name) => (HeaderName::from_static(name), secret.to_owned()),
+    };
+    let mut value = HeaderValue::try_from(value).map_err(|_| ProxyError::MalformedKey)?;
+    value.set_sensitive(true);
+    headers.insert(name, value);
+    if provider == Provider::Anthropic && !headers.contains_key("anthropic-version") {
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
+    }
+    Ok(())
 }
 
 /// The user's key from `X-BYOK-Key`, if present and non-empty.

@@ -1,4 +1,5 @@
-//! The one error type of the proxy, turned into an HTTP response in one place.
+//! The one error type of the proxy, turned into an HTTP response in one place, and the
+//! error of setting the proxy up.
 
 use std::time::Duration;
 
@@ -57,7 +58,7 @@ pub enum ProxyError {
     /// The provider could not be reached (DNS, connect, TLS, reset).
     #[error("the provider could not be reached")]
     UpstreamUnreachable,
-    /// The provider's response head was over the limit (see `upstream::MAX_RESPONSE_HEAD`).
+    /// The provider's response head was over the limit (see `http::client::MAX_RESPONSE_HEAD`).
     #[error("the provider's response headers were too large to relay")]
     UpstreamHeadTooLarge,
     /// The provider answered with a redirect, which is never followed.
@@ -111,6 +112,11 @@ pub enum ProxyError {
     )]
     StoreUnavailable,
 }
+
+/// Failure to set up the HTTP client or the store client.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the {0}")]
+pub struct BuildError(pub String);
 
 impl ProxyError {
     /// The HTTP status for this error.

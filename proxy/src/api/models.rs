@@ -8,9 +8,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::AppState;
-use crate::config::FallbackPolicy;
 use crate::limits::Bucket;
+use crate::state::AppState;
+use crate::tiers;
 
 /// `GET /byok/models`.
 pub async fn models(
@@ -20,22 +20,18 @@ pub async fn models(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let result = async {
-        state.rate_limit(Bucket::Ip(addr.ip())).await?;
-        let caller = super::identify(&state, &parts.headers, addr.ip())?;
-        let tier = caller.tier(&state);
+        state.limits.take(&state.store, Bucket::Ip(addr.ip())).await?;
+        let plans = &state.settings.plans;
+        let caller = tiers::identify(plans, &parts.headers, addr.ip())?;
+        let tier = caller.tier(plans);
         let list: Vec<_> = state
             .settings
             .prices
             .exact_models()
-            .filter(|price| state.settings.upstreams.contains_key(&price.provider))
+            .filter(|price| state.settings.upstream.serves(price.provider))
             .map(|price| {
                 let allowed = tier.is_none_or(|t| t.allows(price.provider, Some(&price.model)));
-                let fallback = state
-                    .settings
-                    .fallback
-                    .get(&price.provider)
-                    .is_some_and(|p| *p != FallbackPolicy::Off)
-                    && state.settings.server_keys.contains_key(&price.provider);
+                let fallback = state.settings.server_keys.offers(price.provider);
                 json!({
                     "provider": price.provider,
                     "model": price.model,

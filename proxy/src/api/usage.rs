@@ -9,14 +9,15 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 
-use super::counts::Report;
-use super::{Subject, today};
-use crate::AppState;
-use crate::error::ProxyError;
-use crate::forward;
+use crate::core::ProxyError;
+use crate::core::clock::today;
+use crate::core::ledger::Subject;
 use crate::grants;
+use crate::http::forward;
 use crate::limits::Bucket;
+use crate::state::AppState;
 use crate::tiers;
+use crate::usage::report::Report;
 
 /// Days in an answer, today included.
 const DAYS: u64 = 30;
@@ -38,16 +39,21 @@ pub async fn usage(
         };
         let named = query("user");
         let by_source = query("by").is_some_and(|by| by == "source");
-        let app = state.is_app(&parts.headers);
+        let plans = &state.settings.plans;
+        let app = plans.is_app(&parts.headers);
         if named.is_some() && !app {
             return Err(ProxyError::Forbidden(
                 "only the app (with an app token) may ask for another user's usage".into(),
             ));
         }
-        state.rate_limit(Bucket::Ip(addr.ip())).await?;
-        let caller = tiers::identify(&state, &parts.headers, addr.ip())?;
+        state
+            .limits
+            .take(&state.store, Bucket::Ip(addr.ip()))
+            .await?;
+        let caller = tiers::identify(plans, &parts.headers, addr.ip())?;
         let subject = if let Some(token) = grants::token_in(&parts.headers) {
-            Subject::Grant(grants::resolve(&state, token).await?.id)
+            let seal_key = state.settings.secret.seal_key();
+            Subject::Grant(grants::resolve(&state.store, seal_key, token).await?.id)
         } else if let Some(sub) = named.filter(|s| !s.is_empty()) {
             Subject::User(sub)
         } else if let Some(user) = caller.subject() {
@@ -61,7 +67,7 @@ pub async fn usage(
             .store
             .usage(&subject, today + 1 - DAYS..=today)
             .await
-            .map_err(|e| state.store_failed("usage read", &e))?;
+            .map_err(|e| state.store.failed("usage read", &e))?;
         Ok(Json(Report::build(today, &days, by_source)).into_response())
     }
     .await;

@@ -1,109 +1,12 @@
-//! What one answer adds to a day's counters, how the counters are named in the store, and the
-//! `/byok/usage` answer built from them.
-//!
-//! A day's counters for one subject are one hash (in Redis) or map (in process) of integer
-//! fields: `<provider>|<model>|<key source>|<counter>` for each counter below, and `spend`, the
-//! day's total priced cost, which caps compare against. Costs are counted in nano-USD so
-//! concurrent additions stay exact (`HINCRBY`).
+//! The `/byok/usage` answer, built from a subject's counters (their layout is in
+//! `core::ledger`).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::prices::Price;
-use super::read::Reading;
-use crate::pipeline::KeySource;
-use crate::provider::Provider;
-
-/// The field holding a day's total priced spend, nano-USD.
-pub const SPEND: &str = "spend";
-/// The field holding a day's priced spend on the app's (server) key, nano-USD.
-pub const SPEND_SERVER: &str = "spend_server";
-
-/// Nano-USD in a dollar.
-const NANO: f64 = 1e9;
-
-/// Nano-USD as USD.
-#[must_use]
-#[allow(clippy::cast_precision_loss)] // sums far below 2^52 nano-USD (4.5 million dollars)
-pub fn usd(nano: i64) -> f64 {
-    nano as f64 / NANO
-}
-
-/// What one answer adds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Input tokens, cached included.
-    pub input: u64,
-    /// Cached input tokens.
-    pub cached_input: u64,
-    /// Output tokens.
-    pub output: u64,
-    /// Its cost, nano-USD; `None` when unknown.
-    pub cost_nano: Option<i64>,
-    /// Whether the answer was cut short.
-    pub incomplete: bool,
-}
-
-impl Counts {
-    /// The counts of `reading`, priced at `price` (or by the provider's own reported cost).
-    #[must_use]
-    pub fn of(reading: &Reading, price: Option<&Price>) -> Self {
-        let tokens = reading.tokens.unwrap_or_default();
-        let cost = reading
-            .tokens
-            .and_then(|t| t.provider_cost.or_else(|| price.map(|p| p.cost(&t))));
-        #[allow(clippy::cast_possible_truncation)] // rounded, and far below i64::MAX
-        let cost_nano = cost
-            .filter(|c| c.is_finite() && *c >= 0.0)
-            .map(|c| (c * NANO).round() as i64);
-        Self {
-            input: tokens.input,
-            cached_input: tokens.cached_input,
-            output: tokens.output,
-            cost_nano,
-            incomplete: !reading.complete,
-        }
-    }
-
-    /// The counter fields to add to, for `row`.
-    #[must_use]
-    pub fn fields(&self, row: &Row) -> Vec<(String, i64)> {
-        let prefix = format!("{}|{}|{}|", row.provider, row.model, row.source.as_str());
-        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let mut fields = vec![
-            (format!("{prefix}req"), 1),
-            (format!("{prefix}in"), as_i64(self.input)),
-            (format!("{prefix}cin"), as_i64(self.cached_input)),
-            (format!("{prefix}out"), as_i64(self.output)),
-        ];
-        match self.cost_nano {
-            Some(nano) => {
-                fields.push((format!("{prefix}nusd"), nano));
-                fields.push((SPEND.to_owned(), nano));
-                if row.source == KeySource::Server {
-                    fields.push((SPEND_SERVER.to_owned(), nano));
-                }
-            }
-            None => fields.push((format!("{prefix}unp"), 1)),
-        }
-        if self.incomplete {
-            fields.push((format!("{prefix}inc"), 1));
-        }
-        fields
-    }
-}
-
-/// Where an answer's counts go: its provider, model as requested, and whose key served it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// The provider.
-    pub provider: Provider,
-    /// The model as requested (empty when none was named).
-    pub model: String,
-    /// Whose key served it.
-    pub source: KeySource,
-}
+use crate::core::clock::date;
+use crate::core::money::usd;
 
 /// `T` in the `/byok/usage` answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -262,7 +165,7 @@ impl Report {
                 report.today = total.clone().priced(false);
             }
             report.days.push(Day {
-                date: super::date(*day),
+                date: date(*day),
                 totals: total.priced(false),
                 sources: by_source.then(|| {
                     sources
@@ -294,52 +197,9 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::Tokens;
-
-    fn reading(tokens: Option<Tokens>, complete: bool) -> Reading {
-        Reading { tokens, complete }
-    }
-
-    fn price() -> Price {
-        Price {
-            provider: Provider::Openai,
-            model: "m".into(),
-            input: 1.0,
-            cached_input: Some(0.5),
-            output: 2.0,
-            cache_write: None,
-            id: 0,
-        }
-    }
-
-    #[test]
-    fn an_answer_is_priced_by_the_table_or_by_the_provider() {
-        let t = Tokens {
-            input: 1000,
-            cached_input: 200,
-            output: 100,
-            ..Tokens::default()
-        };
-        let c = Counts::of(&reading(Some(t), true), Some(&price()));
-        // 800 x 1.0 + 200 x 0.5 + 100 x 2.0 = 1100 per million = 0.0011 USD.
-        assert_eq!(c.cost_nano, Some(1_100_000));
-        assert!(!c.incomplete);
-        let unknown = Counts::of(&reading(Some(t), true), None);
-        assert_eq!(unknown.cost_nano, None);
-        let own = Tokens {
-            provider_cost: Some(0.25),
-            ..t
-        };
-        assert_eq!(
-            Counts::of(&reading(Some(own), false), None).cost_nano,
-            Some(250_000_000)
-        );
-        let none = Counts::of(&reading(None, false), Some(&price()));
-        assert_eq!(
-            (none.cost_nano, none.input, none.incomplete),
-            (None, 0, true)
-        );
-    }
+    use crate::core::Provider;
+    use crate::core::key::KeySource;
+    use crate::core::ledger::{Counts, Row, SPEND};
 
     #[test]
     fn the_report_adds_days_and_rows_and_nulls_unpriced_rows() {
@@ -348,14 +208,21 @@ mod tests {
             model: model.into(),
             source: KeySource::User,
         };
-        let t = Tokens {
+        // One answer priced at 0.0011 USD (how: `meter`'s tests), one unpriced and cut short.
+        let answer = Counts {
             input: 1000,
             cached_input: 200,
             output: 100,
-            ..Tokens::default()
+            cost_nano: Some(1_100_000),
+            incomplete: false,
         };
-        let priced = Counts::of(&reading(Some(t), true), Some(&price())).fields(&row("m"));
-        let unpriced = Counts::of(&reading(Some(t), false), None).fields(&row("x"));
+        let priced = answer.fields(&row("m"));
+        let unpriced = Counts {
+            cost_nano: None,
+            incomplete: true,
+            ..answer
+        }
+        .fields(&row("x"));
         assert!(priced.iter().any(|(f, n)| f == SPEND && *n == 1_100_000));
         assert!(!unpriced.iter().any(|(f, _)| f == SPEND));
         let today = 20_000;
@@ -368,7 +235,7 @@ mod tests {
         ];
         let report = Report::build(today, &days, false);
         assert_eq!(report.days.len(), 2, "a day without usage is left out");
-        assert_eq!(report.days[0].date, crate::usage::date(today - 3));
+        assert_eq!(report.days[0].date, date(today - 3));
         assert_eq!(report.today.requests, 2);
         assert_eq!(report.today.unpriced_requests, 1);
         assert_eq!(report.today.incomplete_requests, 1);

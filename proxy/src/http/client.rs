@@ -1,4 +1,4 @@
-//! The HTTP client that talks to providers, and the body that relays their answers.
+//! The HTTP client that talks to providers.
 //!
 //! hyper's connection API with a small pool of our own, not a general-purpose client: the
 //! pipeline already does what such clients add (URL building, header policy, timeouts), and the
@@ -34,8 +34,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::uri::{Authority, PathAndQuery, Scheme};
-use axum::http::{HeaderValue, Request, Response, Uri, header};
+use axum::http::{Request, Response, Uri, header};
 use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
@@ -43,18 +42,13 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
-use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::limits::Slot;
-use crate::metrics::Shard;
-use crate::provider::Provider;
-use crate::scrub::stream::KeyFilter;
-use crate::usage::Meter;
-use crate::usage::strip::StripUsage;
-use crate::{AppState, lock};
-use secrecy::SecretString;
+use super::endpoint::Endpoint;
+use super::tls::tls_config;
+use crate::core::sync::lock;
+use crate::core::{BuildError, Provider};
 
 /// Idle HTTP/1.1 connections kept per provider and worker; more are closed. A burst needs
 /// more connections than steady traffic; after it, these are plenty to absorb the next.
@@ -67,36 +61,39 @@ pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// messages name the failure, never the URI or a header.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Failure to set up the HTTP client or the store client.
-#[derive(Debug, thiserror::Error)]
-#[error("could not build the {0}")]
-pub struct BuildError(pub(crate) String);
+/// Where the providers live and how to reach them.
+#[derive(Debug)]
+pub struct UpstreamSettings {
+    /// Base URL per served provider, without a trailing slash.
+    pub base_urls: BTreeMap<Provider, String>,
+    /// Root certificates trusted for providers besides the system's.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Longest idle time of a pooled HTTP/1.1 connection to a provider.
+    pub idle_timeout: Duration,
+}
 
-/// The TLS settings every client shares: rustls with ring and the platform's verifier, which
-/// also trusts `extra_roots` (the operator's, for a self-hosted server with a private CA).
-///
-/// # Errors
-///
-/// When the platform's certificate verifier cannot be set up.
-pub fn tls_config(
-    extra_roots: &[CertificateDer<'static>],
-) -> Result<rustls::ClientConfig, BuildError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let failed = |e: rustls::Error| BuildError(format!("HTTP client: {e}"));
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(failed)?;
-    let builder = if extra_roots.is_empty() {
-        builder.with_platform_verifier().map_err(failed)?
-    } else {
-        let verifier = Verifier::new_with_extra_roots(extra_roots.iter().cloned(), provider)
-            .map_err(failed)?;
-        // "Dangerous" only in name: this is the platform's verifier, with more roots.
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-    };
-    Ok(builder.with_no_client_auth())
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            base_urls: Provider::ALL
+                .into_iter()
+                .filter_map(|p| Some((p, p.default_base_url()?.to_owned())))
+                .collect(),
+            extra_roots: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(4),
+        }
+    }
+}
+
+impl UpstreamSettings {
+    /// Whether this proxy serves `provider` (it has a base URL).
+    #[must_use]
+    pub fn serves(&self, provider: Provider) -> bool {
+        self.base_urls.contains_key(&provider)
+    }
 }
 
 /// One worker's connections to the providers. Cheap to clone.
@@ -109,59 +106,6 @@ struct Setup {
     /// An idle connection older than this is closed rather than reused.
     idle_timeout: Duration,
     endpoints: [Option<Endpoint>; Provider::ALL.len()],
-}
-
-/// A provider's base URL, taken apart once.
-struct Endpoint {
-    scheme: Scheme,
-    authority: Authority,
-    /// The `Host` header HTTP/1.1 requests carry.
-    host: HeaderValue,
-    /// The base URL's path without its trailing slash: empty, or e.g. `/api`.
-    base_path: String,
-}
-
-impl Endpoint {
-    fn new(base: &str) -> Result<Self, BuildError> {
-        let bad = || {
-            BuildError(format!(
-                "HTTP client: {base:?} is not an absolute http(s) URL"
-            ))
-        };
-        let uri: Uri = base.parse().map_err(|_| bad())?;
-        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
-        else {
-            return Err(bad());
-        };
-        Ok(Self {
-            host: HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?,
-            scheme,
-            authority,
-            base_path: uri.path().trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// Where to connect: scheme and authority.
-    fn origin(&self) -> Result<Uri, Error> {
-        Ok(Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query("/")
-            .build()?)
-    }
-
-    /// `target` (path and query below the base URL) as the provider's path and query; as it
-    /// is when the base URL has no path (nearly always).
-    fn locate(&self, target: Uri) -> Result<Uri, Error> {
-        if self.base_path.is_empty() {
-            return Ok(target);
-        }
-        let target = target.path_and_query().ok_or("the request has no path")?;
-        let mut full = String::with_capacity(self.base_path.len() + target.as_str().len());
-        full.push_str(&self.base_path);
-        full.push_str(target.as_str());
-        Ok(Uri::from(PathAndQuery::try_from(full)?))
-    }
 }
 
 struct Pool {
@@ -202,39 +146,37 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A client for the providers in `upstreams` (base URLs, validated by the configuration), as
-/// described in the module docs, with its own connection pool.
-///
-/// # Errors
-///
-/// When a base URL is not an absolute http(s) URL.
-pub fn client(
-    tls: rustls::ClientConfig,
-    connect_timeout: Duration,
-    idle_timeout: Duration,
-    upstreams: &BTreeMap<Provider, String>,
-) -> Result<Client, BuildError> {
-    let mut endpoints: [Option<Endpoint>; Provider::ALL.len()] = Default::default();
-    for (provider, base) in upstreams {
-        endpoints[provider.index()] = Some(Endpoint::new(base)?);
+impl Client {
+    /// A client for the providers `settings` name, as described in the module docs, with its
+    /// own connection pool: TLS with the platform's roots and `settings.extra_roots`.
+    ///
+    /// # Errors
+    ///
+    /// When the TLS configuration cannot be built, or a base URL is not an absolute http(s)
+    /// URL (the configuration checks that first).
+    pub fn new(settings: &UpstreamSettings) -> Result<Self, BuildError> {
+        let mut endpoints: [Option<Endpoint>; Provider::ALL.len()] = Default::default();
+        for (provider, base) in &settings.base_urls {
+            endpoints[provider.index()] = Some(Endpoint::new(base)?);
+        }
+        let mut http = HttpConnector::new();
+        // The scheme is checked by the TLS layer (`https_or_http`): only http and https.
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(settings.connect_timeout));
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(&settings.extra_roots)?)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let setup = Arc::new(Setup {
+            connector,
+            idle_timeout: settings.idle_timeout,
+            endpoints,
+        });
+        Ok(Self::with(setup))
     }
-    let mut http = HttpConnector::new();
-    // The scheme is checked by the TLS layer (`https_or_http`): only http and https.
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(connect_timeout));
-    let connector = HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    let setup = Arc::new(Setup {
-        connector,
-        idle_timeout,
-        endpoints,
-    });
-    Ok(Client::with(setup))
 }
 
 impl Client {
@@ -512,6 +454,15 @@ pub struct UpstreamBody {
     done: bool,
 }
 
+impl std::fmt::Debug for UpstreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamBody")
+            .field("pooled", &self.reuse.is_some())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for UpstreamBody {
     fn drop(&mut self) {
         if let Some(reuse) = self.reuse.take()
@@ -543,224 +494,5 @@ impl http_body::Body for UpstreamBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// A provider's answer on its way to the client: frames pass through untouched but for the
-/// request's key (removed by a [`KeyFilter`]), bytes are counted, and a gap longer than the
-/// idle timeout ends it with an error. Holds a concurrency
-/// slot until dropped. Dropping it (the client went away) drops the upstream body, which closes
-/// that connection and so cancels the provider's work.
-pub struct Relay {
-    inner: UpstreamBody,
-    filter: Option<KeyFilter>,
-    /// A frame that came while the filter still held bytes, sent after them.
-    next: Option<Frame<Bytes>>,
-    counters: Arc<Shard>,
-    provider: Provider,
-    idle: Duration,
-    /// When the last frame arrived; the timer is only re-armed when it fires, not per frame.
-    last: Instant,
-    /// Set up the first time the provider keeps us waiting (many answers never do).
-    timer: Option<Pin<Box<Sleep>>>,
-    done: bool,
-    /// Reads usage from the answer as it passes, and records it when the answer ends. Boxed:
-    /// the relay is moved a few times on its way to hyper, and stays small that way.
-    meter: Option<Box<Meter>>,
-    /// Removes the usage chunk asked for on the client's behalf.
-    strip: Option<StripUsage>,
-    _slot: Slot,
-}
-
-impl std::fmt::Debug for Relay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay")
-            .field("provider", &self.provider)
-            .field("idle", &self.idle)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Relay {
-    /// Relays `inner` for `provider`, with `key` (the one the request used) removed, counting
-    /// into this worker's counters, and read by `meter` if any.
-    pub fn new(
-        state: &AppState,
-        provider: Provider,
-        inner: UpstreamBody,
-        key: SecretString,
-        slot: Slot,
-        meter: Option<Meter>,
-    ) -> Self {
-        Self {
-            inner,
-            filter: KeyFilter::new(key),
-            next: None,
-            counters: Arc::clone(&state.counters),
-            provider,
-            idle: state.settings.idle_timeout,
-            last: Instant::now(),
-            timer: None,
-            done: false,
-            meter: meter.map(Box::new),
-            strip: None,
-            _slot: slot,
-        }
-    }
-
-    /// Removes the final usage chunk of an OpenAI-compatible stream (see
-    /// [`crate::usage::strip`]).
-    #[must_use]
-    pub fn strip_usage_chunk(mut self) -> Self {
-        self.strip = Some(StripUsage::default());
-        self
-    }
-
-    fn fail(
-        &mut self,
-        message: &'static str,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        self.done = true;
-        if let Some(meter) = &mut self.meter {
-            meter.finish(false);
-        }
-        Poll::Ready(Some(Err(std::io::Error::other(message))))
-    }
-}
-
-impl http_body::Body for Relay {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.get_mut();
-        if let Some(frame) = this.next.take() {
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                this.last = Instant::now();
-                if let (Some(meter), Some(data)) = (&mut this.meter, frame.data_ref()) {
-                    meter.feed(data);
-                    // hyper stops polling a body once it is at its declared length, so the
-                    // end is noticed here rather than by a final `None`.
-                    if this.inner.is_end_stream() {
-                        meter.finish(true);
-                    }
-                }
-                let frame = match (frame.into_data(), &mut this.strip) {
-                    (Ok(data), Some(strip)) => Frame::data(strip.push(data)),
-                    (Ok(data), None) => Frame::data(data),
-                    (Err(other), _) => other,
-                };
-                let frame = match (frame.into_data(), &mut this.filter) {
-                    (Ok(data), Some(filter)) => Frame::data(filter.push(data)),
-                    (Ok(data), None) => Frame::data(data),
-                    (Err(other), filter) => {
-                        // Trailers: what the filter held goes first.
-                        match filter.as_mut().map(KeyFilter::finish) {
-                            Some(held) if !held.is_empty() => {
-                                this.next = Some(other);
-                                Frame::data(held)
-                            }
-                            _ => other,
-                        }
-                    }
-                };
-                if let Some(data) = frame.data_ref() {
-                    this.counters.bytes(this.provider, data.len());
-                }
-                return Poll::Ready(Some(Ok(frame)));
-            }
-            Poll::Ready(Some(Err(e))) => {
-                tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed");
-                return this.fail("upstream stream failed");
-            }
-            Poll::Ready(None) => {
-                this.done = true;
-                if let Some(meter) = &mut this.meter {
-                    meter.finish(true);
-                }
-                let tail = this
-                    .strip
-                    .as_mut()
-                    .map(StripUsage::finish)
-                    .unwrap_or_default();
-                let held = match &mut this.filter {
-                    Some(filter) => {
-                        let mut held = filter.push(tail).to_vec();
-                        held.extend_from_slice(&filter.finish());
-                        Some(Bytes::from(held))
-                    }
-                    None => Some(tail),
-                };
-                return Poll::Ready(held.filter(|h| !h.is_empty()).map(|h| {
-                    this.counters.bytes(this.provider, h.len());
-                    Ok(Frame::data(h))
-                }));
-            }
-            Poll::Pending => {}
-        }
-        let deadline = this.last + this.idle;
-        let timer = this
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        loop {
-            ready!(timer.as_mut().poll(cx));
-            let deadline = this.last + this.idle;
-            if Instant::now() < deadline {
-                // Frames arrived since the timer was armed: wait for the rest of the gap.
-                timer.as_mut().reset(deadline);
-                continue;
-            }
-            let idle_ms = u64::try_from(this.idle.as_millis()).unwrap_or(u64::MAX);
-            tracing::warn!(provider = %this.provider, idle_ms, "upstream stream idle too long");
-            return this.fail("upstream stream idle timeout");
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.next.is_none() && (self.done || self.inner.is_end_stream())
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        // The filter keeps the length (its mask is as long as the key).
-        self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_endpoint_keeps_its_base_path_and_host() {
-        let openrouter = Endpoint::new("https://openrouter.ai/api").unwrap();
-        assert_eq!(openrouter.origin().unwrap(), "https://openrouter.ai/");
-        assert_eq!(openrouter.host, "openrouter.ai");
-        let target: Uri = "/v1/chat/completions?trace=1".parse().unwrap();
-        assert_eq!(
-            openrouter.locate(target.clone()).unwrap(),
-            "/api/v1/chat/completions?trace=1"
-        );
-
-        let local = Endpoint::new("http://127.0.0.1:8080").unwrap();
-        assert_eq!(local.origin().unwrap(), "http://127.0.0.1:8080/");
-        assert_eq!(local.host, "127.0.0.1:8080");
-        assert_eq!(local.locate(target.clone()).unwrap(), target);
-    }
-
-    #[test]
-    fn a_base_url_without_scheme_or_host_is_refused() {
-        for bad in ["api.openai.com", "/v1", "https://"] {
-            assert!(Endpoint::new(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -1,0 +1,42 @@
+//! What the proxy says of itself: `GET /byok/providers`, `GET /healthz`, `GET /metrics`.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// `GET /byok/providers`: the providers served, and whether the app's key may serve each.
+pub(super) async fn providers(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .settings
+        .upstream
+        .base_urls
+        .keys()
+        .map(|p| json!({ "id": p, "server_key": state.settings.server_keys.offers(*p) }))
+        .collect();
+    Json(json!({ "providers": list }))
+}
+
+/// `GET /healthz`: always 200 while the process serves; `degraded: ...` when the shared store
+/// cannot be reached (plain key requests still flow; grants do not).
+pub(super) async fn healthz(State(state): State<AppState>) -> String {
+    match state.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(why) => format!("degraded: {why}"),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text, every worker's counters added up.
+pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        Body::from(state.metrics.render(|id| state.settings.prices.name(id))),
+    )
+        .into_response()
+}
