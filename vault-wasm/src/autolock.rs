@@ -18,6 +18,10 @@ use std::cell::Cell;
 
 /// Default idle period: 30 minutes.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
+/// Shortest auto-lock period accepted (tests use short ones; people get minutes).
+pub const MIN_AUTO_LOCK_MS: u64 = 100;
+/// Longest auto-lock period accepted: one day.
+pub const MAX_AUTO_LOCK_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// A source of wall-clock time in milliseconds since the Unix epoch.
 ///

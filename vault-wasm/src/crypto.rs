@@ -1,4 +1,4 @@
-//! AES-256-GCM with associated data, and the random numbers everything else needs.
+//! AES-256-GCM with associated data.
 //!
 //! ```
 //! use byok_vault::{crypto, SymmetricKey};
@@ -19,21 +19,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use crate::error::{Result, VaultError};
-use crate::secret::SymmetricKey;
+use crate::secret::{SymmetricKey, fill_random};
 
 /// AES-GCM nonce length: 96 bits, the only size we produce or accept.
 pub const NONCE_LEN: usize = 12;
 /// AES-GCM tag length appended to every ciphertext.
 pub const TAG_LEN: usize = 16;
-
-/// Fills `buf` from the operating system's (or the browser's) CSPRNG.
-///
-/// # Errors
-///
-/// [`VaultError::Random`] if the generator is unavailable.
-pub fn fill_random(buf: &mut [u8]) -> Result<()> {
-    getrandom::fill(buf).map_err(|_| VaultError::Random)
-}
 
 /// A nonce plus the ciphertext-and-tag it produced. Serializes as base64 strings.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

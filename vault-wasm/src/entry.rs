@@ -4,52 +4,14 @@ use serde::{Deserialize, Serialize};
 
 pub use byok_providers::{Provider, UnknownProvider};
 
+use crate::error::KeyShapeError;
 use crate::secret::SecretString;
+use crate::usd::format_usd;
 
 /// Longest label accepted, in characters.
 pub const MAX_LABEL_CHARS: usize = 64;
 /// Longest key accepted, in bytes. Real keys are under 200; this only stops abuse.
 pub const MAX_KEY_LEN: usize = 512;
-
-/// Why a key was refused. Messages describe the problem without quoting the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyShapeError {
-    /// Nothing (or only whitespace) was entered.
-    #[error("the key is empty")]
-    Empty,
-    /// Spaces, tabs or line breaks inside the key: usually a bad copy-paste.
-    #[error("the key contains spaces or line breaks; copy it again without them")]
-    Whitespace,
-    /// Characters no provider uses.
-    #[error("the key contains characters that API keys never have")]
-    BadCharacters,
-    /// Longer than any real key.
-    #[error("the key is too long to be an API key")]
-    TooLong,
-    /// Too short for this provider.
-    #[error("the key is too short to be a key for {}", .0.display_name())]
-    TooShort(Provider),
-    /// The prefix says it belongs to another provider.
-    #[error(
-        "this looks like a key for {}, not for {}; choose {} as the provider",
-        found.display_name(), expected.display_name(), found.display_name()
-    )]
-    WrongProvider {
-        /// The provider chosen.
-        expected: Provider,
-        /// The provider the prefix belongs to.
-        found: Provider,
-    },
-    /// The prefix is not the provider's.
-    #[error("{} keys start with {prefix}", provider.display_name())]
-    WrongPrefix {
-        /// The provider chosen.
-        provider: Provider,
-        /// The prefix its keys start with.
-        prefix: &'static str,
-    },
-}
 
 /// Checks that `key` has the shape of a `provider` key and returns it without surrounding
 /// whitespace (a trailing newline from a paste is common and harmless).
@@ -291,7 +253,7 @@ impl KeyInfo {
             last_used_ms: m.last_used_ms,
             last_tested_ms: m.last_tested_ms,
             test_status: m.test_status,
-            daily_cap_usd: m.daily_cap_micro_usd.map(crate::format_usd),
+            daily_cap_usd: m.daily_cap_micro_usd.map(format_usd),
             enabled: !m.off,
             expires_ms: m.expires_ms,
             replaced_ms: m.replaced_ms,

@@ -37,11 +37,10 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, Sealed};
+use crate::crypto::{self, Sealed, b64_vec};
 use crate::error::{Result, VaultError};
 use crate::kdf::KdfParams;
-use crate::passkey::PasskeyParams;
-use crate::secret::SymmetricKey;
+use crate::secret::{SymmetricKey, fill_random};
 
 /// The format version this code writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -51,6 +50,32 @@ pub const HEADER_ID: &str = "vault";
 pub const SETTINGS_ID: &str = "settings";
 /// Prefix of entry record ids.
 pub const ENTRY_PREFIX: &str = "entry:";
+/// Prefix of grant record ids.
+pub const GRANT_PREFIX: &str = "grant:";
+/// Prefix of passkey record ids (`passkey:<32 hex>`).
+pub const PASSKEY_PREFIX: &str = "passkey:";
+/// Prefix of the record holding a passkey's label and dates (`passkey-info:<same 32 hex>`).
+pub const PASSKEY_INFO_PREFIX: &str = "passkey-info:";
+/// Length of the PRF input drawn for each passkey.
+pub const PRF_SALT_LEN: usize = 32;
+/// Longest credential id WebAuthn allows.
+pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
+
+/// A new record id: `prefix` and 32 random hex digits.
+///
+/// # Errors
+///
+/// [`VaultError::Random`] if the generator is unavailable.
+pub fn new_record_id(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes)?;
+    let mut id = String::with_capacity(prefix.len() + 32);
+    id.push_str(prefix);
+    for b in bytes {
+        id.push_str(&format!("{b:02x}"));
+    }
+    Ok(id)
+}
 
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +124,60 @@ pub struct Envelope {
     pub passkey: Option<PasskeyParams>,
     /// The encrypted payload.
     pub sealed: Sealed,
+}
+
+/// What a passkey record keeps in the clear: which credential, and the PRF input to ask it for.
+/// (The key it leads to is derived in [`crate::passkey`].)
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyParams {
+    /// The WebAuthn credential id (raw bytes; base64 in storage).
+    #[serde(with = "b64_vec")]
+    pub credential: Vec<u8>,
+    /// The PRF input ([`PRF_SALT_LEN`] random bytes).
+    #[serde(with = "b64_vec")]
+    pub salt: Vec<u8>,
+}
+
+impl std::fmt::Debug for PasskeyParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeyParams")
+            .field("credential_len", &self.credential.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasskeyParams {
+    /// Checks the shapes: a credential id WebAuthn could have made and a full-length salt.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] saying which is wrong.
+    pub fn check(&self) -> Result<()> {
+        if self.credential.is_empty() || self.credential.len() > MAX_CREDENTIAL_ID_LEN {
+            return Err(VaultError::InvalidInput(
+                "the passkey's credential id has an impossible length".into(),
+            ));
+        }
+        if self.salt.len() != PRF_SALT_LEN {
+            return Err(VaultError::InvalidInput(
+                "the passkey's PRF input must be 32 bytes".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The canonical string bound into the record's associated data.
+    #[must_use]
+    pub fn binding(&self) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        format!(
+            "passkey:{}:{}",
+            b64.encode(&self.credential),
+            b64.encode(&self.salt)
+        )
+    }
 }
 
 #[derive(Deserialize)]

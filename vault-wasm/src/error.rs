@@ -1,6 +1,6 @@
-//! The one error type of the vault.
+//! The one error type of the vault, and why a key was refused (a part of it).
 
-use crate::entry::{KeyShapeError, Provider};
+use byok_providers::Provider;
 
 /// Everything that can go wrong in the vault.
 ///
@@ -110,3 +110,43 @@ impl VaultError {
 
 /// Shorthand used throughout the crate.
 pub type Result<T, E = VaultError> = std::result::Result<T, E>;
+
+/// Why a key was refused. Messages describe the problem without quoting the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyShapeError {
+    /// Nothing (or only whitespace) was entered.
+    #[error("the key is empty")]
+    Empty,
+    /// Spaces, tabs or line breaks inside the key: usually a bad copy-paste.
+    #[error("the key contains spaces or line breaks; copy it again without them")]
+    Whitespace,
+    /// Characters no provider uses.
+    #[error("the key contains characters that API keys never have")]
+    BadCharacters,
+    /// Longer than any real key.
+    #[error("the key is too long to be an API key")]
+    TooLong,
+    /// Too short for this provider.
+    #[error("the key is too short to be a key for {}", .0.display_name())]
+    TooShort(Provider),
+    /// The prefix says it belongs to another provider.
+    #[error(
+        "this looks like a key for {}, not for {}; choose {} as the provider",
+        found.display_name(), expected.display_name(), found.display_name()
+    )]
+    WrongProvider {
+        /// The provider chosen.
+        expected: Provider,
+        /// The provider the prefix belongs to.
+        found: Provider,
+    },
+    /// The prefix is not the provider's.
+    #[error("{} keys start with {prefix}", provider.display_name())]
+    WrongPrefix {
+        /// The provider chosen.
+        provider: Provider,
+        /// The prefix its keys start with.
+        prefix: &'static str,
+    },
+}

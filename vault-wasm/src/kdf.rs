@@ -18,9 +18,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{b64_vec, fill_random};
+use crate::crypto::b64_vec;
 use crate::error::{Result, VaultError};
-use crate::secret::{SecretString, SymmetricKey};
+use crate::secret::{SecretString, SymmetricKey, fill_random};
 use crate::usd::group_thousands;
 
 /// The PBKDF2 iteration floor (OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256).

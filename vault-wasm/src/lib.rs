@@ -11,6 +11,23 @@
 //! a thin JavaScript API over it with IndexedDB, WebCrypto and a browser timer.
 //!
 //! See [`envelope`] for the stored format and `README.md` for the threat model.
+//!
+//! The modules, from the bottom up (each uses only those listed before it):
+//!
+//! - `error`: the one error type, and why a key was refused.
+//! - `usd`, `autolock`, `usage`: dollar amounts, auto-lock over an injected clock, the proxy's
+//!   usage answers.
+//! - `store`: where encrypted records live (a small async key-value interface).
+//! - `secret`: secrets that never print, zeroized on drop, and random bytes.
+//! - [`crypto`]: AES-256-GCM with associated data.
+//! - [`kdf`]: Argon2id or PBKDF2 from the password, parameters stored and floored.
+//! - `entry`: a provider key and what the vault knows of it.
+//! - [`envelope`]: the stored record format, its record ids and passkey parameters.
+//! - [`backup`], [`passkey`], `grant`: formats built on it (a backup file, a passkey's wrapped
+//!   vault key, a grant's record).
+//! - `vault`: the [`Vault`] itself, one file per part (session and lock, password, settings,
+//!   keys, backups, passkeys, grants).
+//! - `wasm` (wasm32 only): the JavaScript API.
 
 mod autolock;
 mod entry;
@@ -34,13 +51,14 @@ pub mod wasm;
 pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock};
 pub use backup::{Backup, BackupContents, ImportReport};
 pub use entry::{
-    EXPIRY_WARNING_MS, Entry, EntryMeta, Expiry, KeyInfo, KeyShapeError, Provider, TestStatus,
-    UnknownProvider, expiry, preview, validate_key, validate_label,
+    EXPIRY_WARNING_MS, Entry, EntryMeta, Expiry, KeyInfo, Provider, TestStatus, UnknownProvider,
+    expiry, preview, validate_key, validate_label,
 };
-pub use error::{Result, VaultError};
-pub use grant::{GRANT_PREFIX, GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant_label};
+pub use envelope::{GRANT_PREFIX, PasskeyParams};
+pub use error::{KeyShapeError, Result, VaultError};
+pub use grant::{GrantRecord, MAX_GRANT_LABEL_CHARS, validate_grant_label};
 pub use kdf::{Kdf, KdfAlgorithm, KdfParams, RustKdf};
-pub use passkey::{PasskeyInfo, PasskeyParams, PasskeyRequest};
+pub use passkey::{PasskeyInfo, PasskeyRequest};
 pub use secret::{SecretString, SymmetricKey};
 pub use store::{Batch, MemoryStore, Store};
 pub use usage::{

@@ -18,83 +18,21 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::autolock::Clock;
-use crate::crypto::{b64_vec, fill_random};
-use crate::entry::validate_label;
-use crate::envelope::{Envelope, HEADER_ID, RecordKind};
+use crate::envelope::{
+    Envelope, PASSKEY_INFO_PREFIX, PASSKEY_PREFIX, PRF_SALT_LEN, PasskeyParams, RecordKind,
+};
 use crate::error::{Result, VaultError};
-use crate::kdf::Kdf;
-use crate::secret::SymmetricKey;
-use crate::store::{Batch, Store};
-use crate::vault::{Vault, new_record_id};
+use crate::secret::{SymmetricKey, fill_random};
 
-/// Prefix of passkey record ids (`passkey:<32 hex>`).
-pub const PASSKEY_PREFIX: &str = "passkey:";
-/// Prefix of the record holding a passkey's label and dates (`passkey-info:<same 32 hex>`).
-pub const PASSKEY_INFO_PREFIX: &str = "passkey-info:";
-/// Length of the PRF input drawn for each passkey.
-pub const PRF_SALT_LEN: usize = 32;
 /// Shortest PRF output accepted (WebAuthn's PRF gives 32 bytes).
 pub const MIN_PRF_OUTPUT_LEN: usize = 32;
-/// Longest credential id WebAuthn allows.
-pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
 /// Most passkeys one vault registers.
 pub const MAX_PASSKEYS: usize = 10;
 /// The HKDF `info`: what the derived key is for, so it can never serve anything else.
 const HKDF_INFO: &[u8] = b"byok-vault/v1/passkey-wrap";
 
-/// What a passkey record keeps in the clear: which credential, and the PRF input to ask it for.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasskeyParams {
-    /// The WebAuthn credential id (raw bytes; base64 in storage).
-    #[serde(with = "b64_vec")]
-    pub credential: Vec<u8>,
-    /// The PRF input ([`PRF_SALT_LEN`] random bytes).
-    #[serde(with = "b64_vec")]
-    pub salt: Vec<u8>,
-}
-
-impl std::fmt::Debug for PasskeyParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasskeyParams")
-            .field("credential_len", &self.credential.len())
-            .finish_non_exhaustive()
-    }
-}
-
+/// The key half of [`PasskeyParams`] (the record format's half is in [`crate::envelope`]).
 impl PasskeyParams {
-    /// Checks the shapes: a credential id WebAuthn could have made and a full-length salt.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::InvalidInput`] saying which is wrong.
-    pub fn check(&self) -> Result<()> {
-        if self.credential.is_empty() || self.credential.len() > MAX_CREDENTIAL_ID_LEN {
-            return Err(VaultError::InvalidInput(
-                "the passkey's credential id has an impossible length".into(),
-            ));
-        }
-        if self.salt.len() != PRF_SALT_LEN {
-            return Err(VaultError::InvalidInput(
-                "the passkey's PRF input must be 32 bytes".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The canonical string bound into the record's associated data.
-    #[must_use]
-    pub fn binding(&self) -> String {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        format!(
-            "passkey:{}:{}",
-            b64.encode(&self.credential),
-            b64.encode(&self.salt)
-        )
-    }
-
     /// The AES-256-GCM key that wraps the vault key for this passkey: HKDF-SHA256 of the PRF
     /// output, salted with the PRF input, for [`HKDF_INFO`].
     ///
@@ -165,7 +103,7 @@ pub(crate) fn info_id(id: &str) -> Option<String> {
 
 /// The passkey records among `records` (as [`Store::get_all`] gives them), parsed once, with
 /// their checked parameters. Damaged records are left out, so one cannot block the others.
-fn passkey_records(records: &[(String, String)]) -> Vec<(PasskeyRequest, Envelope)> {
+pub(crate) fn passkey_records(records: &[(String, String)]) -> Vec<(PasskeyRequest, Envelope)> {
     records
         .iter()
         .filter(|(id, _)| id.starts_with(PASSKEY_PREFIX))
@@ -183,163 +121,10 @@ fn passkey_records(records: &[(String, String)]) -> Vec<(PasskeyRequest, Envelop
         .collect()
 }
 
-// ---- the vault's passkey operations ---------------------------------------------------------
-
-impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
-    /// What an unlock must ask the authenticator for: every registered passkey's credential id
-    /// and PRF input. Needs no unlock. Damaged records are left out, so one cannot block the
-    /// others.
-    ///
-    /// # Errors
-    ///
-    /// Storage failures.
-    pub async fn passkey_requests(&self) -> Result<Vec<PasskeyRequest>> {
-        let records = self.store().get_all().await?;
-        Ok(passkey_records(&records)
-            .into_iter()
-            .map(|(request, _)| request)
-            .collect())
-    }
-
-    /// Registers a passkey: wraps the vault key under the key its PRF output (for
-    /// `params.salt`) gives, and remembers `label`. The vault must be unlocked.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::Locked`]; [`VaultError::InvalidInput`] for a bad label, bad parameters, a
-    /// short PRF output, a credential already registered, or more than [`MAX_PASSKEYS`];
-    /// storage and RNG failures.
-    pub async fn add_passkey(
-        &self,
-        params: PasskeyParams,
-        prf_output: &[u8],
-        label: &str,
-    ) -> Result<PasskeyInfo> {
-        let (_, vault_key) = self.active()?;
-        let label = validate_label(label).map_err(VaultError::InvalidInput)?;
-        params.check()?;
-        let wrapping = params.wrapping_key(prf_output)?;
-        let registered = self.passkey_requests().await?;
-        if registered.len() >= MAX_PASSKEYS {
-            return Err(VaultError::InvalidInput(format!(
-                "a vault can have at most {MAX_PASSKEYS} passkeys; remove one first"
-            )));
-        }
-        if registered
-            .iter()
-            .any(|r| r.params.credential == params.credential)
-        {
-            return Err(VaultError::InvalidInput(
-                "this passkey is already registered".into(),
-            ));
-        }
-        let id = new_record_id(PASSKEY_PREFIX)?;
-        let info_id = format!("{PASSKEY_INFO_PREFIX}{}", &id[PASSKEY_PREFIX.len()..]);
-        let created_ms = self.now_ms();
-        let record = Envelope::seal_passkey(&wrapping, &id, params, vault_key.expose_secret())?;
-        let meta = Zeroizing::new(
-            serde_json::to_vec(&PasskeyMeta {
-                label: label.clone(),
-                created_ms,
-            })
-            .map_err(|_| VaultError::InvalidInput("the label could not be encoded".into()))?,
-        );
-        let info = Envelope::seal(&vault_key, RecordKind::PasskeyInfo, &info_id, None, &meta)?;
-        self.store()
-            .write(Batch {
-                put: vec![(id.clone(), record.to_json()), (info_id, info.to_json())],
-                delete: Vec::new(),
-            })
-            .await?;
-        Ok(PasskeyInfo {
-            id,
-            label,
-            created_ms,
-        })
-    }
-
-    /// Unlocks with the PRF output that passkey `credential` gave for its salt.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::Decrypt`] for a credential that is not registered (or was removed), a
-    /// wrong PRF output or a damaged record: the same answer for all three, as for a wrong
-    /// password. [`VaultError::NotCreated`]; storage failures.
-    pub async fn unlock_with_passkey(&self, credential: &[u8], prf_output: &[u8]) -> Result<()> {
-        let records = self.store().get_all().await?;
-        if !records.iter().any(|(id, _)| id == HEADER_ID) {
-            return Err(VaultError::NotCreated);
-        }
-        let (request, record) = passkey_records(&records)
-            .into_iter()
-            .find(|(r, _)| r.params.credential == credential)
-            .ok_or(VaultError::Decrypt)?;
-        let wrapping = request
-            .params
-            .wrapping_key(prf_output)
-            .map_err(|_| VaultError::Decrypt)?;
-        let bytes = record.open(&wrapping, RecordKind::Passkey, &request.id)?;
-        let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| VaultError::Decrypt)?;
-        self.open_with(SymmetricKey::from_bytes(bytes)).await
-    }
-
-    /// The registered passkeys, oldest first. The vault must be unlocked (their labels are
-    /// sealed under the vault key).
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::Locked`]; storage failures.
-    pub async fn passkeys(&self) -> Result<Vec<PasskeyInfo>> {
-        let (_, vault_key) = self.active()?;
-        let records = self.store().get_all().await?;
-        let mut found = Vec::new();
-        for (request, _) in passkey_records(&records) {
-            let meta = info_id(&request.id).and_then(|info_id| {
-                let (_, raw) = records.iter().find(|(id, _)| *id == info_id)?;
-                let bytes = Envelope::parse(raw)
-                    .and_then(|e| e.open(&vault_key, RecordKind::PasskeyInfo, &info_id))
-                    .ok()?;
-                serde_json::from_slice::<PasskeyMeta>(&bytes).ok()
-            });
-            // A passkey whose label is lost still unlocks, and must still be removable.
-            let (label, created_ms) = meta.map_or_else(
-                || ("Passkey (name unreadable)".to_owned(), 0),
-                |m| (m.label, m.created_ms),
-            );
-            found.push(PasskeyInfo {
-                id: request.id,
-                label,
-                created_ms,
-            });
-        }
-        found.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
-        Ok(found)
-    }
-
-    /// Removes passkey `id`: deletes its wrapped copy of the vault key (and its label), so it
-    /// can no longer unlock. The vault must be unlocked.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::Locked`]; [`VaultError::NotFound`] for an unknown id; storage failures.
-    pub async fn remove_passkey(&self, id: &str) -> Result<()> {
-        self.active()?;
-        let info_id = info_id(id).ok_or_else(|| VaultError::NotFound(id.to_owned()))?;
-        if self.store().get(id).await?.is_none() {
-            return Err(VaultError::NotFound(id.to_owned()));
-        }
-        self.store()
-            .write(Batch {
-                put: Vec::new(),
-                delete: vec![id.to_owned(), info_id],
-            })
-            .await
-    }
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::envelope::MAX_CREDENTIAL_ID_LEN;
 
     fn params() -> PasskeyParams {
         PasskeyParams {

@@ -1,11 +1,23 @@
-//! Wrappers for secrets: redacted when printed, zeroized when dropped, never serialized.
+//! Wrappers for secrets: redacted when printed, zeroized when dropped, never serialized; and
+//! the random numbers new secrets are made of.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::error::{Result, VaultError};
+
 const REDACTED: &str = "[REDACTED]";
+
+/// Fills `buf` from the operating system's (or the browser's) CSPRNG.
+///
+/// # Errors
+///
+/// [`VaultError::Random`] if the generator is unavailable.
+pub fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|_| VaultError::Random)
+}
 
 /// A secret string: a password or a provider API key.
 ///
@@ -85,10 +97,10 @@ impl SymmetricKey {
     ///
     /// # Errors
     ///
-    /// [`crate::VaultError::Random`] if the RNG fails.
-    pub fn generate() -> crate::Result<Self> {
+    /// [`VaultError::Random`] if the RNG fails.
+    pub fn generate() -> Result<Self> {
         let mut bytes = [0u8; 32];
-        crate::crypto::fill_random(&mut bytes)?;
+        fill_random(&mut bytes)?;
         Ok(Self(bytes))
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::Provider;
+use byok_providers::Provider;
 
 /// Usage counts (`T` in the proxy's answer).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

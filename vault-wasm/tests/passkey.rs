@@ -7,8 +7,8 @@
 
 use std::rc::Rc;
 
-use byok_vault::envelope::{Envelope, HEADER_ID};
-use byok_vault::passkey::{MAX_PASSKEYS, PASSKEY_PREFIX, PRF_SALT_LEN, new_prf_salt};
+use byok_vault::envelope::{Envelope, HEADER_ID, PASSKEY_PREFIX, PRF_SALT_LEN};
+use byok_vault::passkey::{MAX_PASSKEYS, new_prf_salt};
 use byok_vault::{
     ManualClock, MemoryStore, PasskeyParams, Provider, RustKdf, SecretString, Vault, VaultError,
 };

@@ -7,7 +7,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{Blob, File, FilePropertyBag};
 
-use super::{BrowserVault, Vault, invalid, js_error, promise, to_js};
+use super::api::Vault;
+use super::browser::BrowserVault;
+use super::js::{invalid, js_error, promise, to_js};
 use crate::backup::MAX_BACKUP_BYTES;
 use crate::{ImportReport, SecretString, VaultError};
 

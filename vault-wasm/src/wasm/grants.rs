@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::api::Vault;
+use super::browser::BrowserVault;
+use super::js::{invalid, js_error, parse_provider, to_js};
 use super::request::{Credentials, call, proxy_error};
-use super::{BrowserVault, Vault, invalid, js_error, parse_provider, to_js};
 use crate::{GrantRecord, Provider, VaultError, validate_grant_label};
 
 #[wasm_bindgen(typescript_custom_section)]

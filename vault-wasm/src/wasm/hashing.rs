@@ -12,9 +12,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{Vault, js_error, to_js};
-use crate::VaultError;
-use crate::kdf::KdfAlgorithm;
+use super::api::Vault;
+use super::js::{js_error, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -40,11 +39,6 @@ struct PasswordHashing {
     iterations: u32,
     memory_kib: u32,
     parallelism: u32,
-}
-
-/// The algorithm JavaScript named, or the default when it named none.
-pub(super) fn kdf_algorithm(name: Option<&str>) -> Result<KdfAlgorithm, VaultError> {
-    name.map_or(Ok(KdfAlgorithm::default()), KdfAlgorithm::parse)
 }
 
 #[wasm_bindgen]

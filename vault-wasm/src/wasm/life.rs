@@ -14,7 +14,9 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
-use super::{BrowserVault, Vault, invalid, js_error, to_js};
+use super::api::Vault;
+use super::browser::BrowserVault;
+use super::js::{invalid, js_error, to_js};
 use crate::{KeyInfo, SecretString, TestStatus, VaultError};
 
 impl BrowserVault {

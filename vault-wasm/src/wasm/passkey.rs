@@ -24,10 +24,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use zeroize::Zeroizing;
 
-use super::{BrowserVault, Vault, js_error, to_js};
+use super::api::Vault;
+use super::browser::BrowserVault;
+use super::js::{js_error, to_js};
 use crate::VaultError;
-use crate::crypto::fill_random;
-use crate::passkey::{PasskeyInfo, PasskeyParams, new_prf_salt};
+use crate::envelope::PasskeyParams;
+use crate::passkey::{PasskeyInfo, new_prf_salt};
+use crate::secret::fill_random;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"

@@ -9,7 +9,8 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use super::{BrowserVault, Vault};
+use super::api::Vault;
+use super::browser::BrowserVault;
 
 /// Calls `navigator.storage.<method>()`: `Some(answer)`, or `None` where the browser has no
 /// storage manager (an insecure origin, an old browser) or the call fails.

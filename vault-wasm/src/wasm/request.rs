@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Response};
 
-use super::invalid;
+use super::js::invalid;
 use crate::{SecretString, VaultError, format_usd};
 
 /// The header carrying the provider key to the proxy.

@@ -14,9 +14,11 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::api::Vault;
+use super::browser::BrowserVault;
 use super::grants::Amount;
+use super::js::{invalid, js_error, to_js};
 use super::request::{Credentials, call, proxy_error};
-use super::{BrowserVault, Vault, invalid, js_error, to_js};
 use crate::{ModelList, SecretString, UsageReport, VaultError};
 
 #[wasm_bindgen(typescript_custom_section)]
