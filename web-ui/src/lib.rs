@@ -4,7 +4,15 @@
 //! Usage page.
 //!
 //! The page (`ui`, browser only) is Leptos over [`byok_vault::wasm::BrowserVault`]. The parts
-//! that need no browser are plain modules tested natively.
+//! that need no browser are plain modules tested natively:
+//!
+//! - [`words`]: errors in words a person understands.
+//! - [`timefmt`]: times in words (the auto-lock countdown, "tested 5 minutes ago").
+//! - [`throttle`]: slowing down repeated unlock attempts.
+//! - [`strength`]: the password strength hint.
+//! - [`sse`]: reading a streamed chat answer as it arrives.
+//! - [`spend`]: dollar amounts and token counts as the page writes them.
+//! - `ui`: the Leptos components, one file per screen (above all of these).
 
 pub mod spend;
 pub mod sse;

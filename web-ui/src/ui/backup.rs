@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use super::gate::focus;
 use super::state::{Ctx, take_value};
+use super::widgets::focus;
 use crate::words;
 
 /// "Download encrypted backup" and "Restore from backup".

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use super::gate::focus_when_shown;
-use super::keys::{KeyField, RowMode, capitalize};
+use super::key_parts::{KeyField, RowMode, capitalize};
 use super::state::{Ctx, take_value};
+use super::widgets::focus_when_shown;
 use crate::words;
 
 /// Turns key `id` on or off and says what that means.

@@ -1,14 +1,14 @@
 //! The keys tab: one card per provider with its saved keys.
 
-use byok_vault::{
-    KeyInfo, Provider, SecretString, TestStatus, UsageReport, validate_key, validate_label,
-};
+use byok_vault::{KeyInfo, Provider, TestStatus, UsageReport, validate_label};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::gate::focus_when_shown;
+use super::add_key::AddKeyForm;
 use super::key_life::{ExpiryForm, ReplaceForm, ServingNote, expiry_badge, set_enabled};
-use super::state::{Ctx, take_value};
+use super::key_parts::{RowMode, capitalize};
+use super::state::Ctx;
+use super::widgets::focus_when_shown;
 use crate::spend;
 use crate::timefmt;
 use crate::words;
@@ -251,17 +251,6 @@ fn KeyRow(
     }
 }
 
-/// What a key's row shows below its details.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RowMode {
-    View,
-    Rename,
-    Cap,
-    Replace,
-    Expiry,
-    ConfirmDelete,
-}
-
 /// What a key spent today and in 30 days (asked of the proxy with that key), and its cap.
 #[component]
 fn KeySpend(
@@ -419,192 +408,6 @@ fn RenameForm(
     }
 }
 
-/// Adding a key: label, masked key with a shape check as you type, optional test first.
-#[component]
-fn AddKeyForm(
-    /// The provider the key is for.
-    provider: Provider,
-    /// Whether the form is open; set to false when done or cancelled.
-    adding: RwSignal<bool>,
-) -> impl IntoView {
-    let ctx = Ctx::get();
-    let label = NodeRef::<leptos::html::Input>::new();
-    let key = NodeRef::<leptos::html::Input>::new();
-    let test_first = RwSignal::new(provider != byok_vault::Provider::Custom);
-    let error = RwSignal::new(String::new());
-    let busy = RwSignal::new(None::<&'static str>);
-    let ids = |what: &str| format!("add-{}-{what}", provider.id());
-    focus_when_shown(label);
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked().is_some() {
-            return;
-        }
-        let typed = key.get_untracked().map(|el| el.value()).unwrap_or_default();
-        let secret = match validate_key(provider, &typed) {
-            Ok(secret) => secret,
-            Err(e) => {
-                error.set(format!("{}.", capitalize(&e.to_string())));
-                return;
-            }
-        };
-        drop(SecretString::new(typed));
-        let name = label
-            .get_untracked()
-            .map(|el| el.value())
-            .unwrap_or_default();
-        let name = if name.trim().is_empty() {
-            format!("{} key", provider.display_name())
-        } else {
-            name
-        };
-        if let Err(problem) = validate_label(&name) {
-            error.set(format!("{}.", capitalize(&problem)));
-            return;
-        }
-        let test = test_first.get_untracked();
-        spawn_local(async move {
-            let vault = ctx.vault();
-            if test {
-                busy.set(Some("Testing…"));
-                match vault.check_with_provider(provider, &secret).await {
-                    Ok(result) if result.valid => {}
-                    Ok(result) => {
-                        busy.set(None);
-                        error.set(format!(
-                            "{} It was not saved.",
-                            words::key_refused(provider.display_name(), "this key", result.status)
-                        ));
-                        return;
-                    }
-                    Err(err) => {
-                        busy.set(None);
-                        error.set(format!(
-                            "{} To save it without a test, untick “Test before saving”.",
-                            words::vault_error(&err)
-                        ));
-                        return;
-                    }
-                }
-            }
-            busy.set(Some("Saving…"));
-            let added = vault
-                .core()
-                .add(provider, secret.expose_secret(), &name)
-                .await;
-            busy.set(None);
-            match added {
-                Ok(info) => {
-                    if test {
-                        let _ = vault
-                            .core()
-                            .record_test(&info.id, byok_vault::TestStatus::Valid)
-                            .await;
-                    }
-                    take_value(&key);
-                    ctx.refresh();
-                    adding.set(false);
-                    let tested = if test { ", tested and working" } else { "" };
-                    ctx.done(format!(
-                        "Saved “{}” ({}) for {}{tested}.",
-                        info.label,
-                        info.preview,
-                        provider.display_name()
-                    ));
-                }
-                Err(err) => error.set(words::vault_error(&err)),
-            }
-        });
-    };
-
-    let cancel = move |_| {
-        take_value(&key);
-        adding.set(false);
-    };
-
-    view! {
-        <form class="add-form stack" on:submit=submit aria-label=format!("Add {} key", words::with_article(provider.display_name()))>
-            <label for=ids("label")>"Name (optional)"</label>
-            <input id=ids("label") type="text" maxlength="64" placeholder="e.g. Personal, Work" node_ref=label />
-            <label for=ids("key")>"API key"</label>
-            <KeyField field_id=ids("key") provider=provider key=key />
-            <label class="check">
-                <input
-                    type="checkbox"
-                    prop:checked=move || test_first.get()
-                    on:change=move |ev| test_first.set(event_target_checked(&ev))
-                />
-                "Test before saving"
-            </label>
-            <p class="field-error" role="alert">{move || error.get()}</p>
-            <div class="row">
-                <button class="button primary" type="submit" disabled=move || busy.get().is_some()>
-                    {move || busy.get().unwrap_or("Save key")}
-                </button>
-                <button class="button" type="button" on:click=cancel>"Cancel"</button>
-            </div>
-        </form>
-    }
-}
-
-/// A masked key input that says, as you type, whether the key has the provider's shape (and
-/// keeps only that, never the value).
-#[component]
-pub(super) fn KeyField(
-    /// The input's id, for its label.
-    field_id: String,
-    /// The provider whose shape is checked.
-    provider: Provider,
-    /// The input, read by the form on submit.
-    key: NodeRef<leptos::html::Input>,
-) -> impl IntoView {
-    let shape = RwSignal::new(None::<Result<(), String>>);
-    let check = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        shape.set((!value.is_empty()).then(|| {
-            validate_key(provider, &value)
-                .map(drop)
-                .map_err(|e| format!("{}.", capitalize(&e.to_string())))
-        }));
-    };
-    let shape_id = format!("{field_id}-shape");
-    view! {
-        <input
-            id=field_id
-            type="password"
-            autocomplete="off"
-            spellcheck="false"
-            autocapitalize="off"
-            data-lpignore="true"
-            data-1p-ignore="true"
-            required
-            aria-describedby=shape_id.clone()
-            aria-invalid=move || matches!(shape.get(), Some(Err(_))).then_some("true")
-            node_ref=key
-            on:input=check
-        />
-        <p class=move || match shape.get() { Some(Err(_)) => "shape bad", Some(Ok(())) => "shape good", None => "shape" } id=shape_id>
-            {move || match shape.get() {
-                None => key_hint(provider).to_owned(),
-                Some(Ok(())) => "Looks like a valid key.".to_owned(),
-                Some(Err(problem)) => problem,
-            }}
-        </p>
-    }
-}
-
-/// What a provider's keys look like.
-fn key_hint(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Openai => "OpenAI keys start with sk- (project keys with sk-proj-).",
-        Provider::Anthropic => "Anthropic keys start with sk-ant-.",
-        Provider::Gemini => "Google AI Studio keys start with AIza.",
-        Provider::Openrouter => "OpenRouter keys start with sk-or-.",
-        Provider::Custom => "The key your OpenAI-compatible server expects.",
-    }
-}
-
 /// Damaged records: say so and offer to delete them.
 #[component]
 fn Unreadable() -> impl IntoView {
@@ -631,13 +434,4 @@ fn Unreadable() -> impl IntoView {
             <button class="button danger" on:click=remove>"Delete the damaged records"</button>
         </section>
     }
-}
-
-/// `text` with a capital first letter.
-pub(super) fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

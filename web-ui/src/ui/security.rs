@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::backup::BackupPanel;
-use super::gate::{StrengthMeter, focus, new_password};
 use super::passkeys::PasskeyPanel;
 use super::state::{Ctx, Phase, take_value};
+use super::widgets::{StrengthMeter, focus, new_password};
 use crate::strength::{Strength, assess};
 use crate::words;
 
