@@ -22,7 +22,7 @@ WASM := --target wasm32-unknown-unknown
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
 	@echo "make test   run every test (native, end-to-end, headless Chromium)"
-	@echo "make lint   rustfmt and clippy, native and wasm32"
+	@echo "make lint   rustfmt, clippy (native and wasm32), and each crate's import layers"
 	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx (figures printed)"
 	@echo "make fuzz   every cargo-fuzz target for FUZZ_SECONDS (60) each, on nightly"
 	@echo "make pkg    build the vault's JavaScript package into vault-wasm/pkg/"
@@ -90,12 +90,22 @@ test-browser:
 
 # The release UI build must succeed (it is what `make run` serves).
 
+# Each crate's top-level modules from the bottom up: a module imports only those before it (the
+# crate root's docs say what each layer is), and no modules import each other in a circle.
+PROXY_LAYERS := core scrub metrics store limits grants usage tiers server_keys http config state pipeline api serve
+VAULT_LAYERS := error usd autolock usage store secret crypto kdf entry envelope backup passkey grant vault wasm
+UI_LAYERS    := words timefmt throttle strength sse spend ui
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p byok-vault -p byok-web-ui --all-targets $(WASM) -- -D warnings
 	@# The fuzz targets are built (not run) on stable, so one that no longer builds is caught.
 	cargo build -p byok-fuzz --bins
+	python3 tools/layers.py proxy/src $(PROXY_LAYERS)
+	python3 tools/layers.py vault-wasm/src $(VAULT_LAYERS)
+	python3 tools/layers.py web-ui/src $(UI_LAYERS)
+	python3 tools/layers.py web-ui/src/ui
 
 ## ---- extras --------------------------------------------------------------------------------
 
