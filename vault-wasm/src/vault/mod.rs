@@ -18,6 +18,16 @@
 //! # Ok::<(), byok_vault::VaultError>(())
 //! # }).unwrap();
 //! ```
+//!
+//! One file per part, each adding its methods to [`Vault`]:
+//!
+//! - `state`: what a vault holds, the session an unlock opens, who hears of locking.
+//! - `records`: the plaintexts of an entry and of the settings, sealed and opened.
+//! - `session`: lock state and the idle deadline; reading and updating the session.
+//! - `password`: creating, unlocking, changing the password, wiping.
+//! - `settings`: the auto-lock period and the daily key re-test.
+//! - `entries`: the keys: add, list, choose the one that serves, change one.
+//! - `backup`, `passkeys`, `grants`: backups out and in, passkey unlock, remembered grants.
 
 mod backup;
 mod entries;

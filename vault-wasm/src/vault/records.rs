@@ -13,6 +13,7 @@ use crate::secret::{SecretString, SymmetricKey};
 /// The vault's settings record: sealed like an entry.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct Settings {
+    /// The auto-lock period.
     pub auto_lock_ms: u64,
     /// Test each usable key with its provider once a day while unlocked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

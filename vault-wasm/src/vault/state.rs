@@ -37,15 +37,23 @@ impl LockReason {
 
 /// Key material and decrypted entries of an unlocked vault. Dropping it zeroizes them all.
 pub(super) struct Session {
+    /// Which unlock this is: a write begun in an earlier session must not touch this one.
     pub epoch: u64,
+    /// The vault key.
     pub key: SymmetricKey,
+    /// Every entry that opened, by record id.
     pub entries: BTreeMap<String, Entry>,
+    /// Record ids of entries that did not open (damaged).
     pub unreadable: BTreeSet<String>,
+    /// The vault's settings.
     pub settings: Settings,
 }
 
+/// The open session, if any, and the idle deadline.
 pub(super) struct State {
+    /// `None` while locked.
     pub session: Option<Session>,
+    /// When an idle vault locks.
     pub autolock: AutoLock,
 }
 
