@@ -5,10 +5,11 @@
 //! endpoints are. Both read them here, so adding a provider is one change in one place.
 //!
 //! This crate is plain data: no I/O, no HTTP types, small enough for the wasm build. It also
-//! holds the one other thing both sides must agree on to the letter: how a UTC day is written
-//! in usage answers ([`day`]).
+//! holds the other things both sides must agree on to the letter: how a UTC day is written in
+//! usage answers ([`day`]), and which paths could become another path on the way ([`path`]).
 
 pub mod day;
+pub mod path;
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,6 +9,7 @@
 //! - The key goes in the provider's own auth header ([`authorize`]), marked sensitive.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+use byok_providers::path::disguised;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::headers::KEY_NAME;
@@ -220,38 +221,6 @@ pub fn user_key(headers: &HeaderMap) -> Result<Option<SecretString>, ProxyError>
     Ok(Some(SecretString::from(key.to_owned())))
 }
 
-/// Whether `path` holds something that could be turned into a different path further along,
-/// by this proxy or by a lenient server behind a provider's base path: a dot segment (`.` or
-/// `..`), an empty segment (`//`), a backslash, a `;` (path parameters: `..;/` is `..` to some
-/// servers), or a percent sign that is not a plain ASCII escape (`%u002e`, a truncated `%2`, and
-/// escaped bytes of 0x80 and up, which overlong UTF-8 forms of `.` and `/` need) or that
-/// encodes a dot, slash, backslash, NUL or percent sign. No provider's API path contains any
-/// of these. One pass over the bytes.
-fn has_disguise(path: &[u8]) -> bool {
-    path.iter().enumerate().any(|(i, &byte)| {
-        let rest = &path[i + 1..];
-        match byte {
-            b'\\' | b';' => true,
-            // An empty segment, or a dot segment: `.` or `..`, last or followed by `/`.
-            b'/' => matches!(
-                rest,
-                [b'/', ..] | [b'.'] | [b'.', b'.'] | [b'.', b'/', ..] | [b'.', b'.', b'/', ..]
-            ),
-            b'%' => match rest {
-                [high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                    *high >= b'8'
-                        || matches!(
-                            (*high, low.to_ascii_lowercase()),
-                            (b'2', b'e' | b'f' | b'5') | (b'3', b'b') | (b'5', b'c') | (b'0', b'0')
-                        )
-                }
-                _ => true,
-            },
-            _ => false,
-        }
-    })
-}
-
 /// Query parameter names that carry a key (compared after percent-decoding, ignoring case).
 const KEY_PARAMS: [&str; 9] = [
     "key",
@@ -329,7 +298,7 @@ pub fn upstream_path(uri: &Uri, path: &str) -> Result<String, ProxyError> {
     if !path.starts_with('/') || path.len() < 2 {
         return Err(ProxyError::BadPath);
     }
-    if has_disguise(path.as_bytes()) {
+    if disguised(path.as_bytes()) {
         return Err(ProxyError::BadPath);
     }
     check_query(uri)?;
