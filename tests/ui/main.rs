@@ -987,7 +987,16 @@ async fn the_whole_journey_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_accessible(&browser, "security").await;
+    // No app has been approved in this vault: the panel says so (apps are approved in the
+    // vault's own consent window; the vault's browser tests connect and revoke them).
+    browser
+        .wait_text("#apps-empty", "No app is connected.")
+        .await;
     browser.shot("11-security").await;
+    browser
+        .run("document.getElementById('apps-title').scrollIntoView(); return [];")
+        .await;
+    browser.shot("11d-connected-apps").await;
     assert_eq!(
         key_tests()[before..],
         [format!("Bearer {CHECKED_KEY}")],

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! { "format": 1,
-//!   "kind":   "vault-key" | "entry" | "settings" | "grant" | "passkey" | "passkey-info",
+//!   "kind":   "vault-key" | "entry" | "settings" | "grant" | "passkey" | "passkey-info" | "app",
 //!   "kdf":    { "alg": "argon2id", "iterations": 3, "memory_kib": 65536, "parallelism": 1,
 //!               "salt": "<base64>" },                                    // vault-key only
 //!          // (vaults made before Argon2id: { "alg": "pbkdf2-sha256", "iterations": 600000, "salt": … })
@@ -26,6 +26,9 @@
 //!   the clear because unlocking needs them before anything is open. See `passkey.rs`.
 //! - `passkey-info` (record id `passkey-info:<same 32 hex>`): that passkey's label and dates,
 //!   sealed under the vault key.
+//! - `app` (record id `app:<32 hex>`, random): an app origin the user approved to send
+//!   requests through the vault from its own page, and when; sealed under the vault key. See
+//!   `apps.rs`.
 //!
 //! The associated data of each seal is `byok-vault/v{format}/{kind}/{id}`, with the KDF
 //! parameters appended for the vault key (`/pbkdf2-sha256:{iterations}:{salt}` or
@@ -52,6 +55,8 @@ pub const SETTINGS_ID: &str = "settings";
 pub const ENTRY_PREFIX: &str = "entry:";
 /// Prefix of grant record ids.
 pub const GRANT_PREFIX: &str = "grant:";
+/// Prefix of connected-app record ids.
+pub const APP_PREFIX: &str = "app:";
 /// Prefix of passkey record ids (`passkey:<32 hex>`).
 pub const PASSKEY_PREFIX: &str = "passkey:";
 /// Prefix of the record holding a passkey's label and dates (`passkey-info:<same 32 hex>`).
@@ -93,6 +98,8 @@ pub enum RecordKind {
     Passkey,
     /// A passkey's label and dates.
     PasskeyInfo,
+    /// An app the user connected.
+    App,
 }
 
 impl RecordKind {
@@ -104,6 +111,7 @@ impl RecordKind {
             Self::Grant => "grant",
             Self::Passkey => "passkey",
             Self::PasskeyInfo => "passkey-info",
+            Self::App => "app",
         }
     }
 }

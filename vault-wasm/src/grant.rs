@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::entry::Provider;
 use crate::envelope::GRANT_PREFIX;
 use crate::error::{Result, VaultError};
+
 /// The longest grant label, in characters.
 pub const MAX_GRANT_LABEL_CHARS: usize = 64;
 

@@ -23,8 +23,9 @@
 //! - [`kdf`]: Argon2id or PBKDF2 from the password, parameters stored and floored.
 //! - `entry`: a provider key and what the vault knows of it.
 //! - [`envelope`]: the stored record format, its record ids and passkey parameters.
-//! - [`backup`], [`passkey`], `grant`: formats built on it (a backup file, a passkey's wrapped
-//!   vault key, a grant's record).
+//! - [`backup`], [`passkey`], `grant`, [`apps`]: formats built on it (a backup file, a
+//!   passkey's wrapped vault key, a grant's record, a connected app's record).
+//! - [`embed`]: what an app's page may ask of the vault in the isolated mode (paths, headers).
 //! - `vault`: the [`Vault`] itself, one file per part (session and lock, password, settings,
 //!   keys, backups, passkeys, grants).
 //! - `wasm` (wasm32 only): the JavaScript API.
@@ -39,8 +40,10 @@ mod usage;
 mod usd;
 mod vault;
 
+pub mod apps;
 pub mod backup;
 pub mod crypto;
+pub mod embed;
 pub mod envelope;
 pub mod kdf;
 pub mod passkey;
@@ -48,6 +51,7 @@ pub mod passkey;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
+pub use apps::ConnectedApp;
 pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock};
 pub use backup::{Backup, BackupContents, ImportReport};
 pub use entry::{

@@ -866,3 +866,32 @@ fn labels_and(vault: &Vault, name: &str) -> Vec<(String, String)> {
         .map(|k| (field(&k, &["label"]).unwrap(), field(&k, &[name]).unwrap()))
         .collect()
 }
+
+#[wasm_bindgen_test]
+async fn an_app_approved_or_revoked_in_one_window_counts_at_once_in_another() {
+    use byok_vault::wasm::{BrowserVault, Options};
+    let name = unique_name("apps");
+    let options = || Options {
+        name: Some(name.clone()),
+        ..Options::default()
+    };
+    // The consent window and the vault serving an app: two instances over one database.
+    let consent = BrowserVault::open(options()).await.unwrap();
+    let serving = BrowserVault::open(options()).await.unwrap();
+    consent.core().create(&PASSWORD.into()).await.unwrap();
+    serving.core().unlock(&PASSWORD.into()).await.unwrap();
+    let app = "https://app.byok.localhost";
+    assert!(!serving.core().app_connected(app).await.unwrap());
+    consent.core().approve_app(app).await.unwrap();
+    assert!(serving.core().app_connected(app).await.unwrap());
+    assert!(
+        !raw_records(&name)
+            .await
+            .iter()
+            .any(|(id, raw)| id.contains("byok.localhost") || raw.contains("byok.localhost")),
+        "the origin is sealed"
+    );
+    consent.core().revoke_app(app).await.unwrap();
+    assert!(!serving.core().app_connected(app).await.unwrap());
+    assert!(serving.core().connected_apps().await.unwrap().is_empty());
+}

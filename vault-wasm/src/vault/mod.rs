@@ -28,7 +28,9 @@
 //! - `settings`: the auto-lock period and the daily key re-test.
 //! - `entries`: the keys: add, list, choose the one that serves, change one.
 //! - `backup`, `passkeys`, `grants`: backups out and in, passkey unlock, remembered grants.
+//! - `apps`: the apps the user connected (the isolated mode).
 
+mod apps;
 mod backup;
 mod entries;
 mod grants;

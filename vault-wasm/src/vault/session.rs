@@ -147,6 +147,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 entries,
                 unreadable,
                 settings,
+                app_ids: BTreeMap::new(),
             });
             let timeout_ms = settings.auto_lock_ms;
             state.autolock = AutoLock::new(timeout_ms.clamp(MIN_AUTO_LOCK_MS, MAX_AUTO_LOCK_MS));

@@ -47,6 +47,8 @@ pub(super) struct Session {
     pub unreadable: BTreeSet<String>,
     /// The vault's settings.
     pub settings: Settings,
+    /// Connected apps' record ids by origin, filled as apps are looked up (see `apps`).
+    pub app_ids: BTreeMap<String, String>,
 }
 
 /// The open session, if any, and the idle deadline.

@@ -3,6 +3,7 @@
 //! - `app`: opens the vault, provides [`state::Ctx`], the top bar (lock now, countdown) and
 //!   the tabs.
 //! - `add_key`: the form that adds a key to a provider's card.
+//! - `apps`: the connected apps (isolated mode), on the Security tab.
 //! - `backup`: download an encrypted backup of every key, restore from one.
 //! - `gate`: first run (create) and unlock.
 //! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
@@ -19,6 +20,7 @@
 
 mod add_key;
 mod app;
+mod apps;
 mod backup;
 mod gate;
 mod grants;

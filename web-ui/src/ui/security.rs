@@ -1,10 +1,11 @@
 //! Security settings: the auto-lock period, the daily key check, storage, backups, passkeys,
-//! changing the password (and how it is hashed), resetting the vault.
+//! connected apps, changing the password (and how it is hashed), resetting the vault.
 
 use byok_vault::{KdfAlgorithm, SecretString};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::apps::AppsPanel;
 use super::backup::BackupPanel;
 use super::passkeys::PasskeyPanel;
 use super::state::{Ctx, Phase, take_value};
@@ -27,6 +28,7 @@ pub fn SecurityPage() -> impl IntoView {
             <StorageSetting />
             <BackupPanel />
             <PasskeyPanel />
+            <AppsPanel />
             <ChangePassword />
             <section class="panel danger-zone" aria-labelledby="reset-title">
                 <h2 id="reset-title">"Reset the vault"</h2>
