@@ -18,8 +18,9 @@
 //! Routes: `/{provider}/{*path}` (pass-through), `POST /v1/chat/completions` and
 //! `POST /v1/embeddings` (unified, `model` = `provider/model`), `POST /byok/test/{provider}`,
 //! `/byok/grants` (key grants, see [`grants`]), `GET /byok/usage` (see [`usage`]),
-//! `GET /byok/providers`, `GET /byok/models`, `GET /healthz`, `GET /metrics`, and the static UI
-//! at `/`.
+//! `GET /byok/providers`, `GET /byok/models`, `GET /byok/embed`, `GET /healthz`,
+//! `GET /metrics`, and the vault's pages at `/` (the settings page; `/embed.html` and
+//! `/byok-client.js` for the isolated mode).
 //!
 //! The modules, from the bottom up (each uses only those listed before it):
 //!

@@ -25,6 +25,8 @@
 //! - `tiers`: user tokens (every bad one a 401 naming its cause), tiers limiting models whichever
 //!   key serves, requests per hour across instances, the app's key's daily budget, `/byok/models`,
 //!   a grant carrying its maker's tier.
+//! - `pages`: the vault's pages and their headers: only the operator's embed origins may frame
+//!   the embed document, nothing may frame another page, the client library is importable.
 //! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
 //!   the system's roots or the operator's `--upstream-ca`.
 //!
@@ -38,6 +40,7 @@ mod grants;
 mod hardening;
 mod logs;
 mod openai_sdk;
+mod pages;
 mod pool;
 mod safety;
 mod streaming;

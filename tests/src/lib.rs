@@ -8,7 +8,7 @@ mod redis;
 
 pub use fake::{FakeProvider, Recorded, SSE_USAGE_CHUNK};
 pub use keepalive::KeepAliveProvider;
-pub use proxy::{ProxyProcess, raw_request};
+pub use proxy::{ProxyProcess, raw_request, run_to_exit};
 pub use redis::{RedisCluster, RedisServer, dump_all};
 
 /// Writes `files` (name, contents) into a directory of their own for this process and thread

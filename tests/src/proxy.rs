@@ -32,6 +32,37 @@ fn binary() -> PathBuf {
         .clone()
 }
 
+/// Runs the proxy with `args` (and an empty environment) until it exits, as a bad setting
+/// makes it at start: its exit code, and what it wrote.
+///
+/// # Panics
+///
+/// If it does not exit within ten seconds (it is killed first).
+#[must_use]
+pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(binary())
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn byok-proxy");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("byok-proxy did not exit with {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    (output.status.code(), text)
+}
+
 /// A running proxy; killed on drop.
 #[derive(Debug)]
 pub struct ProxyProcess {

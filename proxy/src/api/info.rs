@@ -1,4 +1,5 @@
-//! What the proxy says of itself: `GET /byok/providers`, `GET /healthz`, `GET /metrics`.
+//! What the proxy says of itself: `GET /byok/providers`, `GET /byok/embed`, `GET /healthz`,
+//! `GET /metrics`.
 
 use axum::Json;
 use axum::body::Body;
@@ -39,4 +40,10 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         Body::from(state.metrics.render(|id| state.settings.prices.name(id))),
     )
         .into_response()
+}
+
+/// `GET /byok/embed`: the app origins that may embed the vault (`BYOK_EMBED_ORIGINS`), which the
+/// embed document checks every message against. Public: its own `frame-ancestors` says as much.
+pub(super) async fn embed(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "origins": state.settings.embed_origins }))
 }

@@ -32,6 +32,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(info::healthz))
         .route("/metrics", get(info::metrics))
         .route("/byok/providers", get(info::providers))
+        .route("/byok/embed", get(info::embed))
         .route("/byok/test/{provider}", post(proxy::test_key))
         .route(
             "/byok/grants",
@@ -46,7 +47,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/chat/completions", post(proxy::unified_chat))
         .route("/v1/embeddings", post(proxy::unified_embeddings));
     let router = match state.settings.static_dir.clone() {
-        Some(dir) => router.fallback_service(static_files::static_files(&dir)),
+        Some(dir) => router.fallback_service(static_files::static_files(
+            &dir,
+            &state.settings.embed_origins,
+        )),
         None => router.fallback(|| async { ProxyError::NotFound }),
     };
     router.with_state(state)

@@ -58,6 +58,11 @@ pub struct Args {
     #[arg(long, env = "BYOK_CORS_ORIGINS", value_delimiter = ',')]
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// App origins that may embed the vault (the isolated mode: `/embed.html` in an iframe),
+    /// comma-separated, e.g. `https://app.example.com` (none by default).
+    #[arg(long, env = "BYOK_EMBED_ORIGINS", value_delimiter = ',')]
+    #[serde(default)]
+    pub embed_origins: Vec<String>,
     /// Largest request body accepted [default: 10MiB].
     #[arg(long, env = "BYOK_BODY_LIMIT")]
     pub body_limit: Option<String>,
@@ -193,6 +198,7 @@ impl Args {
         macro_rules! pick {
             ($($f:ident),*) => { Args { config: self.config, $($f: self.$f.or(file.$f),)*
                 cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
+                embed_origins: if self.embed_origins.is_empty() { file.embed_origins } else { self.embed_origins },
                 app_tokens: if self.app_tokens.is_empty() { file.app_tokens } else { self.app_tokens },
                 fallback: if self.fallback.is_empty() { file.fallback } else { self.fallback },
                 tiers: if self.tiers.is_empty() { file.tiers } else { self.tiers },

@@ -51,6 +51,31 @@ pub(super) fn parse_base_url(raw: &str) -> Result<String, String> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// An origin, written exactly as browsers write one (`https://host[:port]`, lowercase, no
+/// default port, nothing after it); plain `http` only on loopback, where browsers treat it as a
+/// secure context.
+pub(super) fn parse_origin(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not an origin ({e})"))?;
+    let origin = url.origin().ascii_serialization();
+    if origin != raw {
+        return Err(format!(
+            "{raw:?} is not an origin as browsers write it (like {origin:?})"
+        ));
+    }
+    let loopback = matches!(
+        url.host(),
+        Some(url::Host::Domain(d)) if d == "localhost" || d.ends_with(".localhost")
+    ) || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(origin),
+        "http" if loopback => Ok(origin),
+        _ => Err(format!(
+            "{raw:?}: an embedding app must be served over https (plain http only on localhost)"
+        )),
+    }
+}
+
 pub(super) fn parse_duration(raw: &str) -> Option<Duration> {
     let raw = raw.trim();
     let (number, unit) = raw

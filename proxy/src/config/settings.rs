@@ -9,7 +9,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::args::Args;
-use super::parse::{ConfigError, bad, parse_base_url, parse_duration, parse_size, read_roots};
+use super::parse::{
+    ConfigError, bad, parse_base_url, parse_duration, parse_origin, parse_size, read_roots,
+};
 use super::{plans, shared};
 use crate::core::Provider;
 use crate::core::secret::ServerSecret;
@@ -31,6 +33,8 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     /// Origins allowed cross-origin.
     pub cors_origins: Vec<String>,
+    /// App origins that may embed the vault (`/embed.html`), as browsers write them.
+    pub embed_origins: Vec<String>,
     /// Largest request body, bytes.
     pub body_limit: u64,
     /// Time to response headers.
@@ -73,6 +77,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             upstream: UpstreamSettings::default(),
             cors_origins: Vec::new(),
+            embed_origins: Vec::new(),
             body_limit: 10 * 1024 * 1024,
             first_byte_timeout: Duration::from_secs(120),
             idle_timeout: Duration::from_secs(300),
@@ -181,6 +186,13 @@ impl Args {
                 ));
             }
         }
+        s.embed_origins = self
+            .embed_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .map(|o| parse_origin(o).map_err(|p| bad("BYOK_EMBED_ORIGINS", p)))
+            .collect::<Result<_, _>>()?;
         if let Some(v) = &self.body_limit {
             s.body_limit = parse_size(v)
                 .ok_or_else(|| bad("BYOK_BODY_LIMIT", "expected bytes, e.g. 10MiB"))?;
@@ -388,6 +400,18 @@ mod tests {
                 &["--cors-origins", "https://a.example/"],
                 "BYOK_CORS_ORIGINS",
             ),
+            (
+                &["--embed-origins", "https://a.example/path"],
+                "BYOK_EMBED_ORIGINS",
+            ),
+            (
+                &["--embed-origins", "https://A.example"],
+                "BYOK_EMBED_ORIGINS",
+            ),
+            (
+                &["--embed-origins", "http://app.example"],
+                "BYOK_EMBED_ORIGINS",
+            ),
             (&["--fallback", "openai=always"], "BYOK_FALLBACK"),
             (&["--static-dir", "/nonexistent"], "BYOK_STATIC_DIR"),
             (&["--workers", "0"], "BYOK_WORKERS"),
@@ -403,6 +427,31 @@ mod tests {
             let err = args(list).validate(|_| None).unwrap_err().to_string();
             assert!(err.contains(setting), "{list:?}: {err}");
         }
+    }
+
+    #[test]
+    fn embed_origins_are_origins_as_browsers_write_them() {
+        let s = args(&[
+            "--embed-origins",
+            "https://app.example.com, http://app.byok.localhost:5173,http://127.0.0.1:3000",
+        ])
+        .validate(|_| None)
+        .unwrap();
+        assert_eq!(
+            s.embed_origins,
+            [
+                "https://app.example.com",
+                "http://app.byok.localhost:5173",
+                "http://127.0.0.1:3000"
+            ]
+        );
+        assert!(
+            args(&[])
+                .validate(|_| None)
+                .unwrap()
+                .embed_origins
+                .is_empty()
+        );
     }
 
     #[test]
