@@ -25,7 +25,7 @@ help:
 	@echo "make lint   rustfmt, clippy (native and wasm32), and each crate's import layers"
 	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx (figures printed)"
 	@echo "make fuzz   every cargo-fuzz target for FUZZ_SECONDS (60) each, on nightly"
-	@echo "make pkg    build the vault's JavaScript package into vault-wasm/pkg/"
+	@echo "make pkg    the vault's JavaScript package (vault-wasm/pkg/) and the client library (vault-wasm/pkg-client/)"
 
 ## ---- tools: each step skips itself when the right version is installed --------------------
 
@@ -60,8 +60,13 @@ test-tools:
 
 ## ---- run -----------------------------------------------------------------------------------
 
-ui: build-tools
+# The settings page (Trunk), then what the isolated mode serves beside it: the embed document
+# with the vault's own package (not the page's larger bundle), and the client library.
+ui: build-tools pkg
 	trunk build --release
+	mkdir -p dist/vault
+	cp vault-wasm/pkg/byok_vault.js vault-wasm/pkg/byok_vault_bg.wasm dist/vault/
+	cp vault-wasm/embed/embed.html vault-wasm/embed/embed.js vault-wasm/client/byok-client.js dist/
 
 run: ui
 	cargo run --release -p byok-proxy -- --static-dir dist
@@ -94,7 +99,7 @@ test-browser:
 # crate root's docs say what each layer is), and no modules import each other in a circle.
 PROXY_LAYERS := core scrub metrics store limits grants usage tiers server_keys http config state pipeline api serve
 VAULT_LAYERS := error usd autolock usage store secret crypto kdf entry envelope backup passkey grant apps embed vault wasm
-UI_LAYERS    := words timefmt throttle strength sse spend ui
+UI_LAYERS    := words opened timefmt throttle strength sse spend ui
 
 lint:
 	cargo fmt --all -- --check
@@ -144,4 +149,7 @@ pkg: build-tools
 	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
 	  vault-wasm/pkg/byok_vault_bg.wasm -o vault-wasm/pkg/byok_vault_bg.wasm
 	cp vault-wasm/package.json vault-wasm/pkg/package.json
-	@ls -l vault-wasm/pkg
+	@# The client library apps use in the isolated mode: plain JavaScript, its own package.
+	mkdir -p vault-wasm/pkg-client
+	cp vault-wasm/client/byok-client.js vault-wasm/client/byok-client.d.ts vault-wasm/client/package.json vault-wasm/pkg-client/
+	@ls -l vault-wasm/pkg vault-wasm/pkg-client

@@ -100,6 +100,34 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         self.open_with(vault_key).await
     }
 
+    /// Unlocks with the vault key another window of the vault's origin handed over (the
+    /// isolated mode: the user unlocked in the vault's own window, and the frame serving an
+    /// app takes the key from it). The key must open the vault's settings record (or, in a
+    /// vault too old to have one, one of its entries).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Decrypt`] for a key that is not this vault's (nothing changes);
+    /// [`VaultError::NotCreated`]; storage.
+    // Used by the browser layer (`wasm`) alone; tested natively.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) async fn unlock_with_vault_key(&self, vault_key: SymmetricKey) -> Result<()> {
+        let records = self.store.get_all().await?;
+        if !records.iter().any(|(id, _)| id == HEADER_ID) {
+            return Err(VaultError::NotCreated);
+        }
+        let opens = match records.iter().find(|(id, _)| id == SETTINGS_ID) {
+            Some((_, raw)) => open_settings(&vault_key, raw).is_ok(),
+            None => records.iter().any(|(id, raw)| {
+                id.starts_with(ENTRY_PREFIX) && open_entry(&vault_key, id, raw).is_ok()
+            }),
+        };
+        if !opens {
+            return Err(VaultError::Decrypt);
+        }
+        self.open_with(vault_key).await
+    }
+
     /// Reads every entry and the settings with the unwrapped `vault_key`, and starts the
     /// session: the second half of every unlock (password or passkey).
     pub(crate) async fn open_with(&self, vault_key: SymmetricKey) -> Result<()> {
@@ -184,4 +212,49 @@ pub(super) fn check_new_password(password: &SecretString) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ManualClock, MemoryStore, RustKdf, SymmetricKey, Vault, VaultError};
+
+    #[test]
+    fn a_handed_over_key_unlocks_only_its_own_vault() {
+        futures::executor::block_on(async {
+            let store = std::rc::Rc::new(MemoryStore::new());
+            let open = Vault::new(std::rc::Rc::clone(&store), RustKdf, ManualClock::new(0));
+            open.create(&"correct horse battery".into()).await.unwrap();
+            open.add(
+                crate::Provider::Openai,
+                "sk-proj-0123456789abcdefWXYZ",
+                "work",
+            )
+            .await
+            .unwrap();
+            let key = open.vault_key_for_handoff().unwrap();
+            // Another window over the same store, locked.
+            let framed = Vault::new(store, RustKdf, ManualClock::new(0));
+            assert!(matches!(
+                framed
+                    .unlock_with_vault_key(SymmetricKey::from_bytes([7; 32]))
+                    .await,
+                Err(VaultError::Decrypt)
+            ));
+            assert!(framed.is_locked(), "a wrong key changes nothing");
+            framed.unlock_with_vault_key(key).await.unwrap();
+            assert_eq!(framed.list().unwrap().len(), 1);
+            open.lock();
+            assert!(matches!(
+                open.vault_key_for_handoff(),
+                Err(VaultError::Locked)
+            ));
+            let empty = Vault::new(MemoryStore::new(), RustKdf, ManualClock::new(0));
+            assert!(matches!(
+                empty
+                    .unlock_with_vault_key(SymmetricKey::from_bytes([7; 32]))
+                    .await,
+                Err(VaultError::NotCreated)
+            ));
+        });
+    }
 }

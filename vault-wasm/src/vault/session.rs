@@ -86,6 +86,18 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         self.clock.now_ms()
     }
 
+    /// The vault key of the unlocked session, to hand to another window of the vault's
+    /// origin (see [`Vault::unlock_with_vault_key`]). Not activity.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`].
+    // Used by the browser layer (`wasm`) alone; tested natively.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn vault_key_for_handoff(&self) -> Result<SymmetricKey> {
+        Ok(self.session_key(false)?.1)
+    }
+
     /// The epoch and vault key of the unlocked session, recording activity.
     pub(crate) fn active(&self) -> Result<(u64, SymmetricKey)> {
         self.session_key(true)

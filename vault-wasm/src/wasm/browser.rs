@@ -22,6 +22,8 @@ use crate::{LockReason, Provider, SecretString, SystemClock, TestStatus, VaultEr
 type Core = crate::Vault<IdbStore, BrowserKdf, SystemClock>;
 
 const LOCK_MESSAGE: &str = "lock";
+/// The field of a hand-over message naming the frame it is for.
+const HANDOFF: &str = "handoff";
 
 /// Options for [`BrowserVault::open`] (and, from JavaScript, `Vault.open`).
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -72,6 +74,9 @@ pub(super) struct Inner {
     pub(super) retest_at: Cell<f64>,
     pub(super) retesting: Cell<bool>,
     pub(super) retest_listeners: RefCell<Vec<RetestListener>>,
+    /// The id a window of the vault's origin hands the vault key over to this vault under,
+    /// once the user unlocks there (the frame serving an app; see [`BrowserVault::hand_off`]).
+    handoff_frame: RefCell<Option<String>>,
 }
 
 impl Inner {
@@ -163,15 +168,23 @@ impl BrowserVault {
                 retest_at: Cell::new(0.0),
                 retesting: Cell::new(false),
                 retest_listeners: RefCell::new(Vec::new()),
+                handoff_frame: RefCell::new(None),
             }
         });
         if let Some(channel) = &inner.channel {
             let weak = Rc::downgrade(&inner);
             let on_message = MessageHandler::new(move |event: MessageEvent| {
-                if event.data().as_string().as_deref() == Some(LOCK_MESSAGE)
-                    && let Some(inner) = weak.upgrade()
-                {
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let data = event.data();
+                if data.as_string().as_deref() == Some(LOCK_MESSAGE) {
                     inner.core.lock_with(LockReason::Remote);
+                } else if let Some(key) = handed_over(&inner, &data) {
+                    spawn_local(async move {
+                        // A key that does not open this vault changes nothing.
+                        let _ = inner.core.unlock_with_vault_key(key).await;
+                    });
                 }
             });
             channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -203,6 +216,42 @@ impl BrowserVault {
     /// Calls `listener(reason)` whenever the vault locks or unlocks.
     pub fn on_lock_change(&self, listener: impl Fn(LockReason) + 'static) {
         self.inner.listeners.borrow_mut().push(Rc::new(listener));
+    }
+
+    /// Takes the vault key another window of the vault's origin hands over under `frame`
+    /// (see [`BrowserVault::hand_off`]): the frame serving an app is unlocked once the user
+    /// unlocks in the vault's own window.
+    pub fn accept_handoff(&self, frame: String) {
+        *self.inner.handoff_frame.borrow_mut() = Some(frame);
+    }
+
+    /// Hands this unlocked vault's key to the vault that accepts it under `frame` (over the
+    /// vault's `BroadcastChannel`, which only documents of the vault's own origin, in the same
+    /// browser profile and storage partition, can hear).
+    ///
+    /// # Security
+    ///
+    /// The key crosses from one document of the vault's origin to another and nowhere else;
+    /// the copy in the message is zeroed once posted, and a key that does not open the
+    /// receiver's vault is refused there.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Locked`]; [`VaultError::Unreachable`] when this browser has no
+    /// `BroadcastChannel`.
+    pub fn hand_off(&self, frame: &str) -> Result<(), VaultError> {
+        let key = self.inner.core.vault_key_for_handoff()?;
+        let channel = self.inner.channel.as_ref().ok_or_else(|| {
+            VaultError::Unreachable("this browser cannot pass the unlock on".into())
+        })?;
+        let bytes = js_sys::Uint8Array::from(&key.expose_secret()[..]);
+        let message = js_sys::Object::new();
+        // Setting properties on a fresh plain object cannot fail.
+        let _ = Reflect::set(&message, &HANDOFF.into(), &frame.into());
+        let _ = Reflect::set(&message, &"key".into(), &bytes);
+        let posted = channel.post_message(&message);
+        bytes.fill(0, 0, bytes.length());
+        posted.map_err(|_| VaultError::Unreachable("the unlock could not be passed on".into()))
     }
 
     /// `url` resolved against the proxy base, if it is under it.
@@ -309,4 +358,21 @@ impl BrowserVault {
         self.inner.core.record_test(id, status).await?;
         Ok(result)
     }
+}
+
+/// The vault key in `data`, when it is a hand-over for the frame `inner` accepts one under.
+fn handed_over(inner: &Inner, data: &JsValue) -> Option<crate::SymmetricKey> {
+    let frame = inner.handoff_frame.borrow().clone()?;
+    let to = Reflect::get(data, &HANDOFF.into()).ok()?.as_string()?;
+    if to != frame || !inner.core.is_locked() {
+        return None;
+    }
+    let bytes: js_sys::Uint8Array = Reflect::get(data, &"key".into()).ok()?.dyn_into().ok()?;
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    if bytes.length() != 32 {
+        return None;
+    }
+    bytes.copy_to(&mut key[..]);
+    bytes.fill(0, 0, 32);
+    Some(crate::SymmetricKey::from_bytes(*key))
 }

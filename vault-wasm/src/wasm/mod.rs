@@ -23,6 +23,7 @@
 mod api;
 mod backup;
 mod browser;
+mod embed;
 mod grants;
 mod hashing;
 mod idb;
@@ -36,6 +37,7 @@ mod usage;
 
 pub use self::api::Vault;
 pub use self::browser::{BrowserVault, KeyTestResult, Options};
+pub use self::embed::serve_embed;
 pub use self::grants::{Amount, GrantInfo, GrantIssued, GrantOptions, GrantStatus};
 pub use self::idb::IdbStore;
 pub use self::kdf::{BrowserKdf, subtle_crypto, webcrypto_pbkdf2_sha256};
