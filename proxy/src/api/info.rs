@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -44,6 +45,11 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /byok/embed`: the app origins that may embed the vault (`BYOK_EMBED_ORIGINS`), which the
 /// embed document checks every message against. Public: its own `frame-ancestors` says as much.
-pub(super) async fn embed(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "origins": state.settings.embed_origins }))
+/// Any page may read it (the client library asks before framing the vault).
+pub(super) async fn embed(State(state): State<AppState>) -> Response {
+    (
+        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        Json(json!({ "origins": state.settings.embed_origins })),
+    )
+        .into_response()
 }
