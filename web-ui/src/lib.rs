@@ -7,6 +7,7 @@
 //! that need no browser are plain modules tested natively:
 //!
 //! - [`words`]: errors in words a person understands.
+//! - [`opened`]: why a window of the vault's origin was opened (settings, or an app's consent).
 //! - [`timefmt`]: times in words (the auto-lock countdown, "tested 5 minutes ago").
 //! - [`throttle`]: slowing down repeated unlock attempts.
 //! - [`strength`]: the password strength hint.
@@ -14,6 +15,7 @@
 //! - [`spend`]: dollar amounts and token counts as the page writes them.
 //! - `ui`: the Leptos components, one file per screen (above all of these).
 
+pub mod opened;
 pub mod spend;
 pub mod sse;
 pub mod strength;

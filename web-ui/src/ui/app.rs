@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use byok_vault::Provider;
 use byok_vault::wasm::{BrowserVault, Options};
+use byok_vault::{LockReason, Provider};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::consent::{Asking, ConsentPage, ConsentState};
 use super::gate::{CreateVault, Unlock};
 use super::grants::GrantsPage;
 use super::keys::KeysPage;
@@ -17,6 +18,7 @@ use super::security::SecurityPage;
 use super::state::{Ctx, Notice, Phase, Tab};
 use super::try_it::TryItPage;
 use super::usage::UsagePage;
+use crate::opened::{Purpose, opened as window_opened};
 use crate::timefmt;
 use crate::words;
 
@@ -44,7 +46,7 @@ pub fn App() -> impl IntoView {
                 } else {
                     Phase::NoVault
                 };
-                let tab = Tab::from_hash(&location_hash()).unwrap_or(Tab::Keys);
+                let tab = Tab::from_hash(&window_opened(&location_hash()).tab).unwrap_or(Tab::Keys);
                 Opening::Ready(Ctx::new(vault, phase, tab))
             }
             Err(_) => Opening::Failed(
@@ -78,15 +80,26 @@ fn Main(
     ctx: Ctx,
 ) -> impl IntoView {
     provide_context(ctx);
-    ctx.vault()
-        .on_lock_change(move |reason| ctx.on_lock_change(reason));
+    // Opened by an app: for its consent, or as settings for its frame (see `opened`).
+    let opened = window_opened(&location_hash());
+    let consent =
+        (opened.purpose != Purpose::Settings).then(|| ConsentState::start(opened.purpose));
+    provide_context(consent);
+    let frame = opened.frame;
+    ctx.vault().on_lock_change(move |reason| {
+        ctx.on_lock_change(reason);
+        if let (LockReason::Unlocked, Some(frame)) = (reason, &frame) {
+            // The app's frame takes the vault as unlocked here.
+            let _ = ctx.vault().hand_off(frame);
+        }
+    });
     // The daily re-test (Security tab) runs in the vault; show its answers when they come.
     ctx.vault().on_retest(move |_| ctx.refresh());
     if let Ok(handle) = set_interval_with_handle(move || ctx.tick(), Duration::from_secs(1)) {
         on_cleanup(move || handle.clear());
     }
     let hash_listener = window_event_listener(ev::hashchange, move |_| {
-        if let Some(tab) = Tab::from_hash(&location_hash()) {
+        if let Some(tab) = Tab::from_hash(&window_opened(&location_hash()).tab) {
             ctx.tab.set(tab);
         }
     });
@@ -112,10 +125,12 @@ fn Main(
             <TopBar />
             <NoticeBar />
             <main id="main" class="content" tabindex="-1">
-                {move || match ctx.phase.get() {
-                    Phase::NoVault => view! { <CreateVault /> }.into_any(),
-                    Phase::Locked => view! { <Unlock /> }.into_any(),
-                    Phase::Unlocked => view! { <Settings /> }.into_any(),
+                {move || match (ctx.phase.get(), consent) {
+                    (Phase::NoVault, _) => view! { <CreateVault /> }.into_any(),
+                    (Phase::Locked, Some(state)) => view! { <Asking state=state /><Unlock /> }.into_any(),
+                    (Phase::Locked, None) => view! { <Unlock /> }.into_any(),
+                    (Phase::Unlocked, Some(state)) => view! { <ConsentPage state=state /> }.into_any(),
+                    (Phase::Unlocked, None) => view! { <Settings /> }.into_any(),
                 }}
             </main>
             <footer class="footer">
@@ -129,7 +144,10 @@ fn Main(
 #[component]
 fn TopBar() -> impl IntoView {
     let ctx = Ctx::get();
+    // A consent window shows the consent alone: no tabs to wander off to.
+    let consenting = use_context::<Option<ConsentState>>().flatten().is_some();
     let unlocked = move || ctx.phase.get() == Phase::Unlocked;
+    let tabs = move || unlocked() && !consenting;
     let lock = move |_| ctx.vault().core().lock();
     view! {
         <header class="topbar">
@@ -138,7 +156,7 @@ fn TopBar() -> impl IntoView {
                 <span class="name">"byok"</span>
                 <span class="tagline">"your API keys, encrypted in this browser"</span>
             </div>
-            <Show when=unlocked>
+            <Show when=tabs>
                 <nav class="tabs" aria-label="Sections">
                     {Tab::ALL
                         .into_iter()

@@ -5,6 +5,7 @@
 //! - `add_key`: the form that adds a key to a provider's card.
 //! - `apps`: the connected apps (isolated mode), on the Security tab.
 //! - `backup`: download an encrypted backup of every key, restore from one.
+//! - `consent`: the window an app opens to be connected or to get a grant (isolated mode).
 //! - `gate`: first run (create) and unlock.
 //! - `grants`: key grants for background jobs: make one, list the live ones, revoke.
 //! - `keys`: a card per provider with its keys: add, test, rename, set default, delete, what
@@ -22,6 +23,7 @@ mod add_key;
 mod app;
 mod apps;
 mod backup;
+mod consent;
 mod gate;
 mod grants;
 mod key_life;
