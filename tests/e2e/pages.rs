@@ -72,6 +72,12 @@ async fn only_the_listed_apps_may_frame_the_embed_document_and_no_page_else() {
     );
     assert!(header(&script, "content-type").contains("javascript"));
 
+    let listed = headers(format!("{}/byok/embed", proxy.url())).await;
+    assert_eq!(
+        header(&listed, "access-control-allow-origin"),
+        "*",
+        "any page may ask whether it is listed"
+    );
     let listed = get_json(&format!("{}/byok/embed", proxy.url())).await;
     assert_eq!(listed["origins"], serde_json::json!([APP]));
 }

@@ -3,10 +3,15 @@
 //! built by `make ui`), with a fake provider on loopback.
 //!
 //! Screenshots of each screen go to `target/screenshots/ui/`.
+//!
+//! - this file: the whole journey of the settings page.
+//! - `isolated`: the isolated mode: an app on another origin (with a hostile script) using the
+//!   vault through the client library, consent in the vault's own windows.
 // Tests panic on failure by design.
 #![allow(clippy::unwrap_used)]
 
 mod browser;
+mod isolated;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
