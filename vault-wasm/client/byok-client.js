@@ -16,6 +16,7 @@
 
 const VERSION = 1;
 const CONNECT_TIMEOUT_MS = 10_000;
+const HANDOFF_WAIT_MS = 3_000;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /** An error from the vault or this library; `code` says which (see the README). */
@@ -127,8 +128,14 @@ export class Byok {
    */
   async requestAccess({ providers = [] } = {}) {
     const result = await this.#consent("connect", { providers });
+    const approved = result.approved === true;
+    if (approved) {
+      // The person unlocked in the vault's window, which hands the vault to our frame: wait
+      // for it to arrive, so the next request finds it open.
+      await this.#unlocked(HANDOFF_WAIT_MS);
+    }
     this.#changed();
-    return result.approved === true;
+    return approved;
   }
 
   /**
@@ -167,13 +174,19 @@ export class Byok {
     return new Promise((resolve, reject) => {
       let controller;
       const request = {
-        onHead: (head) => {
-          const stream = NULL_BODY_STATUS.has(head.status) || method === "HEAD"
+        onHead: (head, whole) => {
+          const empty = NULL_BODY_STATUS.has(head.status) || method === "HEAD";
+          if (whole !== undefined) {
+            this.#pending.delete(id); // the answer came whole, with its head
+          }
+          const stream = empty
             ? null
-            : new ReadableStream({
-                start(c) { controller = c; },
-                cancel: () => this.#abort(id),
-              });
+            : whole !== undefined
+              ? whole
+              : new ReadableStream({
+                  start(c) { controller = c; },
+                  cancel: () => this.#abort(id),
+                });
           resolve(new Response(stream, {
             status: head.status,
             statusText: head.statusText,
@@ -262,7 +275,7 @@ export class Byok {
     if (data.error) {
       request.onError(fail(data.error.code, data.error.message));
     } else if (data.head) {
-      request.onHead?.(data.head);
+      request.onHead?.(data.head, data.body);
     } else if (data.chunk) {
       request.onChunk?.(data.chunk);
     } else if (data.end) {
@@ -275,6 +288,17 @@ export class Byok {
   #emit(status) {
     for (const listener of this.#listeners) {
       try { listener(status); } catch (e) { setTimeout(() => { throw e; }); }
+    }
+  }
+
+  /** Resolves once the vault's frame is unlocked, or after `ms`. */
+  async #unlocked(ms) {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      let status;
+      try { status = await this.status(); } catch { return; }
+      if (!status.locked || performance.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

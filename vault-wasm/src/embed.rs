@@ -17,7 +17,8 @@
 //! as `{id, op: "status"}`, `{id, op: "fetch", provider, path, method, headers: [[name,
 //! value], …], body}` and `{id, op: "abort"}` (of fetch `id`); answers are `{id, status}`,
 //! `{id, head: {status, statusText, headers}}`, then `{id, chunk}` (an `ArrayBuffer`) per read
-//! of the answer and `{id, end: true}`, or `{id, error: {code, message}}`. The embed also sends
+//! of the answer and `{id, end: true}` (a small answer that is not a stream comes whole, as
+//! `{id, head, body}`), or `{id, error: {code, message}}`. The embed also sends
 //! `{type: "change", status}` when the vault locks, unlocks, or the app is revoked.
 
 use byok_providers::Provider;

@@ -231,6 +231,20 @@ impl App {
             .fetch(request.provider, &request.path[1..], &init)
             .await
             .map_err(|e| app_error(&e))?;
+        if whole(&response) {
+            // A small answer that is not a stream goes in one message with its head: two hops
+            // fewer than chunks and an end (about a millisecond a request, `make bench`).
+            let body = JsFuture::from(response.array_buffer().map_err(|_| AppError::Unreachable)?)
+                .await
+                .map_err(|e| aborted_or_unreachable(&e))?;
+            self.in_flight.borrow_mut().remove(&id);
+            let message = head(id, &response);
+            let _ = Reflect::set(&message, &"body".into(), &body);
+            let _ = self
+                .port
+                .post_message_with_transferable(&message, &Array::of1(&body));
+            return Ok(());
+        }
         self.post(&head(id, &response));
         self.stream(id, &response).await
     }
@@ -396,8 +410,29 @@ fn init(request: &AppFetch, body: &JsValue, controller: &AbortController) -> JsV
     init.into()
 }
 
+/// The most an answer sent whole (with its head) may hold.
+const WHOLE_BELOW: u64 = 64 * 1024;
+
+/// Whether `response` is small and declared so (`Content-Length`), and not an event stream:
+/// sent whole rather than read by read.
+fn whole(response: &Response) -> bool {
+    let headers = response.headers();
+    let small = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n <= WHOLE_BELOW);
+    let stream = headers
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    small && !stream
+}
+
 /// The `head` message: status and headers of the proxy's answer.
-fn head(id: u32, response: &Response) -> JsValue {
+fn head(id: u32, response: &Response) -> Object {
     let headers = Array::new();
     if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
         for entry in entries.flatten() {
@@ -409,7 +444,7 @@ fn head(id: u32, response: &Response) -> JsValue {
         ("statusText", response.status_text().into()),
         ("headers", headers.into()),
     ]);
-    object(&[("id", id.into()), ("head", head.into())]).into()
+    object(&[("id", id.into()), ("head", head.into())])
 }
 
 /// What a vault error becomes for an app: its code and nothing the vault holds.
