@@ -628,6 +628,14 @@ async fn the_whole_journey_in_a_real_browser() {
     // Try it: a streamed answer through the proxy, with the vault's key.
     open_tab(&browser, "try").await;
     browser.wait_text("h1", "Try it").await;
+    // How an app does the same: the client library, imported from this vault's origin.
+    let origin = page.trim_end_matches('/');
+    browser
+        .wait_text(
+            "#try-example",
+            &format!("import {{ Byok }} from \"{origin}/byok-client.js\""),
+        )
+        .await;
     assert_eq!(
         browser
             .el("#try-model")

@@ -3,6 +3,7 @@
 //! - `app`: opens the vault, provides [`state::Ctx`], the top bar (lock now, countdown) and
 //!   the tabs.
 //! - `add_key`: the form that adds a key to a provider's card.
+//! - `app_example`: the client library's snippet on the Try it tab.
 //! - `apps`: the connected apps (isolated mode), on the Security tab.
 //! - `backup`: download an encrypted backup of every key, restore from one.
 //! - `consent`: the window an app opens to be connected or to get a grant (isolated mode).
@@ -21,6 +22,7 @@
 
 mod add_key;
 mod app;
+mod app_example;
 mod apps;
 mod backup;
 mod consent;

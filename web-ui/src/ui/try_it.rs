@@ -10,6 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReadableStreamDefaultReader, Response};
 
+use super::app_example::AppExample;
 use super::state::Ctx;
 use crate::spend;
 use crate::sse::{ChatEvent, SseDecoder, chat_event};
@@ -261,29 +262,9 @@ pub fn TryItPage() -> impl IntoView {
                 </div>
             </Show>
         </section>
-        <section class="panel" aria-labelledby="code-title">
-            <h2 id="code-title">"Do the same from your web app"</h2>
-            <p>"Load the vault's JavaScript module, open the vault, and let it attach the key to requests sent to this proxy:"</p>
-            <pre class="code"><code>{EXAMPLE}</code></pre>
-        </section>
+        <AppExample />
     }
 }
-
-const EXAMPLE: &str = r#"import init, { Vault } from "/pkg/byok_vault.js";
-await init();
-const vault = await Vault.open();            // the proxy is this page's origin
-if (vault.isLocked()) await vault.unlock(password);
-
-const res = await vault.fetch("openai", "/v1/chat/completions", {
-  method: "POST",
-  headers: { "Content-Type": "application/json" },
-  body: JSON.stringify({
-    model: "openai/gpt-4o-mini",             // provider/model
-    stream: true,
-    messages: [{ role: "user", content: "Say hello" }],
-  }),
-});
-res.headers.get("x-byok-key-source");         // "user" or "server""#;
 
 /// How the picker marks a model.
 fn serves_words(serves: Serves) -> &'static str {
