@@ -17,13 +17,13 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
-.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy test-native test-browser proxy fuzz
+.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy bench-isolated test-native test-browser proxy fuzz
 
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
 	@echo "make test   run every test (native, end-to-end, headless Chromium)"
 	@echo "make lint   rustfmt, clippy (native and wasm32), and each crate's import layers"
-	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx (figures printed)"
+	@echo "make bench  benchmarks: vault unlock in Chromium, proxy vs nginx, isolated mode vs in-page (figures printed)"
 	@echo "make fuzz   every cargo-fuzz target for FUZZ_SECONDS (60) each, on nightly"
 	@echo "make pkg    the vault's JavaScript package (vault-wasm/pkg/) and the client library (vault-wasm/pkg-client/)"
 
@@ -114,7 +114,7 @@ lint:
 
 ## ---- extras --------------------------------------------------------------------------------
 
-bench: bench-vault bench-proxy
+bench: bench-vault bench-proxy bench-isolated
 
 # Unlock time (WebCrypto vs the pbkdf2 crate) and per-entry crypto, in headless Chromium.
 bench-vault: tools
@@ -133,6 +133,11 @@ bench-proxy:
 	bench/streams.sh
 	bench/instructions.sh
 	bench/grants.sh
+
+# The isolated mode's added time against the in-page vault (byok.fetch vs vault.fetch in one
+# page, to one proxy), in headless Chromium.
+bench-isolated: tools ui
+	cargo test -p byok-e2e --test ui bench_the_isolated_mode -- --ignored --nocapture
 
 # Fuzzing, not part of `make test`: nightly and cargo-fuzz, then fuzz/run.sh (executions and
 # crashes per target; crash inputs in target/fuzz/artifacts/).

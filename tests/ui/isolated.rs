@@ -27,28 +27,125 @@ const ANTHROPIC_KEY: &str = "sk-ant-api03-ISOLATEDmodeANTHROPIC42";
 /// (It shares no 8-character piece with a real key: the page may see its own value.)
 const PLANTED: &str = "planted-by-the-app-page-0000000000";
 
-/// Serves the example app (`tests/support/isolated/`) on `listener`, its page naming the vault
-/// at `vault`.
+/// Serves the example app (`tests/support/isolated/`) on `listener`, its pages naming the vault
+/// at `vault`; and the vault's own package (for the benchmark's in-page vault).
 fn serve_app(listener: tokio::net::TcpListener, vault: String) {
     async fn file(State(vault): State<String>, uri: Uri) -> Response {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/support/isolated");
-        let (name, kind) = match uri.path() {
-            "/" | "/app.html" => ("app.html", "text/html"),
-            "/app.js" => ("app.js", "text/javascript"),
-            "/hostile.js" => ("hostile.js", "text/javascript"),
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/support/isolated");
+        let path = match uri.path() {
+            "/" => "/app.html",
+            other => other,
+        };
+        let (file, kind) = match path {
+            "/app.html" | "/bench.html" => (format!("{fixtures}{path}"), "text/html"),
+            "/app.js" | "/hostile.js" | "/bench.js" => {
+                (format!("{fixtures}{path}"), "text/javascript")
+            }
+            "/vault/byok_vault.js" => (
+                dist_dir().join("vault/byok_vault.js").display().to_string(),
+                "text/javascript",
+            ),
+            "/vault/byok_vault_bg.wasm" => (
+                dist_dir()
+                    .join("vault/byok_vault_bg.wasm")
+                    .display()
+                    .to_string(),
+                "application/wasm",
+            ),
             _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
         };
-        let text = std::fs::read_to_string(format!("{dir}/{name}"))
-            .unwrap()
-            .replace("@VAULT@", &vault);
+        let bytes = std::fs::read(file).unwrap();
+        let body = if kind.starts_with("text/") {
+            String::from_utf8(bytes)
+                .unwrap()
+                .replace("@VAULT@", &vault)
+                .into_bytes()
+        } else {
+            bytes
+        };
         (
             [(header::CONTENT_TYPE, HeaderValue::from_static(kind))],
-            text,
+            body,
         )
             .into_response()
     }
     let app = Router::new().fallback(file).with_state(vault);
     tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+/// The vault's origin (the real proxy serving `dist/`, a fake provider behind it), the app's
+/// server on another origin, and a browser in which the person's vault holds two keys.
+struct World {
+    fake: FakeProvider,
+    proxy: ProxyProcess,
+    browser: Browser,
+    /// The vault's origin.
+    vault: String,
+    /// The app server's port (its origins differ by name).
+    port: u16,
+}
+
+impl World {
+    async fn start() -> Self {
+        let fake = FakeProvider::start().await;
+        // The app's port must be known before the proxy lists it; its pages, the vault's URL.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app = format!("http://app.byok.localhost:{port}");
+        let mut args: Vec<String> = ["openai", "anthropic", "gemini", "openrouter", "custom"]
+            .iter()
+            .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
+            .collect();
+        args.extend([
+            "--static-dir".into(),
+            dist_dir().display().to_string(),
+            "--embed-origins".into(),
+            format!("{app},http://app.other.localhost:{port}"),
+            // The benchmark's in-page vault calls the proxy from the app's origin.
+            "--cors-origins".into(),
+            app,
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let proxy = ProxyProcess::start(&args, &[]);
+        let vault = proxy
+            .url()
+            .replace("://127.0.0.1:", "://keys.byok.localhost:");
+        serve_app(listener, vault.clone());
+        let browser = Browser::start().await;
+
+        // The person's vault, on its own origin: two keys.
+        browser.driver.goto(format!("{vault}/")).await.unwrap();
+        create_with(&browser, PASSWORD).await;
+        for (provider, title, label, key) in [
+            ("openai", "OpenAI", "Work", OPENAI_KEY),
+            ("anthropic", "Anthropic", "Personal", ANTHROPIC_KEY),
+        ] {
+            let card = format!("#provider-{provider}");
+            browser
+                .click_button(&card, &format!("Add {title} key"))
+                .await;
+            browser
+                .type_into(&format!("#add-{provider}-label"), label)
+                .await;
+            browser
+                .type_into(&format!("#add-{provider}-key"), key)
+                .await;
+            browser.click_button(&card, "Save key").await;
+            browser.wait_text("#notice", label).await;
+        }
+        Self {
+            fake,
+            proxy,
+            browser,
+            vault,
+            port,
+        }
+    }
+
+    /// An origin of the app's server, by host name.
+    fn origin(&self, host: &str) -> String {
+        format!("http://{host}:{}", self.port)
+    }
 }
 
 /// Waits until `window.results[name]` is set on the app's page; returns it.
@@ -141,77 +238,37 @@ async fn consent(browser: &Browser, asking: &str, shot: &str, allow: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
-    let fake = FakeProvider::start().await;
-    // The app's port must be known before the proxy lists it; its page, the vault's URL.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app_origin = format!("http://app.byok.localhost:{port}");
-    let evil_origin = format!("http://evil.byok.localhost:{port}");
-    let other_site = format!("http://app.other.localhost:{port}");
-    let mut args: Vec<String> = ["openai", "anthropic", "gemini", "openrouter", "custom"]
-        .iter()
-        .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
-        .collect();
-    args.extend([
-        "--static-dir".into(),
-        dist_dir().display().to_string(),
-        "--embed-origins".into(),
-        format!("{app_origin},{other_site}"),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let proxy = ProxyProcess::start(&args, &[]);
-    let vault = proxy
-        .url()
-        .replace("://127.0.0.1:", "://keys.byok.localhost:");
-    serve_app(listener, vault.clone());
-    let browser = Browser::start().await;
-
-    // The person's vault, on its own origin: two keys.
-    browser.driver.goto(format!("{vault}/")).await.unwrap();
-    create_with(&browser, PASSWORD).await;
-    for (provider, title, label, key) in [
-        ("openai", "OpenAI", "Work", OPENAI_KEY),
-        ("anthropic", "Anthropic", "Personal", ANTHROPIC_KEY),
-    ] {
-        let card = format!("#provider-{provider}");
-        browser
-            .click_button(&card, &format!("Add {title} key"))
-            .await;
-        browser
-            .type_into(&format!("#add-{provider}-label"), label)
-            .await;
-        browser
-            .type_into(&format!("#add-{provider}-key"), key)
-            .await;
-        browser.click_button(&card, "Save key").await;
-        browser.wait_text("#notice", label).await;
-    }
+    let world = World::start().await;
+    let (fake, proxy, browser, vault) = (&world.fake, &world.proxy, &world.browser, &world.vault);
+    let app_origin = world.origin("app.byok.localhost");
+    let evil_origin = world.origin("evil.byok.localhost");
+    let other_site = world.origin("app.other.localhost");
 
     // The app, on another origin, with a hostile script loaded first.
     browser.driver.goto(format!("{app_origin}/")).await.unwrap();
-    result(&browser, "loaded").await;
-    assert_eq!(app(&browser, "connect()", "connect").await["ok"], true);
-    let status = app(&browser, "status()", "status").await;
+    result(browser, "loaded").await;
+    assert_eq!(app(browser, "connect()", "connect").await["ok"], true);
+    let status = app(browser, "status()", "status").await;
     assert_eq!(
         status["ok"],
         serde_json::json!({ "connected": null, "locked": true, "providers": [] }),
         "the app's frame starts locked: the vault key is in no window of the app's"
     );
-    let locked = app(&browser, "fetchJson('/v1/chat/completions')", "json").await;
+    let locked = app(browser, "fetchJson('/v1/chat/completions')", "json").await;
     assert_eq!(locked["error"], "locked");
 
     // Connect: a vault window asks, after unlocking there; it hands the vault to the frame.
-    let app_window = open_vault_window(&browser, "#connect").await;
+    let app_window = open_vault_window(browser, "#connect").await;
     consent(
-        &browser,
+        browser,
         &format!("{app_origin} asks to use your keys"),
         "20-consent-connect",
         true,
     )
     .await;
-    back_to_app(&browser, app_window.clone()).await;
-    assert_eq!(result(&browser, "access").await["ok"], true);
-    let status = app(&browser, "status()", "status").await;
+    back_to_app(browser, app_window.clone()).await;
+    assert_eq!(result(browser, "access").await["ok"], true);
+    let status = app(browser, "status()", "status").await;
     assert_eq!(
         status["ok"],
         serde_json::json!({ "connected": true, "locked": false, "providers": ["openai", "anthropic"] })
@@ -223,7 +280,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     let planted = format!(
         "fetchJson('/v1/chat/completions', {{ 'x-byok-key': '{PLANTED}', authorization: 'Bearer {PLANTED}', 'x-api-key': '{PLANTED}' }})"
     );
-    let answer = app(&browser, &planted, "json").await;
+    let answer = app(browser, &planted, "json").await;
     assert_eq!(answer["ok"]["status"], 200, "{answer}");
     assert_eq!(answer["ok"]["source"], "user");
     assert!(
@@ -247,7 +304,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     );
 
     // A streamed answer arrives event by event, as the provider sends it.
-    let chat = app(&browser, "chatStream()", "chat").await;
+    let chat = app(browser, "chatStream()", "chat").await;
     let reads = chat["ok"].as_array().unwrap();
     assert!(reads.len() >= 3, "{chat}");
     let at = |i: usize| reads[i]["at"].as_f64().unwrap();
@@ -259,7 +316,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     assert!(text.contains("data: [DONE]"), "{text}");
 
     // Aborting stops the provider's stream.
-    let stream = app(&browser, "streamThenAbort()", "stream").await;
+    let stream = app(browser, "streamThenAbort()", "stream").await;
     assert!(
         stream["ok"]["first"]
             .as_str()
@@ -285,7 +342,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
         "https://evil.example/v1/models",
         "//evil.example/v1/models",
     ] {
-        let refused = app(&browser, &format!("fetchPath({path:?})"), "path").await;
+        let refused = app(browser, &format!("fetchPath({path:?})"), "path").await;
         assert_eq!(refused["error"], "forbidden_path", "{path}: {refused}");
     }
     assert_eq!(
@@ -295,10 +352,10 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     );
 
     // A grant: the person approves its scope in a vault window; the app gets the token.
-    let app_window = open_vault_window(&browser, "#grant").await;
-    consent(&browser, "asks for a grant", "22-consent-grant", true).await;
-    back_to_app(&browser, app_window.clone()).await;
-    let grant = result(&browser, "grant").await;
+    let app_window = open_vault_window(browser, "#grant").await;
+    consent(browser, "asks for a grant", "22-consent-grant", true).await;
+    back_to_app(browser, app_window.clone()).await;
+    let grant = result(browser, "grant").await;
     let token = grant["ok"]["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("byok_g_"), "{grant}");
     let job = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -316,14 +373,14 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     );
 
     // Deny: the app hears no.
-    let app_window = open_vault_window(&browser, "#connect").await;
-    consent(&browser, "asks to use your keys", "23-consent-deny", false).await;
-    back_to_app(&browser, app_window.clone()).await;
-    assert_eq!(result(&browser, "access").await["ok"], false);
+    let app_window = open_vault_window(browser, "#connect").await;
+    consent(browser, "asks to use your keys", "23-consent-deny", false).await;
+    back_to_app(browser, app_window.clone()).await;
+    assert_eq!(result(browser, "access").await["ok"], false);
 
     // The settings page, opened by the app: the person revokes it there.
-    let app_window = open_vault_window(&browser, "#settings").await;
-    unlock_with(&browser, PASSWORD).await;
+    let app_window = open_vault_window(browser, "#settings").await;
+    unlock_with(browser, PASSWORD).await;
     browser
         .el("a[href='#security']")
         .await
@@ -343,19 +400,19 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
         .switch_to_window(app_window.clone())
         .await
         .unwrap();
-    let revoked = app(&browser, "fetchJson('/v1/chat/completions')", "json").await;
+    let revoked = app(browser, "fetchJson('/v1/chat/completions')", "json").await;
     assert_eq!(revoked["error"], "not_connected", "revoked at once");
-    let status = app(&browser, "status()", "status").await;
+    let status = app(browser, "status()", "status").await;
     assert_eq!(status["ok"]["connected"], false);
     assert_eq!(status["ok"]["providers"], serde_json::json!([]));
 
     // Locking in a vault window locks the app's frame; unlocking there hands it back.
-    let app_window = open_vault_window(&browser, "#connect").await;
-    consent(&browser, "asks to use your keys", "25-consent-again", true).await;
-    back_to_app(&browser, app_window.clone()).await;
-    assert_eq!(result(&browser, "access").await["ok"], true);
-    let app_window = open_vault_window(&browser, "#settings").await;
-    unlock_with(&browser, PASSWORD).await;
+    let app_window = open_vault_window(browser, "#connect").await;
+    consent(browser, "asks to use your keys", "25-consent-again", true).await;
+    back_to_app(browser, app_window.clone()).await;
+    assert_eq!(result(browser, "access").await["ok"], true);
+    let app_window = open_vault_window(browser, "#settings").await;
+    unlock_with(browser, PASSWORD).await;
     browser.el("#lock-now").await.click().await.unwrap();
     browser
         .driver
@@ -364,7 +421,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let status = app(&browser, "status()", "status").await;
+        let status = app(browser, "status()", "status").await;
         if status["ok"]["locked"] == true {
             break;
         }
@@ -383,7 +440,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     let windows = browser.driver.windows().await.unwrap();
     let settings = windows.iter().find(|w| **w != app_window).unwrap().clone();
     browser.driver.switch_to_window(settings).await.unwrap();
-    unlock_with(&browser, PASSWORD).await;
+    unlock_with(browser, PASSWORD).await;
     // Unlocked there (the key is derived first): then the frame has it.
     browser.el("#lock-now").await;
     browser.driver.close_window().await.unwrap();
@@ -394,7 +451,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let status = app(&browser, "status()", "status").await;
+        let status = app(browser, "status()", "status").await;
         if status["ok"]["locked"] == false && status["ok"]["connected"] == true {
             break;
         }
@@ -420,7 +477,7 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
     assert_eq!(framed, false, "a framed consent page never speaks");
 
     // Everything the hostile script saw: no piece of a key or of the password.
-    let seen = captured(&browser).await;
+    let seen = captured(browser).await;
     assert!(
         seen.len() > 1000,
         "the hostile script saw the traffic: {} bytes",
@@ -442,8 +499,8 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
         .goto(format!("{evil_origin}/"))
         .await
         .unwrap();
-    result(&browser, "loaded").await;
-    let refused = app(&browser, "connect()", "connect").await;
+    result(browser, "loaded").await;
+    let refused = app(browser, "connect()", "connect").await;
     assert_eq!(refused["error"], "not_allowed");
     let framed = browser
         .run_async(&format!(
@@ -463,7 +520,57 @@ async fn an_app_on_another_origin_uses_the_keys_and_never_sees_one() {
 
     // Another site, listed: the browser keeps the vault's storage apart in its frame.
     browser.driver.goto(format!("{other_site}/")).await.unwrap();
-    result(&browser, "loaded").await;
-    let partitioned = app(&browser, "connect()", "connect").await;
+    result(browser, "loaded").await;
+    let partitioned = app(browser, "connect()", "connect").await;
     assert_eq!(partitioned["error"], "storage_partitioned", "{partitioned}");
+}
+
+/// What the isolated mode adds to a request, against the in-page vault in the same page and to
+/// the same proxy: time to the `Response`, and to its end, JSON and SSE; medians of interleaved
+/// rounds. `make bench-isolated` runs it and prints the figures (goal: at most 2 ms added).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: `make bench-isolated` runs it and prints its figures"]
+async fn bench_the_isolated_mode_against_the_in_page_vault() {
+    let world = World::start().await;
+    let browser = &world.browser;
+    browser
+        .driver
+        .goto(format!("{}/bench.html", world.origin("app.byok.localhost")))
+        .await
+        .unwrap();
+    result(browser, "loaded").await;
+    let app_window = open_vault_window(browser, "#connect").await;
+    consent(browser, "asks to use your keys", "bench-consent", true).await;
+    back_to_app(browser, app_window).await;
+    assert_eq!(result(browser, "access").await["ok"], true);
+    let prepared = browser
+        .run_async(&format!(
+            "window.bench.prepare({PASSWORD:?}, {OPENAI_KEY:?}).then(arguments[0], (e) => arguments[0](String(e)));"
+        ))
+        .await;
+    assert_eq!(prepared, true, "{prepared}");
+    let rounds = std::env::var("BYOK_BENCH_ROUNDS").unwrap_or_else(|_| "41".into());
+    let figures = browser
+        .run_async(&format!(
+            "window.bench.run({rounds}).then(arguments[0], (e) => arguments[0](String(e)));"
+        ))
+        .await;
+    assert!(figures.is_object(), "{figures}");
+    println!(
+        "isolated mode against the in-page vault, medians of {rounds} interleaved rounds (the first dropped):"
+    );
+    for kind in ["json", "sse"] {
+        let isolated = &figures[format!("isolated {kind}")];
+        let in_page = &figures[format!("in-page {kind}")];
+        let ms = |v: &Value, what: &str| v[what].as_f64().unwrap();
+        println!(
+            "  {kind}: to the Response {:.2} ms vs {:.2} ms (+{:.2} ms); to its end {:.2} ms vs {:.2} ms (+{:.2} ms)",
+            ms(isolated, "head"),
+            ms(in_page, "head"),
+            ms(isolated, "head") - ms(in_page, "head"),
+            ms(isolated, "end"),
+            ms(in_page, "end"),
+            ms(isolated, "end") - ms(in_page, "end"),
+        );
+    }
 }
