@@ -92,6 +92,7 @@ test-browser:
 	for _ in $$(seq 100); do [ -s "$$port_file" ] && break; sleep 0.1; done; \
 	BYOK_ECHO_URL="http://127.0.0.1:$$(head -n1 "$$port_file")" \
 	  cargo test -p byok-vault $(WASM) --test browser
+	cargo test -p byok-seal $(WASM)
 
 # The release UI build must succeed (it is what `make run` serves).
 
@@ -104,13 +105,14 @@ UI_LAYERS    := words opened timefmt throttle strength sse spend ui
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p byok-vault -p byok-web-ui --all-targets $(WASM) -- -D warnings
+	cargo clippy -p byok-vault -p byok-seal -p byok-web-ui --all-targets $(WASM) -- -D warnings
 	@# The fuzz targets are built (not run) on stable, so one that no longer builds is caught.
 	cargo build -p byok-fuzz --bins
 	python3 tools/layers.py proxy/src $(PROXY_LAYERS)
 	python3 tools/layers.py vault-wasm/src $(VAULT_LAYERS)
 	python3 tools/layers.py web-ui/src $(UI_LAYERS)
 	python3 tools/layers.py web-ui/src/ui
+	python3 tools/layers.py seal/src error request key header cipher
 
 ## ---- extras --------------------------------------------------------------------------------
 
