@@ -8,6 +8,7 @@ SHELL := /bin/bash
 TRUNK_VERSION    := 0.21.14
 BINARYEN_VERSION := 132.0.0
 OPENAI_SDK_VERSION := 2.54.0
+PYHPKE_VERSION := 0.6.5
 CARGO_FUZZ_VERSION := 0.13.2
 # wasm-bindgen-cli MUST match the wasm-bindgen library in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
@@ -49,14 +50,15 @@ build-tools:
 	  || npm install --silent --no-audit --no-fund --prefix $(TOOLS) binaryen@$(BINARYEN_VERSION)
 
 # What testing adds: Chromium with chromedriver, redis-server (the shared-store tests start their
-# own servers and a cluster; the packaged service is not used), and the official OpenAI SDK.
+# own servers and a cluster; the packaged service is not used), the official OpenAI SDK, and
+# pyhpke (an HPKE implementation of its own, which seals keys to the proxy in the sealed tests).
 test-tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  && command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	       apt-get install -y -qq chromium chromium-driver redis-server redis-tools; }
-	@$(TOOLS)/venv/bin/python -c 'import openai, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)")' 2>/dev/null \
-	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)"; }
+	@$(TOOLS)/venv/bin/python -c 'import openai, pyhpke, sys; sys.exit(openai.__version__ != "$(OPENAI_SDK_VERSION)" or pyhpke.__version__ != "$(PYHPKE_VERSION)")' 2>/dev/null \
+	  || { python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install -q "openai==$(OPENAI_SDK_VERSION)" "pyhpke==$(PYHPKE_VERSION)"; }
 
 ## ---- run -----------------------------------------------------------------------------------
 
@@ -98,7 +100,7 @@ test-browser:
 
 # Each crate's top-level modules from the bottom up: a module imports only those before it (the
 # crate root's docs say what each layer is), and no modules import each other in a circle.
-PROXY_LAYERS := core scrub metrics store limits grants usage tiers server_keys http config state pipeline api serve
+PROXY_LAYERS := core scrub metrics store limits seal grants usage tiers server_keys http config state pipeline api serve
 VAULT_LAYERS := error usd autolock usage store secret crypto kdf entry envelope backup passkey grant apps embed vault wasm
 UI_LAYERS    := words opened timefmt throttle strength sse spend ui
 

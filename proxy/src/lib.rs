@@ -18,7 +18,7 @@
 //! Routes: `/{provider}/{*path}` (pass-through), `POST /v1/chat/completions` and
 //! `POST /v1/embeddings` (unified, `model` = `provider/model`), `POST /byok/test/{provider}`,
 //! `/byok/grants` (key grants, see [`grants`]), `GET /byok/usage` (see [`usage`]),
-//! `GET /byok/providers`, `GET /byok/models`, `GET /byok/embed`, `GET /healthz`,
+//! `GET /byok/providers`, `GET /byok/models`, `GET /byok/embed`, `GET /byok/seal-key`, `GET /healthz`,
 //! `GET /metrics`, and the vault's pages at `/` (the settings page; `/embed.html` and
 //! `/byok-client.js` for the isolated mode).
 //!
@@ -30,6 +30,7 @@
 //! - [`metrics`]: Prometheus counters, one shard per worker.
 //! - [`store`]: shared state, in this process or in Redis.
 //! - [`limits`]: rate limits and the concurrency cap.
+//! - [`seal`]: sealed keys: the seal keys published, and opening a request's sealed key.
 //! - [`grants`]: key grants for work without the user's browser.
 //! - [`usage`]: usage read from answers, priced and counted; daily caps.
 //! - [`tiers`]: who a request acts for, and what their plan allows.
@@ -50,6 +51,7 @@ pub mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod scrub;
+pub mod seal;
 pub mod serve;
 pub mod server_keys;
 pub mod state;

@@ -16,6 +16,7 @@ use crate::core::{BuildError, ProxyError};
 use crate::http::Client;
 use crate::limits::{RateLimits, Slots};
 use crate::metrics::{Metrics, Shard};
+use crate::seal::SealKeys;
 use crate::store::Store;
 use crate::usage::Ledger;
 
@@ -45,6 +46,8 @@ pub struct Shared {
     /// Open client connections, across workers.
     pub(crate) connections: Arc<Slots>,
     pub(crate) fingerprints: Fingerprinter,
+    /// The keys requests' keys may be sealed to.
+    pub(crate) seal_keys: SealKeys,
 }
 
 impl Deref for AppState {
@@ -78,6 +81,10 @@ impl AppState {
                 slots: Slots::new(settings.limits.max_concurrent),
                 connections: Slots::new(settings.max_connections),
                 fingerprints: Fingerprinter::new(settings.secret.fingerprint_key()),
+                seal_keys: SealKeys::new(
+                    settings.secret.request_seal_key(),
+                    settings.seal.rotation.as_secs(),
+                ),
                 metrics,
                 settings,
             }),

@@ -27,6 +27,9 @@
 //!   a grant carrying its maker's tier.
 //! - `pages`: the vault's pages and their headers: only the operator's embed origins may frame
 //!   the embed document, nothing may frame another page, the client library is importable.
+//! - `sealed`: sealed keys (by this repository's crate and by pyhpke) opened for their one
+//!   request: a recording relay gets nothing usable on either instance sharing Redis; replays,
+//!   changed requests, stale seals and malformed headers are refused before the provider.
 //! - `tls`: HTTPS providers, over HTTP/2 or HTTP/1.1 as they offer by ALPN, trusted only through
 //!   the system's roots or the operator's `--upstream-ca`.
 //!
@@ -43,6 +46,7 @@ mod openai_sdk;
 mod pages;
 mod pool;
 mod safety;
+mod sealed;
 mod streaming;
 mod tiers;
 mod tls;

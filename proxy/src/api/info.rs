@@ -1,5 +1,5 @@
-//! What the proxy says of itself: `GET /byok/providers`, `GET /byok/embed`, `GET /healthz`,
-//! `GET /metrics`.
+//! What the proxy says of itself: `GET /byok/providers`, `GET /byok/embed`,
+//! `GET /byok/seal-key`, `GET /healthz`, `GET /metrics`.
 
 use axum::Json;
 use axum::body::Body;
@@ -8,6 +8,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::core::clock::now_ms;
+use crate::seal::MAX_SKEW_SECS;
 use crate::state::AppState;
 
 /// `GET /byok/providers`: the providers served, and whether the app's key may serve each.
@@ -50,6 +52,20 @@ pub(super) async fn embed(State(state): State<AppState>) -> Response {
     (
         [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
         Json(json!({ "origins": state.settings.embed_origins })),
+    )
+        .into_response()
+}
+
+/// `GET /byok/seal-key`: the public keys a request's key may be sealed to (see
+/// [`crate::seal`]). Public and the same for every caller; cacheable for a minute, well inside
+/// the period for which a listed key stays accepted.
+pub(super) async fn seal_key(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "public, max-age=60"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(state.seal_keys.config(now_ms() / 1000, MAX_SKEW_SECS)),
     )
         .into_response()
 }

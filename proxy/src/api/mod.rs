@@ -7,7 +7,9 @@
 //! - [`grants`]: the `/byok/grants` endpoints.
 //! - [`usage`]: the usage report, `GET /byok/usage`.
 //! - [`models`]: the model list, `GET /byok/models`.
-//! - [`info`]: `GET /byok/providers`, `GET /healthz`, `GET /metrics`.
+//! - [`info`]: `GET /byok/providers`, `GET /byok/embed`, `GET /byok/seal-key`, `GET /healthz`,
+//!   `GET /metrics`.
+//! - [`unseal`]: a sealed key opened for its request (or a plain one refused) at the door.
 //! - [`request_log`]: secret headers marked sensitive, one span and one line per request.
 //! - [`static_files`]: the settings page, with its Content-Security-Policy.
 //!
@@ -20,6 +22,7 @@ mod proxy;
 pub mod request_log;
 pub mod routes;
 pub mod static_files;
+mod unseal;
 mod usage;
 
 pub use routes::Routes;

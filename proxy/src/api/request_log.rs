@@ -18,12 +18,13 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::{Level, Span};
 
-use crate::core::headers::{KEY_HEADER, USER_HEADER};
+use crate::core::headers::{KEY_HEADER, SEALED_HEADER, USER_HEADER};
 
 /// Request headers that carry secrets: marked sensitive before anything can log them.
-const SECRET_HEADERS: [&str; 7] = [
+const SECRET_HEADERS: [&str; 8] = [
     KEY_HEADER,
-    USER_HEADER, // a user token is a bearer credential too
+    SEALED_HEADER, // useless once used, but never printed either
+    USER_HEADER,   // a user token is a bearer credential too
     "authorization",
     "x-api-key",
     "x-goog-api-key",
@@ -199,7 +200,13 @@ mod tests {
 
         let service = RequestLogLayer.layer(tower::service_fn(|request: Request<AxumBody>| {
             let headers = request.headers();
-            for name in ["x-byok-key", "x-byok-user", "authorization", "cookie"] {
+            for name in [
+                "x-byok-key",
+                "x-byok-sealed",
+                "x-byok-user",
+                "authorization",
+                "cookie",
+            ] {
                 assert!(headers[name].is_sensitive(), "{name}");
             }
             assert!(!headers["content-type"].is_sensitive());
@@ -218,6 +225,7 @@ mod tests {
         *request.uri_mut() = "/openai/v1/models?secret_query=1".parse().unwrap();
         let headers = request.headers_mut();
         headers.insert("x-byok-key", HeaderValue::from_static("sk-test-SECRET"));
+        headers.insert("x-byok-sealed", HeaderValue::from_static("v1.kid.1.n.e.c"));
         headers.insert("authorization", HeaderValue::from_static("Bearer app"));
         headers.insert("x-byok-user", HeaderValue::from_static("eyJ.user.token"));
         headers.insert("cookie", HeaderValue::from_static("session=1"));

@@ -19,6 +19,7 @@ use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::request_log::RequestLogLayer;
+use super::unseal::{Door, door, unseal};
 use super::{grants, info, models, proxy, static_files, usage};
 use crate::core::headers::KEY_SOURCE_NAME;
 use crate::core::{Provider, ProxyError};
@@ -33,6 +34,7 @@ fn router(state: AppState) -> Router {
         .route("/metrics", get(info::metrics))
         .route("/byok/providers", get(info::providers))
         .route("/byok/embed", get(info::embed))
+        .route("/byok/seal-key", get(info::seal_key))
         .route("/byok/test/{provider}", post(proxy::test_key))
         .route(
             "/byok/grants",
@@ -135,12 +137,28 @@ impl Service<Request<Incoming>> for Dispatch {
 
     fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
         let connection = &self.0;
-        match passthrough_provider(request.uri().path()) {
-            Some(provider) => Either::Left(Box::pin(passthrough(
-                Arc::clone(connection),
-                provider,
-                request,
-            ))),
+        let provider = passthrough_provider(request.uri().path());
+        match door(&connection.state, request.headers()) {
+            Door::Pass => {}
+            Door::Unseal => return Either::Left(Box::pin(sealed(Arc::clone(connection), request))),
+            Door::Refuse(err) => {
+                let response = connection
+                    .state
+                    .finish(provider.map_or("none", Provider::id), Err(err));
+                return Either::Left(Box::pin(async move { Ok(response) }));
+            }
+        }
+        match provider {
+            Some(provider) => {
+                let (parts, body) = request.into_parts();
+                let body = InBody::Streaming(Body::new(body));
+                Either::Left(Box::pin(passthrough(
+                    Arc::clone(connection),
+                    provider,
+                    parts,
+                    body,
+                )))
+            }
             None => {
                 // Keys in URLs: one rule for every route (pass-through checks it with the path).
                 if let Err(err) = forward::check_query(request.uri()) {
@@ -154,6 +172,41 @@ impl Service<Request<Incoming>> for Dispatch {
             }
         }
     }
+}
+
+/// A request with a sealed key: opened first (see [`super::unseal`]), then routed as any other.
+async fn sealed(
+    connection: Arc<Connection>,
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let state = &connection.state;
+    let provider = passthrough_provider(request.uri().path());
+    let (parts, body) = match unseal(state, request).await {
+        Ok(opened) => opened,
+        Err(err) => return Ok(state.finish(provider.map_or("none", Provider::id), Err(err))),
+    };
+    if let Some(provider) = provider {
+        return passthrough(
+            Arc::clone(&connection),
+            provider,
+            parts,
+            InBody::Ready(body),
+        )
+        .await;
+    }
+    if let Err(err) = forward::check_query(&parts.uri) {
+        return Ok(state.finish("none", Err(err)));
+    }
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(connection.client));
+    Ok(connection
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {}))
 }
 
 /// The provider a pass-through path (`/{provider}/...`) names, if it names one.
@@ -182,10 +235,10 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 async fn passthrough(
     connection: Arc<Connection>,
     provider: Provider,
-    request: Request<Incoming>,
+    parts: axum::http::request::Parts,
+    body: InBody,
 ) -> Result<Response, Infallible> {
     let state = &connection.state;
-    let (parts, body) = request.into_parts();
     let prefix_len = provider.id().len() + 1;
     let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
     let checked = forward::check_method(&parts.method)
@@ -196,7 +249,7 @@ async fn passthrough(
                 provider,
                 target,
                 parts,
-                body: InBody::Streaming(Body::new(body)),
+                body,
                 client_ip: connection.client.ip(),
                 model: None,
                 strip_usage: false,

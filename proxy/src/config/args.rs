@@ -173,6 +173,14 @@ pub struct Args {
     /// so every stream is counted [default: off].
     #[arg(long, env = "BYOK_STREAM_USAGE")]
     pub stream_usage: Option<String>,
+    /// How long one seal key is current; sealers fetch it from `GET /byok/seal-key`, and each
+    /// is accepted one period more [default: 24h].
+    #[arg(long, env = "BYOK_SEAL_ROTATION")]
+    pub seal_rotation: Option<String>,
+    /// on: refuse plain keys in `X-BYOK-Key` (grant tokens still pass); keys must come sealed
+    /// in `X-BYOK-Sealed` [default: off].
+    #[arg(long, env = "BYOK_REQUIRE_SEALED")]
+    pub require_sealed: Option<String>,
     /// TOML file of model prices merged over the bundled table, per provider and model (see
     /// `proxy/prices.toml` for the format).
     #[arg(long, env = "BYOK_PRICES")]
@@ -238,7 +246,9 @@ impl Args {
             user_token_issuer,
             user_token_audience,
             default_tier,
-            stream_usage
+            stream_usage,
+            seal_rotation,
+            require_sealed
         )
     }
 

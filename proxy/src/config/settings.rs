@@ -18,6 +18,7 @@ use crate::core::secret::ServerSecret;
 use crate::grants::GrantSettings;
 use crate::http::UpstreamSettings;
 use crate::limits::LimitSettings;
+use crate::seal::SealSettings;
 use crate::server_keys::{FallbackPolicy, ServerKeys};
 use crate::store::StoreSettings;
 use crate::tiers::Plans;
@@ -63,6 +64,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Limits on grants.
     pub grants: GrantSettings,
+    /// Sealed keys.
+    pub seal: SealSettings,
     /// Model prices.
     pub prices: Arc<PriceTable>,
     /// App tokens, user tokens and tiers.
@@ -92,6 +95,7 @@ impl Default for Settings {
             secret: ServerSecret::random(),
             store: StoreSettings::default(),
             grants: GrantSettings::default(),
+            seal: SealSettings::default(),
             prices: Arc::new(
                 PriceTable::load(None)
                     .unwrap_or_else(|e| unreachable!("the bundled price table is tested: {e}")),
@@ -125,6 +129,7 @@ impl Args {
         let mut s = Settings::default();
         (s.store, s.secret) = shared::store(&self, &env)?;
         s.grants = shared::grants(&self)?;
+        s.seal = shared::seal(&self)?;
         s.plans = plans::plans(&self)?;
         if let Some(listen) = &self.listen {
             s.listen = listen.parse().map_err(|_| {

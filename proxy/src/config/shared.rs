@@ -1,4 +1,4 @@
-//! Settings for state shared between instances: the server secret, the store, and grants.
+//! Settings for state shared between instances: the server secret, the store, grants and seals.
 
 use secrecy::SecretString;
 
@@ -6,6 +6,7 @@ use super::args::Args;
 use super::parse::{ConfigError, bad, parse_duration};
 use crate::core::secret::ServerSecret;
 use crate::grants::GrantSettings;
+use crate::seal::SealSettings;
 use crate::store::StoreSettings;
 use crate::store::redis::RedisStore;
 
@@ -68,4 +69,25 @@ pub(super) fn grants(args: &Args) -> Result<GrantSettings, ConfigError> {
         grants.max_live_per_key = v;
     }
     Ok(grants)
+}
+
+/// The sealed-key settings `args` set.
+pub(super) fn seal(args: &Args) -> Result<SealSettings, ConfigError> {
+    let mut seal = SealSettings::default();
+    if let Some(v) = &args.seal_rotation {
+        seal.rotation = parse_duration(v)
+            .filter(|d| d.as_secs() >= 600)
+            .ok_or_else(|| {
+                bad(
+                    "BYOK_SEAL_ROTATION",
+                    "expected a duration of at least 10m, such as 24h",
+                )
+            })?;
+    }
+    seal.require = match args.require_sealed.as_deref() {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(_) => return Err(bad("BYOK_REQUIRE_SEALED", "expected on or off")),
+    };
+    Ok(seal)
 }

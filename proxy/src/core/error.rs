@@ -26,6 +26,30 @@ pub enum ProxyError {
     /// The key was put in the URL, where it would be logged and cached.
     #[error("API keys are not accepted in the URL; send the key in the X-BYOK-Key header")]
     KeyInUrl,
+    /// Both `X-BYOK-Key` and `X-BYOK-Sealed`: which one is meant is not for the proxy to guess.
+    #[error("send either X-BYOK-Key or X-BYOK-Sealed, not both")]
+    AmbiguousKey,
+    /// A plain key where the proxy takes only sealed ones (`BYOK_REQUIRE_SEALED=on`).
+    #[error(
+        "this proxy accepts only sealed keys: send the key sealed, in X-BYOK-Sealed (GET /byok/seal-key)"
+    )]
+    SealRequired,
+    /// A sealed key for a seal key the proxy does not hold (rotated out, or another proxy's).
+    #[error(
+        "the sealed key was sealed to a key this proxy does not hold: fetch GET /byok/seal-key again and seal anew"
+    )]
+    SealKeyUnknown,
+    /// A sealed key made too long ago, or in the future, by the proxy's clock.
+    #[error(
+        "the sealed key is too old or too new: seal each request when it is sent, with a correct clock"
+    )]
+    SealStale,
+    /// A sealed key already used once.
+    #[error("the sealed key was already used: seal each request anew")]
+    SealReplayed,
+    /// A sealed key that does not open, or opens only for another request: one error for both.
+    #[error("the sealed key is not valid for this request")]
+    SealInvalid,
     /// Unknown or unconfigured provider.
     #[error("unknown provider {0:?}")]
     UnknownProvider(String),
@@ -124,6 +148,12 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingKey | Self::MalformedKey => StatusCode::UNAUTHORIZED,
+            Self::SealRequired
+            | Self::SealKeyUnknown
+            | Self::SealStale
+            | Self::SealReplayed
+            | Self::SealInvalid => StatusCode::UNAUTHORIZED,
+            Self::AmbiguousKey => StatusCode::BAD_REQUEST,
             Self::KeyInUrl | Self::BadPath | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownProvider(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -153,6 +183,12 @@ impl ProxyError {
             Self::MissingKey => ("authentication_error", "missing_api_key"),
             Self::MalformedKey => ("authentication_error", "invalid_api_key"),
             Self::KeyInUrl => ("invalid_request_error", "key_in_url"),
+            Self::AmbiguousKey => ("invalid_request_error", "ambiguous_key"),
+            Self::SealRequired => ("authentication_error", "seal_required"),
+            Self::SealKeyUnknown => ("authentication_error", "seal_key_unknown"),
+            Self::SealStale => ("authentication_error", "seal_stale"),
+            Self::SealReplayed => ("authentication_error", "seal_replayed"),
+            Self::SealInvalid => ("authentication_error", "seal_invalid"),
             Self::UnknownProvider(_) => ("invalid_request_error", "unknown_provider"),
             Self::NotFound => ("invalid_request_error", "not_found"),
             Self::BadPath => ("invalid_request_error", "bad_path"),

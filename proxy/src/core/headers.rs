@@ -7,6 +7,11 @@ pub const KEY_HEADER: &str = "x-byok-key";
 /// [`KEY_HEADER`] as a name, checked once at compile time rather than per request.
 pub const KEY_NAME: HeaderName = HeaderName::from_static(KEY_HEADER);
 
+/// The header carrying a sealed key (see [`crate::seal`]), in place of [`KEY_HEADER`].
+pub const SEALED_HEADER: &str = byok_seal::HEADER;
+/// [`SEALED_HEADER`] as a name.
+pub const SEALED_NAME: HeaderName = HeaderName::from_static(SEALED_HEADER);
+
 /// The response header saying whose key served a request.
 pub const KEY_SOURCE_HEADER: &str = "x-byok-key-source";
 /// [`KEY_SOURCE_HEADER`] as a name, checked once at compile time rather than per request.

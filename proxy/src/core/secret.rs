@@ -7,6 +7,7 @@
 //! |---|---|
 //! | sealing grant records ([`crate::grants`]) | `byok-proxy grant-seal v1` |
 //! | key fingerprints (logs, rate limits, grant ownership) | `byok-proxy key-fingerprint v1` |
+//! | the seal keys requests' keys are sealed to ([`crate::seal`]) | `byok-proxy request-seal v1` |
 //!
 //! Instances that share a store MUST share the secret: grants sealed by one are opened by the
 //! others, and they must agree on key fingerprints.
@@ -31,6 +32,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub struct ServerSecret {
     seal: Zeroizing<[u8; 32]>,
     fingerprint: Zeroizing<[u8; 32]>,
+    request_seal: Zeroizing<[u8; 32]>,
     /// Whether it was made up at start (no `BYOK_SECRET`): grants then die with the process.
     ephemeral: bool,
 }
@@ -93,6 +95,7 @@ impl ServerSecret {
         Self {
             seal: expand(b"byok-proxy grant-seal v1"),
             fingerprint: expand(b"byok-proxy key-fingerprint v1"),
+            request_seal: expand(b"byok-proxy request-seal v1"),
             ephemeral,
         }
     }
@@ -107,6 +110,12 @@ impl ServerSecret {
     #[must_use]
     pub fn fingerprint_key(&self) -> &[u8; 32] {
         &self.fingerprint
+    }
+
+    /// The root of the seal keys (one per rotation period, see [`crate::seal`]).
+    #[must_use]
+    pub fn request_seal_key(&self) -> &[u8; 32] {
+        &self.request_seal
     }
 
     /// Whether the secret was made up at start rather than configured.

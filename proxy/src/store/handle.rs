@@ -296,4 +296,22 @@ impl Store {
             Backend::Redis(r) => r.count_hour(name, hour, limit).await,
         }
     }
+
+    /// Marks `name` used for `ttl`: `Ok(true)` the first time, `Ok(false)` while it is
+    /// remembered (across instances with Redis).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails (or, in this process, is full of names).
+    pub async fn first_use(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match &self.0.backend {
+            Backend::Memory(m) => {
+                let now = now_ms();
+                let until = now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+                m.first_use(name, now, until)
+                    .ok_or_else(|| StoreError("too many names remembered at once".into()))
+            }
+            Backend::Redis(r) => r.first_use(name, ttl).await,
+        }
+    }
 }

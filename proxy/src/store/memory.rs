@@ -42,7 +42,24 @@ pub struct MemoryStore {
     usage: Mutex<BTreeMap<(Subject, u64), Day>>,
     /// Requests per name and hour.
     hours: Mutex<HashMap<(String, u64), u32>>,
+    /// Names used once (see [`MemoryStore::first_use`]).
+    seen: Mutex<Seen>,
 }
+
+/// Names used once, and when each may be forgotten (Unix ms).
+#[derive(Debug, Default)]
+struct Seen {
+    names: HashMap<String, u64>,
+    /// The size at which the expired are next swept out: twice what was left by the last
+    /// sweep (at most [`MAX_SEEN`]), so sweeping costs a constant amount per insert.
+    sweep_at: usize,
+    /// When the last sweep ran (Unix ms).
+    swept_ms: u64,
+}
+
+/// The most names [`MemoryStore::first_use`] remembers at once: about 100 MB at worst. Past it
+/// (after forgetting the expired) a new name is refused, which fails closed.
+const MAX_SEEN: usize = 1 << 20;
 
 impl MemoryStore {
     pub(super) fn put_grant(&self, grant: &NewGrant<'_>, now: u64) -> bool {
@@ -189,5 +206,34 @@ impl MemoryStore {
         }
         *count += 1;
         true
+    }
+
+    /// Whether `name` is new (then remembered until `until_ms`); `None` when the store is full
+    /// of names not yet expired.
+    pub(super) fn first_use(&self, name: &str, now_ms: u64, until_ms: u64) -> Option<bool> {
+        let mut seen = lock(&self.seen);
+        // Full of live names, it sweeps at most once a second.
+        let full = seen.names.len() >= MAX_SEEN;
+        if seen.names.len() >= seen.sweep_at.max(SWEEP_AT)
+            && (!full || now_ms >= seen.swept_ms + 1000)
+        {
+            seen.names.retain(|_, until| *until > now_ms);
+            seen.sweep_at = (seen.names.len() * 2).min(MAX_SEEN);
+            seen.swept_ms = now_ms;
+        }
+        let seen = &mut *seen;
+        let full = seen.names.len() >= MAX_SEEN;
+        match seen.names.get_mut(name) {
+            Some(until) if *until > now_ms => Some(false),
+            Some(until) => {
+                *until = until_ms;
+                Some(true)
+            }
+            None if full => None,
+            None => {
+                seen.names.insert(name.to_owned(), until_ms);
+                Some(true)
+            }
+        }
     }
 }

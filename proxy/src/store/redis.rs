@@ -8,6 +8,7 @@
 //! | `byok:owner:{<kf>}` | sorted set: id → expiry (ms) | an owner's live grants, for the cap and revoke-all |
 //! | `byok:rl:{<bucket>}` | hash: `tokens`, `ts` | a rate-limit bucket; expires when full again |
 //! | `byok:hour:{<who>\|<provider>}:<hour>` | integer | a tier's requests in one UTC hour; expires after it |
+//! | `byok:seen:{<nonce>}` | string | a sealed key's nonce, seen once (see [`crate::seal`]); expires when its seal would be stale |
 //! | `byok:usage:{<subject>}:<day>` | hash: counter → integer | a subject's usage on one UTC day (see [`crate::core::ledger`]); expires 35 days after its last write |
 //!
 //! Every read-modify-write is a Lua script (sent by hash through [`redis::Script`]) using the
@@ -477,5 +478,24 @@ impl RedisStore {
             })
             .await?;
         Ok(counted == 1)
+    }
+
+    pub(super) async fn first_use(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = &format!("byok:seen:{{{name}}}");
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // One atomic step on the server: only the first SET NX of a name answers OK.
+        let set: Option<String> = self
+            .run(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
     }
 }
