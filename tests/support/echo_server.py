@@ -8,7 +8,9 @@ allows any origin (CORS), so a page served by wasm-bindgen-test-runner can call 
 `/byok/grants` answers as byok-proxy's grant endpoints do (create, peek, revoke one or all),
 keeping grants in memory per key, so the vault's grant calls can be tested in the browser
 without the proxy's CORS settings; `/byok/test/<provider>` answers as the proxy's key test,
-refusing keys that hold "invalid". The real proxy is tested end to end in tests/ui.
+refusing keys that hold "invalid"; `/byok/seal-key` answers 404, as a proxy that publishes no
+seal key (so the vault sends keys plain in its default "auto" mode). The real proxy, and sealed
+keys, are tested end to end in tests/ui.
 """
 import json
 import secrets
@@ -72,6 +74,8 @@ class Echo(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace")
         if self.path.startswith("/byok/grants"):
             return self._grants(body)
+        if self.path.startswith("/byok/seal-key"):
+            return self._json(404, {"error": {"message": "no such route", "code": "not_found"}})
         if self.path.startswith("/byok/test/"):
             # As byok-proxy's key test answers: like the tests' fake provider, a key holding
             # "invalid" is refused.

@@ -106,7 +106,8 @@ impl World {
             app,
         ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let proxy = ProxyProcess::start(&args, &[]);
+        // The vault's frame always seals; the benchmark's in-page vault seals by default.
+        let proxy = ProxyProcess::start(&args, &[("BYOK_REQUIRE_SEALED", "on")]);
         let vault = proxy
             .url()
             .replace("://127.0.0.1:", "://keys.byok.localhost:");

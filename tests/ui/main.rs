@@ -368,6 +368,8 @@ async fn the_whole_journey_in_a_real_browser() {
         &[
             ("BYOK_USER_TOKEN_SECRET", JWT_SECRET),
             ("BYOK_SERVER_KEY_ANTHROPIC", APPS_KEY),
+            // Every key the page sends must come sealed (the vault's default), or this fails.
+            ("BYOK_REQUIRE_SEALED", "on"),
         ],
     );
     let browser = Browser::start().await;

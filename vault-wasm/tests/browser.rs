@@ -287,6 +287,56 @@ async fn locking_one_instance_locks_the_others() {
 }
 
 #[wasm_bindgen_test]
+async fn a_proxy_without_a_seal_key_gets_plain_keys_only_when_the_vault_allows_them() {
+    // The echo server publishes no seal key (404), as a proxy from before sealed keys.
+    let url = format!("{ECHO_URL}/openai/v1/models");
+    for (mode, plain) in [
+        (None, true),
+        (Some("auto"), true),
+        (Some("never"), true),
+        (Some("always"), false),
+    ] {
+        let name = unique_name("seal-mode");
+        let extra: Vec<(&str, JsValue)> = match mode {
+            Some(mode) => vec![("proxyUrl", ECHO_URL.into()), ("seal", mode.into())],
+            None => vec![("proxyUrl", ECHO_URL.into())],
+        };
+        let vault = open(&name, &extra).await;
+        done(vault.create(PASSWORD.into(), None)).await.unwrap();
+        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+            .await
+            .unwrap();
+        let answer = done(vault.fetch("openai".into(), url.clone(), JsValue::UNDEFINED)).await;
+        if plain {
+            let response: web_sys::Response = answer.unwrap().dyn_into().unwrap();
+            let echo = JsFuture::from(response.json().unwrap()).await.unwrap();
+            assert_eq!(
+                field(&echo, &["headers", "x-byok-key"]).as_deref(),
+                Some(OPENAI_KEY),
+                "{mode:?}"
+            );
+            assert_eq!(
+                field(&echo, &["headers", "x-byok-sealed"]),
+                None,
+                "{mode:?}"
+            );
+        } else {
+            assert_eq!(
+                code(&answer.unwrap_err()),
+                "unreachable",
+                "{mode:?}: no plain key sent"
+            );
+        }
+    }
+    let err = Vault::open({
+        let options = js_sys::Object::new();
+        Reflect::set(&options, &"seal".into(), &"sometimes".into()).unwrap();
+        options.into()
+    });
+    assert_eq!(code(&done(err).await.unwrap_err()), "invalid_input");
+}
+
+#[wasm_bindgen_test]
 async fn fetch_attaches_the_key_header_only_for_the_proxy() {
     let name = unique_name("fetch");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;

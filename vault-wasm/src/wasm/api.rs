@@ -20,6 +20,11 @@ export interface VaultOptions {
   autoLockMs?: number;
   /** Base URL of the byok proxy; `fetch` refuses any other URL. Default: this page's origin. */
   proxyUrl?: string;
+  /**
+   * When keys go sealed to the proxy for their one request (`X-BYOK-Sealed`): "auto" (default:
+   * when the proxy publishes a seal key), "always" (refuse to send a plain key) or "never".
+   */
+  seal?: "auto" | "always" | "never";
 }
 export type ProviderId = "openai" | "anthropic" | "gemini" | "openrouter" | "custom";
 /** What the vault shows of a saved key. The key itself is never returned. */

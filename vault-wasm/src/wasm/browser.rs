@@ -16,6 +16,7 @@ use super::idb::IdbStore;
 use super::js::invalid;
 use super::kdf::BrowserKdf;
 use super::request::{Credentials, call, proxy_error, send};
+use super::seal::{SealMode, Sealer};
 use crate::{LockReason, Provider, SecretString, SystemClock, TestStatus, VaultError};
 
 /// The core vault as the browser runs it.
@@ -35,6 +36,9 @@ pub struct Options {
     pub auto_lock_ms: Option<f64>,
     /// Base URL of the byok proxy, absolute or relative to the page; default the page's origin.
     pub proxy_url: Option<String>,
+    /// When keys go sealed: `"auto"` (the default: when the proxy publishes a seal key),
+    /// `"always"` or `"never"`.
+    pub seal: Option<String>,
 }
 
 /// The proxy's verdict on a key (`POST /byok/test/{provider}`).
@@ -63,6 +67,8 @@ pub(super) struct Inner {
     core: Core,
     /// Absolute, normalized, ending in `/`.
     proxy_base: String,
+    /// Seals keys for `proxy_base`.
+    pub(super) sealer: Sealer,
     channel: Option<BroadcastChannel>,
     listeners: RefCell<Vec<LockListener>>,
     _on_message: RefCell<Option<MessageHandler>>,
@@ -137,6 +143,7 @@ impl BrowserVault {
             }
             href
         };
+        let sealer = Sealer::new(SealMode::parse(options.seal.as_deref())?, &proxy_base);
         let store = IdbStore::open(&name).await?;
         let mut core = Core::new(store, BrowserKdf, SystemClock);
         let tick_ms = match options.auto_lock_ms {
@@ -160,6 +167,7 @@ impl BrowserVault {
             Inner {
                 core,
                 proxy_base,
+                sealer,
                 channel,
                 listeners: RefCell::new(Vec::new()),
                 _on_message: RefCell::new(None),
@@ -301,7 +309,7 @@ impl BrowserVault {
                     user: user.as_ref(),
                     ..Credentials::default()
                 };
-                return send(&url, init, &credentials).await;
+                return send(&self.inner.sealer, &url, init, &credentials).await;
             }
             Err(err) => return Err(err),
         };
@@ -310,7 +318,7 @@ impl BrowserVault {
             cap_micro_usd: self.inner.core.daily_cap(&id)?,
             user: user.as_ref(),
         };
-        let response = send(&url, init, &credentials).await?;
+        let response = send(&self.inner.sealer, &url, init, &credentials).await?;
         let inner = self.inner.clone();
         spawn_local(async move {
             // Bookkeeping only: a failure to record use must not fail the request.
@@ -332,7 +340,14 @@ impl BrowserVault {
         api_key: &SecretString,
     ) -> Result<KeyTestResult, VaultError> {
         let url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
-        let (status, body) = call("POST", &url, &Credentials::key(api_key), None).await?;
+        let (status, body) = call(
+            &self.inner.sealer,
+            "POST",
+            &url,
+            &Credentials::key(api_key),
+            None,
+        )
+        .await?;
         if !(200..300).contains(&status) {
             // The proxy's own error: unreachable provider, limits.
             return Err(proxy_error(status, body.as_ref()));

@@ -35,7 +35,12 @@ pub async fn serve_embed() -> Result<(), JsValue> {
         .filter(|p| !Object::is(p, &window))
         .ok_or("the embed document only runs inside an app's frame")?;
     let origins = allowed_origins().await;
-    let vault = BrowserVault::open(Options::default())
+    // The isolated vault never sends a plain key.
+    let options = Options {
+        seal: Some("always".into()),
+        ..Options::default()
+    };
+    let vault = BrowserVault::open(options)
         .await
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
     let frame = frame_id()?;

@@ -225,6 +225,7 @@ impl BrowserVault {
         });
         let url = format!("{}byok/grants", self.proxy_base());
         let (status, answer) = call(
+            &self.inner.sealer,
             "POST",
             &url,
             &Credentials::key(&key),
@@ -275,7 +276,14 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         let (_, key) = self.core().key_by_id(&grant.key_id)?;
         let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-        let (status, answer) = call("GET", &url, &Credentials::key(&key), None).await?;
+        let (status, answer) = call(
+            &self.inner.sealer,
+            "GET",
+            &url,
+            &Credentials::key(&key),
+            None,
+        )
+        .await?;
         match status {
             200 => {
                 let field = |name: &str| {
@@ -311,7 +319,14 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         if let Ok((_, key)) = self.core().key_by_id(&grant.key_id) {
             let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-            let (status, answer) = call("DELETE", &url, &Credentials::key(&key), None).await?;
+            let (status, answer) = call(
+                &self.inner.sealer,
+                "DELETE",
+                &url,
+                &Credentials::key(&key),
+                None,
+            )
+            .await?;
             // 401: already expired or revoked, which is what was asked.
             if !matches!(status, 204 | 401) {
                 return Err(proxy_error(status, answer.as_ref()));
@@ -342,7 +357,14 @@ impl BrowserVault {
         }
         let (_, key) = self.core().key_by_id(key_id)?;
         let url = format!("{}byok/grants", self.proxy_base());
-        let (status, answer) = call("DELETE", &url, &Credentials::key(&key), None).await?;
+        let (status, answer) = call(
+            &self.inner.sealer,
+            "DELETE",
+            &url,
+            &Credentials::key(&key),
+            None,
+        )
+        .await?;
         if status != 200 {
             return Err(proxy_error(status, answer.as_ref()));
         }

@@ -18,7 +18,8 @@
 //!
 //! JavaScript gets ids, metadata and previews, never a stored key. `fetch` only sends keys to
 //! URLs under the configured proxy (default: this page's origin), never follows redirects, and
-//! puts the key in the `X-BYOK-Key` header only.
+//! puts the key in a header only: sealed to the proxy for that one request (`X-BYOK-Sealed`)
+//! when the proxy publishes a seal key, in `X-BYOK-Key` otherwise (see [`seal`]).
 
 mod api;
 mod backup;
@@ -33,6 +34,7 @@ mod life;
 mod passkey;
 mod persist;
 mod request;
+mod seal;
 mod usage;
 
 pub use self::api::Vault;

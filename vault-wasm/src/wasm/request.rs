@@ -7,10 +7,13 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Response};
 
 use super::js::invalid;
+use super::seal::{Sealable, Sealer, is_unknown_seal_key};
 use crate::{SecretString, VaultError, format_usd};
 
 /// The header carrying the provider key to the proxy.
 pub const KEY_HEADER: &str = "X-BYOK-Key";
+/// The header carrying the provider key sealed to the proxy for one request.
+pub const SEALED_HEADER: &str = "X-BYOK-Sealed";
 /// The header carrying the key's daily spend cap (US dollars, decimal).
 pub const CAP_HEADER: &str = "X-BYOK-Daily-Cap";
 /// The header carrying the app's token for its user.
@@ -38,10 +41,13 @@ impl<'a> Credentials<'a> {
 }
 
 /// Calls the global `fetch` with `init` plus the credential headers and `redirect: "error"`.
+/// The key goes sealed for this one request when `sealer` says so (see [`super::seal`]), and
+/// is sealed again, once, for a proxy that rotated past the seal key this vault knew.
 ///
 /// Every failure is [`VaultError::Unreachable`]: fetch rejects with a bare `TypeError` for a
 /// network failure, a CORS refusal and a refused redirect alike.
 pub(super) async fn send(
+    sealer: &Sealer,
     url: &str,
     init: &JsValue,
     credentials: &Credentials<'_>,
@@ -59,11 +65,6 @@ pub(super) async fn send(
         Headers::new_with_str_sequence_sequence(&given_headers)
     }
     .map_err(unusable)?;
-    if let Some(key) = credentials.key {
-        headers
-            .set(KEY_HEADER, key.expose_secret()) // the one place a key leaves the vault
-            .map_err(|_| invalid("the key cannot be sent in an HTTP header"))?;
-    }
     if let Some(cap) = credentials.cap_micro_usd {
         headers
             .set(CAP_HEADER, &format_usd(cap))
@@ -77,11 +78,50 @@ pub(super) async fn send(
     Reflect::set(&request_init, &"headers".into(), &headers).map_err(unusable)?;
     // A redirect would carry the header to wherever the redirect points.
     Reflect::set(&request_init, &"redirect".into(), &"error".into()).map_err(unusable)?;
+    let Some(key) = credentials.key else {
+        return fetch(url, &request_init).await;
+    };
+    let sealable = if sealer.enabled() {
+        Some(Sealable::of(url, &request_init, &headers).await?)
+    } else {
+        None
+    };
+    // The vault's key replaces any key header of the caller's, sealed or not.
+    let _ = headers.delete(KEY_HEADER);
+    let _ = headers.delete(SEALED_HEADER);
+    let mut fresh = false;
+    loop {
+        let sealed = match &sealable {
+            Some(request) => {
+                sealer
+                    .seal(request, key.expose_secret().as_bytes(), fresh)
+                    .await?
+            }
+            None => None,
+        };
+        match &sealed {
+            Some(header) => headers.set(SEALED_HEADER, header),
+            // The one place a key leaves the vault unsealed.
+            None => headers.set(KEY_HEADER, key.expose_secret()),
+        }
+        .map_err(|_| invalid("the key cannot be sent in an HTTP header"))?;
+        let response = fetch(url, &request_init).await?;
+        if sealed.is_some() && !fresh && is_unknown_seal_key(&response).await {
+            fresh = true;
+            continue;
+        }
+        return Ok(response);
+    }
+}
+
+/// The global `fetch(url, init)`; see [`send`] for its errors.
+async fn fetch(url: &str, init: &Object) -> Result<Response, VaultError> {
+    let unusable = |_| invalid("the request options are not usable by fetch");
     let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())
         .and_then(JsCast::dyn_into)
         .map_err(|_| VaultError::Unreachable("this environment has no fetch".into()))?;
     let pending: Promise = fetch
-        .call2(&js_sys::global(), &url.into(), &request_init)
+        .call2(&js_sys::global(), &url.into(), init)
         .and_then(JsCast::dyn_into)
         .map_err(unusable)?;
     let response = JsFuture::from(pending).await.map_err(|err| {
@@ -103,6 +143,7 @@ pub(super) async fn send(
 /// Sends `method url` to the proxy with `credentials` and an optional JSON `body`; the status
 /// and the parsed JSON answer, if any.
 pub(super) async fn call(
+    sealer: &Sealer,
     method: &str,
     url: &str,
     credentials: &Credentials<'_>,
@@ -117,7 +158,7 @@ pub(super) async fn call(
         let _ = Reflect::set(&init, &"headers".into(), &headers);
         let _ = Reflect::set(&init, &"body".into(), &body.into());
     }
-    let response = send(url, &init.into(), credentials).await?;
+    let response = send(sealer, url, &init.into(), credentials).await?;
     let json = match response.json() {
         Ok(pending) => JsFuture::from(pending).await.ok(),
         Err(_) => None,

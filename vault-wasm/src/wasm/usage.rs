@@ -19,6 +19,7 @@ use super::browser::BrowserVault;
 use super::grants::Amount;
 use super::js::{invalid, js_error, to_js};
 use super::request::{Credentials, call, proxy_error};
+use super::seal::Sealer;
 use crate::{ModelList, SecretString, UsageReport, VaultError};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -40,10 +41,11 @@ export interface ModelList { models: { provider: ProviderId; model: string; allo
 
 /// The answer to `GET path` with `credentials`, read as `T` and as the JavaScript value.
 async fn get<T: DeserializeOwned>(
+    sealer: &Sealer,
     url: &str,
     credentials: &Credentials<'_>,
 ) -> Result<(T, JsValue), VaultError> {
-    let (status, body) = call("GET", url, credentials, None).await?;
+    let (status, body) = call(sealer, "GET", url, credentials, None).await?;
     if !(200..300).contains(&status) {
         return Err(proxy_error(status, body.as_ref()));
     }
@@ -80,7 +82,7 @@ impl BrowserVault {
     pub async fn key_usage(&self, id: &str) -> Result<(UsageReport, JsValue), VaultError> {
         let (_, key) = self.core().key_by_id(id)?;
         let url = format!("{}byok/usage?by=source", self.proxy_base());
-        get(&url, &Credentials::key(&key)).await
+        get(&self.inner.sealer, &url, &Credentials::key(&key)).await
     }
 
     /// What the app's user spent, whichever key served (asked with the user token).
@@ -98,7 +100,7 @@ impl BrowserVault {
             user: Some(&user),
             ..Credentials::default()
         };
-        get(&url, &credentials).await
+        get(&self.inner.sealer, &url, &credentials).await
     }
 
     /// The priced models, whether the user's plan allows each and whether the app's key would
@@ -114,7 +116,7 @@ impl BrowserVault {
             user: user.as_ref(),
             ..Credentials::default()
         };
-        get(&url, &credentials).await
+        get(&self.inner.sealer, &url, &credentials).await
     }
 }
 
