@@ -133,10 +133,12 @@ bench-proxy:
 	  || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	       apt-get install -y -qq wrk nginx-light valgrind; }
 	cargo build --release -p byok-proxy
+	cargo build --release -p byok-seal --examples
 	bench/run.sh
 	bench/streams.sh
 	bench/instructions.sh
 	bench/grants.sh
+	bench/sealed.sh
 
 # The isolated mode's added time against the in-page vault (byok.fetch vs vault.fetch in one
 # page, to one proxy), in headless Chromium.

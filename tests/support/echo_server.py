@@ -9,8 +9,11 @@ allows any origin (CORS), so a page served by wasm-bindgen-test-runner can call 
 keeping grants in memory per key, so the vault's grant calls can be tested in the browser
 without the proxy's CORS settings; `/byok/test/<provider>` answers as the proxy's key test,
 refusing keys that hold "invalid"; `/byok/seal-key` answers 404, as a proxy that publishes no
-seal key (so the vault sends keys plain in its default "auto" mode). The real proxy, and sealed
-keys, are tested end to end in tests/ui.
+seal key (so the vault sends keys plain in its default "auto" mode). Under `/rotating/` it
+plays a proxy that rotated its seal key: the first `/rotating/byok/seal-key` lists key `k1`,
+later ones `k2`, and a request sealed to `k1` gets `401 seal_key_unknown`; under `/stale/` the
+key is always `k1` and always unknown. It opens nothing (any 32 bytes are an X25519 public key).
+The real proxy, and sealed keys opened, are tested end to end in tests/ui.
 """
 import json
 import secrets
@@ -19,6 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GRANTS = {}  # id -> {"key": ..., "left": ..., "expires_at": ...}
+SEAL_CONFIGS_SERVED = {"/rotating/": 0, "/stale/": 0}
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -69,6 +73,18 @@ class Echo(BaseHTTPRequestHandler):
             return self._json(204)
         return self._json(200, {"id": rest, "requests_left": grant["left"], "expires_at": grant["expires_at"]})
 
+    def _rotating(self, prefix):
+        if self.path == prefix + "byok/seal-key":
+            SEAL_CONFIGS_SERVED[prefix] += 1
+            key_id = "k1" if prefix == "/stale/" or SEAL_CONFIGS_SERVED[prefix] == 1 else "k2"
+            return self._json(200, {"version": 1, "max_skew_seconds": 60, "keys": [
+                {"id": key_id, "public_key": "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk",
+                 "not_after": int(time.time()) + 86400}]})
+        sealed = self.headers.get("X-BYOK-Sealed") or ""
+        if sealed.startswith("v1.k1."):
+            return self._json(401, {"error": {"message": "unknown seal key", "code": "seal_key_unknown"}})
+        return None
+
     def _echo(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace")
@@ -76,6 +92,11 @@ class Echo(BaseHTTPRequestHandler):
             return self._grants(body)
         if self.path.startswith("/byok/seal-key"):
             return self._json(404, {"error": {"message": "no such route", "code": "not_found"}})
+        for prefix in SEAL_CONFIGS_SERVED:
+            if self.path.startswith(prefix):
+                reply = self._rotating(prefix)
+                if reply is not None:
+                    return reply
         if self.path.startswith("/byok/test/"):
             # As byok-proxy's key test answers: like the tests' fake provider, a key holding
             # "invalid" is refused.

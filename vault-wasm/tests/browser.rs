@@ -337,6 +337,41 @@ async fn a_proxy_without_a_seal_key_gets_plain_keys_only_when_the_vault_allows_t
 }
 
 #[wasm_bindgen_test]
+async fn a_proxy_that_rotated_its_seal_key_is_asked_again_once() {
+    for (prefix, settles) in [("rotating", true), ("stale", false)] {
+        let name = unique_name("seal-rotated");
+        let base = format!("{ECHO_URL}/{prefix}/");
+        let vault = open(&name, &[("proxyUrl", base.clone().into())]).await;
+        done(vault.create(PASSWORD.into(), None)).await.unwrap();
+        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+            .await
+            .unwrap();
+        let init = js_sys::Object::new();
+        Reflect::set(&init, &"method".into(), &"POST".into()).unwrap();
+        Reflect::set(&init, &"body".into(), &"{}".into()).unwrap();
+        let url = format!("{base}openai/v1/chat/completions");
+        let response: web_sys::Response = done(vault.fetch("openai".into(), url, init.into()))
+            .await
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+        if settles {
+            // Sealed to k1, told it is unknown, asked for the key again, sealed to k2.
+            assert_eq!(response.status(), 200);
+            let echo = JsFuture::from(response.json().unwrap()).await.unwrap();
+            let sealed = field(&echo, &["headers", "x-byok-sealed"]).unwrap();
+            assert!(sealed.starts_with("v1.k2."), "{sealed}");
+            assert!(!sealed.contains(&OPENAI_KEY[8..16]), "{sealed}");
+            assert_eq!(field(&echo, &["headers", "x-byok-key"]), None);
+            assert_eq!(field(&echo, &["body"]).as_deref(), Some("{}"));
+        } else {
+            // Still unknown after asking again: the proxy's answer, not a loop.
+            assert_eq!(response.status(), 401);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
 async fn fetch_attaches_the_key_header_only_for_the_proxy() {
     let name = unique_name("fetch");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
