@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::Settings;
 use crate::core::headers::KEY_SOURCE_NAME;
-use crate::core::key::Fingerprinter;
+use crate::core::key::{Fingerprinter, Fingerprints};
 use crate::core::{BuildError, ProxyError};
 use crate::http::Client;
 use crate::limits::{RateLimits, Slots};
@@ -32,6 +32,8 @@ pub struct AppState {
     pub(crate) counters: Arc<Shard>,
     /// The shared store, through this worker's own connection.
     pub(crate) store: Store,
+    /// Key fingerprints, with this worker's cache of recent ones.
+    pub(crate) fingerprints: Arc<Fingerprints>,
 }
 
 /// What every request handler shares, across workers.
@@ -45,7 +47,8 @@ pub struct Shared {
     pub(crate) slots: Arc<Slots>,
     /// Open client connections, across workers.
     pub(crate) connections: Arc<Slots>,
-    pub(crate) fingerprints: Fingerprinter,
+    /// Makes each worker's [`Fingerprints`].
+    pub(crate) fingerprinter: Fingerprinter,
     /// The keys requests' keys may be sealed to.
     pub(crate) seal_keys: SealKeys,
 }
@@ -72,15 +75,17 @@ impl AppState {
         let client = Client::new(&settings.upstream)?;
         let metrics = Arc::new(Metrics::default());
         let store = Store::new(&settings.store, Arc::clone(&metrics))?;
+        let fingerprinter = Fingerprinter::new(settings.secret.fingerprint_key());
         Ok(Self {
             client,
             counters: metrics.shard(),
             store,
+            fingerprints: Arc::new(Fingerprints::new(fingerprinter.clone())),
             shared: Arc::new(Shared {
                 limits: RateLimits::new(settings.limits.clone()),
                 slots: Slots::new(settings.limits.max_concurrent),
                 connections: Slots::new(settings.max_connections),
-                fingerprints: Fingerprinter::new(settings.secret.fingerprint_key()),
+                fingerprinter: fingerprinter.clone(),
                 seal_keys: SealKeys::new(
                     settings.secret.request_seal_key(),
                     settings.seal.rotation.as_secs(),
@@ -100,6 +105,7 @@ impl AppState {
             client: self.client.for_worker(),
             counters: self.shared.metrics.shard(),
             store: self.store.for_worker(),
+            fingerprints: Arc::new(Fingerprints::new(self.shared.fingerprinter.clone())),
         }
     }
 
