@@ -19,6 +19,10 @@ pub const KEY_SOURCE_NAME: HeaderName = HeaderName::from_static(KEY_SOURCE_HEADE
 
 /// The header a user token comes in (a JWT the app signs; see `tiers`).
 pub const USER_HEADER: &str = "x-byok-user";
+/// [`USER_HEADER`] as a name.
+pub const USER_NAME: HeaderName = HeaderName::from_static(USER_HEADER);
 
 /// The header a client sets a daily spend cap for its key in, USD.
 pub const DAILY_CAP_HEADER: &str = "x-byok-daily-cap";
+/// [`DAILY_CAP_HEADER`] as a name.
+pub const DAILY_CAP_NAME: HeaderName = HeaderName::from_static(DAILY_CAP_HEADER);

@@ -4,7 +4,7 @@
 use axum::http::HeaderMap;
 use secrecy::SecretString;
 
-use crate::core::headers::DAILY_CAP_HEADER;
+use crate::core::headers::DAILY_CAP_NAME;
 use crate::core::key::KeySource;
 use crate::core::money::usd;
 use crate::core::{Provider, ProxyError};
@@ -72,7 +72,7 @@ pub(super) fn daily_cap(
     grant: Option<&grants::Resolved>,
 ) -> Result<Option<f64>, ProxyError> {
     let asked = headers
-        .get(DAILY_CAP_HEADER)
+        .get(DAILY_CAP_NAME)
         .map(|v| parse_cap(v.to_str().unwrap_or("?")))
         .transpose()?;
     let granted = grant.and_then(|g| g.meta.scope.daily_cap_nano_usd).map(usd);

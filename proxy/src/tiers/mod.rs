@@ -22,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::core::clock::{now_ms, today, until_midnight};
 use crate::core::grant_id::GrantId;
-use crate::core::headers::USER_HEADER;
+use crate::core::headers::USER_NAME;
 use crate::core::ledger::{SPEND_SERVER, Subject};
 use crate::core::model::matches;
 use crate::core::money::usd;
@@ -214,7 +214,7 @@ impl Caller {
 /// configured tier, or any `X-BYOK-User` when no user tokens are configured.
 pub fn identify(plans: &Plans, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, ProxyError> {
     let app = plans.is_app(headers);
-    let Some(value) = headers.get(USER_HEADER) else {
+    let Some(value) = headers.get(USER_NAME) else {
         let actor = if app {
             Actor::App
         } else {
