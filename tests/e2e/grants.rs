@@ -557,6 +557,56 @@ async fn grants_revocation_and_limits_work_on_a_redis_cluster() {
 }
 
 #[tokio::test]
+async fn one_node_of_a_cluster_is_enough_to_find_the_rest() {
+    let cluster = RedisCluster::start();
+    // Each instance is given a different single node, as a managed service's one address.
+    let fake = FakeProvider::start().await;
+    let mut args = upstream_args(&fake);
+    args.push("--redis-url".to_owned());
+    let start = |node: usize| {
+        let mut args = args.clone();
+        args.push(cluster.node_url(node));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ProxyProcess::start(&args, &[("BYOK_SECRET", SECRET)])
+    };
+    let (a, b) = (start(0), start(2));
+    assert_eq!(health(&a).await, "ok");
+    // Grant ids are random, so their keys fall in every node's slots: each grant made on one
+    // instance is used and revoked on the other.
+    for _ in 0..6 {
+        let (token, id) = grant(&a, json!({"provider": "openai", "max_requests": 1})).await;
+        assert_eq!(chat(&b, &token, "openai/gpt-4o-mini").await.status(), 200);
+        assert_eq!(
+            code(chat(&a, &token, "openai/gpt-4o-mini").await).await.0,
+            403,
+            "its one request is taken, whichever node holds it"
+        );
+        let r = as_owner(&b, reqwest::Method::DELETE, &format!("/byok/grants/{id}")).await;
+        assert_eq!(r.status(), 204);
+    }
+    let (token, _) = grant(&b, json!({"provider": "openai"})).await;
+    assert_eq!(chat(&a, &token, "openai/gpt-4o-mini").await.status(), 200);
+    let nodes_used = (0..3)
+        .filter(|node| {
+            byok_e2e::dump_all(&[cluster.node_url(*node)])
+                .iter()
+                .any(|(k, _)| k.starts_with("byok:"))
+        })
+        .count();
+    assert!(
+        nodes_used >= 2,
+        "keys on {nodes_used} node(s): MOVED was followed"
+    );
+    for proxy in [&a, &b] {
+        assert!(
+            !proxy.logs().contains("shared store unavailable"),
+            "{}",
+            proxy.logs()
+        );
+    }
+}
+
+#[tokio::test]
 async fn creation_is_capped_per_key_and_rate_limited() {
     let fake = FakeProvider::start().await;
     let mut args = upstream_args(&fake);

@@ -189,6 +189,12 @@ impl RedisCluster {
         self.node_urls().join(",")
     }
 
+    /// One node's URL, as a managed service gives one address for a whole cluster.
+    #[must_use]
+    pub fn node_url(&self, node: usize) -> String {
+        self.node_urls().swap_remove(node)
+    }
+
     fn node_urls(&self) -> Vec<String> {
         self.ports
             .iter()

@@ -125,8 +125,9 @@ pub struct Args {
     #[arg(long, env = "BYOK_WORKERS")]
     pub workers: Option<usize>,
     /// Redis for state shared by several instances (grants, their counters, rate limits): one
-    /// redis:// or rediss:// URL, or the comma-separated node URLs of a Redis Cluster
-    /// [default: none; state stays in this process].
+    /// redis:// or rediss:// URL (a server, or any one node of a Redis Cluster: it is asked),
+    /// or the comma-separated node URLs of a cluster [default: none; state stays in this
+    /// process].
     #[arg(long, env = "BYOK_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Longest wait for the shared store on one operation [default: 250ms].

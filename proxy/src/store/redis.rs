@@ -1,4 +1,7 @@
-//! The Redis store: one server (`redis://`, `rediss://`) or a Redis Cluster (several node URLs).
+//! The Redis store: one server (`redis://`, `rediss://`) or a Redis Cluster (the URL of any one
+//! node, as managed services give it, or several node URLs). With one URL, each worker asks the
+//! server on connecting whether it runs in cluster mode (`INFO cluster`: `cluster_enabled:1`);
+//! a cluster's other nodes are then found from it, and MOVED followed.
 //!
 //! Keys (each carries a hash tag, so a multi-key step never spans cluster slots):
 //!
@@ -103,7 +106,13 @@ return 1
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 enum Target {
-    Single(redis::Client),
+    /// One URL: a single server, or one node of a cluster (asked at connection).
+    One {
+        client: redis::Client,
+        /// The same node as a cluster's seed, should it say it is one.
+        seed: ClusterClient,
+    },
+    /// Several URLs: the nodes of a cluster.
     Cluster(ClusterClient),
 }
 
@@ -160,6 +169,27 @@ impl ConnectionLike for Conn {
     }
 }
 
+/// Whether the server `client` names runs in cluster mode.
+async fn is_cluster_node(client: &redis::Client, timeout: Duration) -> Result<bool, StoreError> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    let mut probe = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| failed(&e))?;
+    match redis::cmd("INFO")
+        .arg("cluster")
+        .query_async::<String>(&mut probe)
+        .await
+    {
+        Ok(info) => Ok(info.contains("cluster_enabled:1")),
+        Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => Err(failed(&e)),
+        // INFO refused (an ACL that allows only data commands): a single server, as before.
+        Err(_) => Ok(false),
+    }
+}
+
 fn failed(e: &redis::RedisError) -> StoreError {
     StoreError(e.to_string())
 }
@@ -194,17 +224,21 @@ impl RedisStore {
             })
         };
         urls.iter().try_for_each(|u| check(u))?;
+        let cluster = |nodes: &[String]| {
+            ClusterClient::builder(nodes.iter().map(String::as_str))
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(1)
+                .build()
+                .map_err(|e| e.to_string())
+        };
         let target = match urls {
             [] => return Err("no URL given".into()),
-            [one] => Target::Single(redis::Client::open(one.as_str()).map_err(|e| e.to_string())?),
-            nodes => Target::Cluster(
-                ClusterClient::builder(nodes.iter().map(String::as_str))
-                    .connection_timeout(timeout)
-                    .response_timeout(timeout)
-                    .retries(1)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            ),
+            [one] => Target::One {
+                client: redis::Client::open(one.as_str()).map_err(|e| e.to_string())?,
+                seed: cluster(urls)?,
+            },
+            nodes => Target::Cluster(cluster(nodes)?),
         };
         Ok(Self {
             target: Arc::new(target),
@@ -226,7 +260,17 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, StoreError> {
         let conn = self.conn.get_or_try_init(|| async {
             match &*self.target {
-                Target::Single(client) => {
+                Target::One { client, seed } => {
+                    // Managed services give one address for a whole cluster: a node says
+                    // which it is (`INFO cluster`), and a cluster client finds the others
+                    // from it and follows MOVED.
+                    if is_cluster_node(client, self.timeout).await? {
+                        return seed
+                            .get_async_connection()
+                            .await
+                            .map(Conn::Cluster)
+                            .map_err(|e| failed(&e));
+                    }
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(self.timeout))
                         .set_response_timeout(Some(self.timeout))
