@@ -349,8 +349,9 @@ async fn what_a_relay_records_is_useless_to_it_on_any_instance() {
         }
     }
 
-    // Sealed too long ago, or too far ahead.
-    for time in [now() - 61, now() + 61] {
+    // Sealed too long ago, or too far ahead (by more than a second or two of test: the skew
+    // is 60 s either way).
+    for time in [now() - 65, now() + 65] {
         let stale = sealed(&a, "POST", CHAT, body.as_bytes(), time).await;
         let got = code(send(&b.url(), "POST", CHAT, &body, &stale).await).await;
         assert_eq!(got, (401, "seal_stale".into()));

@@ -327,6 +327,24 @@ impl BrowserVault {
         Ok(response)
     }
 
+    /// Calls the proxy with `key` alone (sealed as this vault seals): the status and JSON answer.
+    pub(super) async fn call_with_key(
+        &self,
+        method: &str,
+        url: &str,
+        key: &SecretString,
+        body: Option<String>,
+    ) -> Result<(u16, Option<JsValue>), VaultError> {
+        call(
+            &self.inner.sealer,
+            method,
+            url,
+            &Credentials::key(key),
+            body,
+        )
+        .await
+    }
+
     /// Asks the proxy whether `provider` accepts `api_key` (not necessarily saved).
     ///
     /// # Errors
@@ -340,14 +358,7 @@ impl BrowserVault {
         api_key: &SecretString,
     ) -> Result<KeyTestResult, VaultError> {
         let url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
-        let (status, body) = call(
-            &self.inner.sealer,
-            "POST",
-            &url,
-            &Credentials::key(api_key),
-            None,
-        )
-        .await?;
+        let (status, body) = self.call_with_key("POST", &url, api_key, None).await?;
         if !(200..300).contains(&status) {
             // The proxy's own error: unreachable provider, limits.
             return Err(proxy_error(status, body.as_ref()));

@@ -19,7 +19,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::api::Vault;
 use super::browser::BrowserVault;
 use super::js::{invalid, js_error, parse_provider, to_js};
-use super::request::{Credentials, call, proxy_error};
+use super::request::proxy_error;
 use crate::{GrantRecord, Provider, VaultError, validate_grant_label};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -224,14 +224,9 @@ impl BrowserVault {
             "daily_cap_usd": cap_usd,
         });
         let url = format!("{}byok/grants", self.proxy_base());
-        let (status, answer) = call(
-            &self.inner.sealer,
-            "POST",
-            &url,
-            &Credentials::key(&key),
-            Some(body.to_string()),
-        )
-        .await?;
+        let (status, answer) = self
+            .call_with_key("POST", &url, &key, Some(body.to_string()))
+            .await?;
         if status != 201 {
             return Err(proxy_error(status, answer.as_ref()));
         }
@@ -276,14 +271,7 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         let (_, key) = self.core().key_by_id(&grant.key_id)?;
         let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-        let (status, answer) = call(
-            &self.inner.sealer,
-            "GET",
-            &url,
-            &Credentials::key(&key),
-            None,
-        )
-        .await?;
+        let (status, answer) = self.call_with_key("GET", &url, &key, None).await?;
         match status {
             200 => {
                 let field = |name: &str| {
@@ -319,14 +307,7 @@ impl BrowserVault {
         let grant = self.remembered(&self.core().grants().await?, id)?;
         if let Ok((_, key)) = self.core().key_by_id(&grant.key_id) {
             let url = format!("{}byok/grants/{}", self.proxy_base(), grant.id);
-            let (status, answer) = call(
-                &self.inner.sealer,
-                "DELETE",
-                &url,
-                &Credentials::key(&key),
-                None,
-            )
-            .await?;
+            let (status, answer) = self.call_with_key("DELETE", &url, &key, None).await?;
             // 401: already expired or revoked, which is what was asked.
             if !matches!(status, 204 | 401) {
                 return Err(proxy_error(status, answer.as_ref()));
@@ -357,14 +338,7 @@ impl BrowserVault {
         }
         let (_, key) = self.core().key_by_id(key_id)?;
         let url = format!("{}byok/grants", self.proxy_base());
-        let (status, answer) = call(
-            &self.inner.sealer,
-            "DELETE",
-            &url,
-            &Credentials::key(&key),
-            None,
-        )
-        .await?;
+        let (status, answer) = self.call_with_key("DELETE", &url, &key, None).await?;
         if status != 200 {
             return Err(proxy_error(status, answer.as_ref()));
         }
