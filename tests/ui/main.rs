@@ -763,6 +763,13 @@ async fn the_whole_journey_in_a_real_browser() {
         .wait_text("#notice", "may spend at most $1 a day (UTC)")
         .await;
     browser.wait_text(&valid_row, "Daily cap $1").await;
+    // Today's $1.80 already passes it: the row says so before anything is refused.
+    browser
+        .wait_text(
+            &format!("{valid_row} .cap-note"),
+            "Today's cap of $1.00 is reached: the proxy refuses this key until midnight UTC.",
+        )
+        .await;
     browser.shot("08d-daily-cap").await;
     let chats_before = fake.requests().len();
     open_tab(&browser, "try").await;

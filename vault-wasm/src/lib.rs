@@ -66,8 +66,8 @@ pub use passkey::{PasskeyInfo, PasskeyRequest};
 pub use secret::{SecretString, SymmetricKey};
 pub use store::{Batch, MemoryStore, Store};
 pub use usage::{
-    KeySource, ModelChoice, ModelList, ModelUsage, Serves, SourceUsage, Totals, UsageDay,
-    UsageReport,
+    CapStatus, KeySource, ModelChoice, ModelList, ModelUsage, Serves, SourceUsage, Totals,
+    UsageDay, UsageReport,
 };
 pub use usd::{MAX_CAP_USD, format_usd, group_thousands, parse_usd};
 pub use vault::{LockReason, MIN_PASSWORD_CHARS, RETEST_INTERVAL_MS, Vault};

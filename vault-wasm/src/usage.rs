@@ -122,6 +122,51 @@ pub struct ModelUsage {
     pub totals: Totals,
 }
 
+/// The share of a key's daily cap past which the vault says the cap is near.
+pub const NEAR_CAP: f64 = 0.8;
+
+/// Where today's spend stands against a key's own daily cap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapStatus {
+    /// The cap, US dollars.
+    pub cap_usd: f64,
+    /// Spent today (UTC) with the key, US dollars (what could be priced).
+    pub spent_usd: f64,
+    /// The share of the cap spent, in whole percent (rounded down).
+    pub used_percent: u32,
+    /// At least [`NEAR_CAP`] of the cap is spent.
+    pub near: bool,
+    /// The cap is spent: the proxy refuses the key's requests until midnight UTC.
+    pub reached: bool,
+}
+
+impl CapStatus {
+    /// Today's standing of a key whose cap is `cap_micro_usd` (none: no standing) and that
+    /// spent `today`.
+    #[must_use]
+    pub fn of(cap_micro_usd: Option<u64>, today: &Totals) -> Option<Self> {
+        // At most 10^12 micro-dollars: exact in f64.
+        #[allow(clippy::cast_precision_loss)]
+        let cap_usd = cap_micro_usd? as f64 / 1e6;
+        let spent_usd = today.cost_usd.unwrap_or(0.0).max(0.0);
+        let share = if cap_usd > 0.0 {
+            spent_usd / cap_usd
+        } else {
+            1.0
+        };
+        // A share of a cap, in percent: small and non-negative.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let used_percent = (share * 100.0).floor().min(f64::from(u32::MAX)) as u32;
+        Some(Self {
+            cap_usd,
+            spent_usd,
+            used_percent,
+            near: share >= NEAR_CAP,
+            reached: share >= 1.0,
+        })
+    }
+}
+
 /// The proxy's `GET /byok/usage` answer.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct UsageReport {
@@ -242,6 +287,40 @@ pub struct ModelList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cap_is_near_from_eighty_percent_and_reached_at_its_amount() {
+        let spent = |usd: f64| Totals {
+            cost_usd: Some(usd),
+            ..Totals::default()
+        };
+        assert_eq!(
+            CapStatus::of(None, &spent(5.0)),
+            None,
+            "no cap, no standing"
+        );
+        let at = |usd: f64| CapStatus::of(Some(2_000_000), &spent(usd)).unwrap();
+        assert_eq!(
+            (at(0.0).used_percent, at(0.0).near, at(0.0).reached),
+            (0, false, false)
+        );
+        assert_eq!((at(1.58).used_percent, at(1.58).near), (79, false));
+        assert_eq!(
+            (at(1.60).used_percent, at(1.60).near, at(1.60).reached),
+            (80, true, false)
+        );
+        assert_eq!(
+            (at(1.80).used_percent, at(1.80).near, at(1.80).reached),
+            (90, true, false)
+        );
+        assert_eq!((at(2.0).used_percent, at(2.0).reached), (100, true));
+        assert_eq!((at(3.6).used_percent, at(3.6).reached), (180, true));
+        assert!((at(1.8).cap_usd - 2.0).abs() < 1e-9 && (at(1.8).spent_usd - 1.8).abs() < 1e-9);
+        let unpriced = CapStatus::of(Some(1_000_000), &Totals::default()).unwrap();
+        assert_eq!((unpriced.used_percent, unpriced.near), (0, false));
+        let zero = CapStatus::of(Some(0), &spent(0.0)).unwrap();
+        assert!(zero.reached, "a $0 cap is reached at once");
+    }
 
     const ANSWER: &str = r#"{"currency":"USD",
       "today":{"requests":2,"input_tokens":30,"cached_input_tokens":0,"output_tokens":12,

@@ -2,7 +2,7 @@
 //! days of the Usage chart (your keys against the app's, per day and per provider).
 
 use byok_providers::day::{date, day_number};
-use byok_vault::{KeySource, Provider, Totals, UsageReport};
+use byok_vault::{CapStatus, KeySource, Provider, Totals, UsageReport};
 
 /// Days in the chart, today included.
 pub const DAYS: usize = 30;
@@ -21,6 +21,26 @@ pub fn dollars(usd: Option<f64>) -> String {
         }
         Some(usd) => format!("${usd:.2}"),
     }
+}
+
+/// What a key row says of its daily cap today: nothing below 80% of it, a warning from there,
+/// and that it is reached at 100%.
+#[must_use]
+pub fn cap_note(cap: Option<&CapStatus>) -> Option<String> {
+    let cap = cap.filter(|c| c.near)?;
+    Some(if cap.reached {
+        format!(
+            "Today's cap of {} is reached: the proxy refuses this key until midnight UTC.",
+            dollars(Some(cap.cap_usd))
+        )
+    } else {
+        format!(
+            "{}% of today's cap spent ({} of {}).",
+            cap.used_percent,
+            dollars(Some(cap.spent_usd)),
+            dollars(Some(cap.cap_usd))
+        )
+    })
 }
 
 /// A count with thousands separators: `12,345` (the vault's, so every number reads alike).
@@ -176,6 +196,21 @@ pub fn scale(bars: &[DayBar], by_cost: bool) -> f64 {
 mod tests {
     use super::*;
     use byok_vault::{SourceUsage, UsageDay};
+
+    #[test]
+    fn a_cap_is_mentioned_from_eighty_percent() {
+        let status = |usd: f64| CapStatus::of(Some(2_000_000), &spent(1, usd));
+        assert_eq!(cap_note(None), None);
+        assert_eq!(cap_note(status(1.5).as_ref()), None, "75%: not yet");
+        assert_eq!(
+            cap_note(status(1.8).as_ref()).as_deref(),
+            Some("90% of today's cap spent ($1.80 of $2.00).")
+        );
+        assert_eq!(
+            cap_note(status(2.4).as_ref()).as_deref(),
+            Some("Today's cap of $2.00 is reached: the proxy refuses this key until midnight UTC.")
+        );
+    }
 
     fn spent(requests: u64, cost: f64) -> Totals {
         Totals {

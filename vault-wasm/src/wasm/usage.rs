@@ -9,7 +9,7 @@
 //! await vault.setDailyCap(keyId, "5");             // sent as X-BYOK-Daily-Cap with the key
 //! ```
 
-use js_sys::Promise;
+use js_sys::{Promise, Reflect};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -20,7 +20,7 @@ use super::grants::Amount;
 use super::js::{invalid, js_error, to_js};
 use super::request::{Credentials, call, proxy_error};
 use super::seal::Sealer;
-use crate::{ModelList, SecretString, UsageReport, VaultError};
+use crate::{CapStatus, ModelList, SecretString, UsageReport, VaultError};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_USAGE_TYPES: &'static str = r#"
@@ -32,6 +32,8 @@ export interface UsageTotals {
 /** `GET /byok/usage?by=source`: today, the last 30 days, each day (split by provider and key source), each model. */
 export interface UsageReport {
   currency: "USD"; today: UsageTotals; last_30_days: UsageTotals;
+  /** A saved key's usage only, when it has a daily cap: today's spend against it. */
+  cap?: { capUsd: number; spentTodayUsd: number; usedPercent: number; nearCap: boolean; reached: boolean };
   days: (UsageTotals & { date: string; sources: (UsageTotals & { provider: ProviderId; key_source: "user" | "server" | "grant" })[] })[];
   models: (UsageTotals & { provider: ProviderId; model: string; key_source: "user" | "server" | "grant" })[];
 }
@@ -79,10 +81,28 @@ impl BrowserVault {
     ///
     /// [`VaultError::Locked`], [`VaultError::NotFound`], [`VaultError::Unreachable`],
     /// [`VaultError::Proxy`] with the proxy's reason.
+    ///
+    /// With a daily cap on the key, the JavaScript value also says where today stands against
+    /// it (`cap`: `nearCap` from 80%, `reached` at 100%; see [`CapStatus`]).
     pub async fn key_usage(&self, id: &str) -> Result<(UsageReport, JsValue), VaultError> {
         let (_, key) = self.core().key_by_id(id)?;
         let url = format!("{}byok/usage?by=source", self.proxy_base());
-        get(&self.inner.sealer, &url, &Credentials::key(&key)).await
+        let (report, value): (UsageReport, JsValue) =
+            get(&self.inner.sealer, &url, &Credentials::key(&key)).await?;
+        if let Some(cap) = CapStatus::of(self.core().daily_cap(id)?, &report.today) {
+            let standing = js_sys::Object::new();
+            for (name, field) in [
+                ("capUsd", JsValue::from(cap.cap_usd)),
+                ("spentTodayUsd", cap.spent_usd.into()),
+                ("usedPercent", cap.used_percent.into()),
+                ("nearCap", cap.near.into()),
+                ("reached", cap.reached.into()),
+            ] {
+                let _ = Reflect::set(&standing, &name.into(), &field); // a fresh plain object
+            }
+            let _ = Reflect::set(&value, &"cap".into(), &standing);
+        }
+        Ok((report, value))
     }
 
     /// What the app's user spent, whichever key served (asked with the user token).

@@ -1,6 +1,6 @@
 //! The keys tab: one card per provider with its saved keys.
 
-use byok_vault::{KeyInfo, Provider, TestStatus, UsageReport, validate_label};
+use byok_vault::{CapStatus, KeyInfo, Provider, TestStatus, UsageReport, validate_label};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -261,6 +261,11 @@ fn KeySpend(
 ) -> impl IntoView {
     let ctx = Ctx::get();
     let spend = RwSignal::new(None::<Result<UsageReport, String>>);
+    let cap_note = move || {
+        let report = spend.get()?.ok()?;
+        let cap = ctx.vault().core().daily_cap(&id.get_value()).ok()?;
+        spend::cap_note(CapStatus::of(cap, &report.today).as_ref())
+    };
     Effect::new(move |_| {
         // Again after each answer on the Try-it tab.
         ctx.spend_changed.track();
@@ -287,6 +292,7 @@ fn KeySpend(
                 Some(Err(_)) => "Usage: the proxy could not say".to_owned(),
             }}
             <span class="cap">{cap_text}</span>
+            {move || cap_note().map(|note| view! { <span class="cap-note" role="status">{note}</span> })}
         </p>
     }
 }
