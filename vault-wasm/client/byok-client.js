@@ -17,6 +17,8 @@
 const VERSION = 1;
 const CONNECT_TIMEOUT_MS = 10_000;
 const HANDOFF_WAIT_MS = 3_000;
+/** How long a closed consent window's answer may still be on its way. */
+const CLOSED_GRACE_MS = 1_000;
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /** An error from the vault or this library; `code` says which (see the README). */
@@ -315,7 +317,10 @@ export class Byok {
       return Promise.reject(fail("popup_blocked", "the browser blocked the vault's window; call this from a click"));
     }
     return new Promise((resolve) => {
+      let finished = false;
       const done = (result) => {
+        if (finished) return;
+        finished = true;
         window.removeEventListener("message", onMessage);
         clearInterval(watch);
         resolve(result);
@@ -331,11 +336,17 @@ export class Byok {
         }
       };
       window.addEventListener("message", onMessage);
+      // The window closes itself right after posting its answer, and the browser may show it
+      // closed before that message is delivered here: a closed window counts as "no" only if
+      // no answer follows within CLOSED_GRACE_MS.
+      let closedAt = 0;
       const watch = setInterval(() => {
-        if (popup.closed) {
+        if (!popup.closed) return;
+        closedAt ||= performance.now();
+        if (performance.now() - closedAt >= CLOSED_GRACE_MS) {
           done({ approved: false, code: "denied", message: "the vault's window was closed" });
         }
-      }, 300);
+      }, 100);
     });
   }
 }
