@@ -140,7 +140,9 @@ impl Service<Request<Incoming>> for Dispatch {
         let provider = passthrough_provider(request.uri().path());
         match door(&connection.state, request.headers()) {
             Door::Pass => {}
-            Door::Unseal => return Either::Left(Box::pin(sealed(Arc::clone(connection), request))),
+            Door::Unseal => {
+                return Either::Left(Box::pin(sealed(Arc::clone(connection), provider, request)));
+            }
             Door::Refuse(err) => {
                 let response = connection
                     .state
@@ -177,10 +179,10 @@ impl Service<Request<Incoming>> for Dispatch {
 /// A request with a sealed key: opened first (see [`super::unseal`]), then routed as any other.
 async fn sealed(
     connection: Arc<Connection>,
+    provider: Option<Provider>,
     request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let state = &connection.state;
-    let provider = passthrough_provider(request.uri().path());
     let (parts, body) = match unseal(state, request).await {
         Ok(opened) => opened,
         Err(err) => return Ok(state.finish(provider.map_or("none", Provider::id), Err(err))),

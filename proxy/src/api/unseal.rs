@@ -2,10 +2,10 @@
 //! limit) and its key opened for it (see [`crate::seal`]); it then goes on exactly as if it
 //! had come with `X-BYOK-Key`. With `BYOK_REQUIRE_SEALED=on`, a plain key is refused here.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use hyper::body::Incoming;
 use secrecy::ExposeSecret;
 
@@ -13,7 +13,7 @@ use crate::core::ProxyError;
 use crate::core::clock::now_ms;
 use crate::core::grant_id::TOKEN_PREFIX;
 use crate::core::headers::{KEY_NAME, SEALED_NAME};
-use crate::pipeline::read_all;
+use crate::pipeline::read_whole;
 use crate::seal;
 use crate::state::AppState;
 
@@ -62,16 +62,7 @@ pub(super) async fn unseal(
     request: Request<Incoming>,
 ) -> Result<(Parts, Bytes), ProxyError> {
     let (mut parts, body) = request.into_parts();
-    let limit = state.settings.body_limit;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ProxyError::BodyTooLarge(limit));
-    }
-    let body = read_all(axum::body::Body::new(body), limit).await?;
+    let body = read_whole(Body::new(body), &parts.headers, state.settings.body_limit).await?;
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let request = byok_seal::Request::new(parts.method.as_str(), target, &body);
     let sealed = parts
@@ -86,7 +77,7 @@ pub(super) async fn unseal(
         now_ms() / 1000,
     )
     .await?;
-    // The opened key, where every route reads a key; checked visible ASCII by `seal::open`.
+    // The opened key, where every route reads a key (which checks its shape, as for any key).
     let mut value =
         HeaderValue::from_str(key.expose_secret()).map_err(|_| ProxyError::MalformedKey)?;
     value.set_sensitive(true);

@@ -14,13 +14,7 @@ pub(super) async fn read_body(
     limit: u64,
     buffer: bool,
 ) -> Result<InBody, ProxyError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ProxyError::BodyTooLarge(limit));
-    }
+    let declared = declared_within(headers, limit)?;
     match body {
         InBody::Ready(bytes) => Ok(InBody::Ready(bytes)),
         // A declared length within the limit streams straight through (hyper holds the client
@@ -28,6 +22,29 @@ pub(super) async fn read_body(
         InBody::Streaming(body) if declared.is_some() && !buffer => Ok(InBody::Streaming(body)),
         InBody::Streaming(body) => read_all(body, limit).await.map(InBody::Ready),
     }
+}
+
+/// The body's declared length, refusing one over `limit` before anything is read.
+fn declared_within(headers: &HeaderMap, limit: u64) -> Result<Option<u64>, ProxyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ProxyError::BodyTooLarge(limit));
+    }
+    Ok(declared)
+}
+
+/// Reads a whole request body of at most `limit` bytes, refusing a declared length over it
+/// before reading anything.
+///
+/// # Errors
+///
+/// As [`read_all`].
+pub async fn read_whole(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, ProxyError> {
+    declared_within(headers, limit)?;
+    read_all(body, limit).await
 }
 
 /// Reads a whole request body of at most `limit` bytes.

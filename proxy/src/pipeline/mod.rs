@@ -32,7 +32,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 
-pub use body::read_all;
+pub use body::{read_all, read_whole};
 pub use outbound::{InBody, Outbound};
 
 use self::body::read_body;
