@@ -81,21 +81,22 @@ pub(super) async fn send(
     let Some(key) = credentials.key else {
         return fetch(url, &request_init).await;
     };
-    let sealable = if sealer.enabled() {
-        Some(Sealable::of(url, &request_init, &headers).await?)
-    } else {
-        None
-    };
     // The vault's key replaces any key header of the caller's, sealed or not.
     let _ = headers.delete(KEY_HEADER);
     let _ = headers.delete(SEALED_HEADER);
+    // Read only when sealing: a plain key goes with any body fetch takes (FormData, streams).
+    let mut sealable: Option<Sealable> = None;
     let mut fresh = false;
     loop {
-        let sealed = match &sealable {
-            Some(request) => {
-                sealer
-                    .seal(request, key.expose_secret().as_bytes(), fresh)
-                    .await?
+        let sealed = match sealer.key(fresh).await? {
+            Some(published) => {
+                let request = match sealable.take() {
+                    Some(read) => read,
+                    None => Sealable::of(url, &request_init, &headers).await?,
+                };
+                let header = published.seal(&request, key.expose_secret().as_bytes())?;
+                sealable = Some(request);
+                Some(header)
             }
             None => None,
         };

@@ -46,9 +46,29 @@ impl SealMode {
 
 /// The proxy's key to seal to, as `GET /byok/seal-key` lists it first.
 #[derive(Debug, Clone)]
-struct Published {
+pub(super) struct Published {
     id: String,
     public: PublicKey,
+}
+
+impl Published {
+    /// The `X-BYOK-Sealed` value for `key` on `request`, now.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] for a key that cannot be sealed (empty, over 1,024 bytes).
+    pub fn seal(&self, request: &Sealable, key: &[u8]) -> Result<String, VaultError> {
+        let bound = byok_seal::Request::with_body_hash(
+            &request.method,
+            &request.target,
+            request.body_sha256,
+        );
+        // Whole seconds since 1970, well inside u64.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let now = (js_sys::Date::now() / 1000.0).floor() as u64;
+        byok_seal::seal(&self.public, &self.id, &bound, now, key)
+            .map_err(|e| invalid(e.to_string()))
+    }
 }
 
 /// Seals keys for one proxy: its mode and what the proxy last published.
@@ -64,7 +84,7 @@ pub(super) struct Sealer {
 pub(super) struct Sealable {
     method: String,
     target: String,
-    body: Vec<u8>,
+    body_sha256: [u8; 32],
 }
 
 impl Sealer {
@@ -77,25 +97,15 @@ impl Sealer {
         }
     }
 
-    /// Whether keys go sealed at all.
-    pub fn enabled(&self) -> bool {
-        self.mode != SealMode::Never
-    }
-
-    /// The `X-BYOK-Sealed` value for `key` on `request`, or `None` to send it plain (only in
-    /// [`SealMode::Auto`], from a proxy that publishes no seal key). `fresh` asks the proxy
+    /// The proxy's key to seal to, or `None` to send keys plain (only in [`SealMode::Never`],
+    /// or in [`SealMode::Auto`] with a proxy that publishes none). `fresh` asks the proxy
     /// again rather than using what it said before.
     ///
     /// # Errors
     ///
     /// [`VaultError::Unreachable`] when the proxy's seal key cannot be had (in
     /// [`SealMode::Always`], also when it has none).
-    pub async fn seal(
-        &self,
-        request: &Sealable,
-        key: &[u8],
-        fresh: bool,
-    ) -> Result<Option<String>, VaultError> {
+    pub async fn key(&self, fresh: bool) -> Result<Option<Published>, VaultError> {
         if self.mode == SealMode::Never {
             return Ok(None);
         }
@@ -108,22 +118,12 @@ impl Sealer {
                 known
             }
         };
-        let Some(published) = published else {
-            return match self.mode {
-                SealMode::Always => Err(VaultError::Unreachable(
-                    "the proxy publishes no seal key, and this vault sends keys only sealed".into(),
-                )),
-                _ => Ok(None),
-            };
-        };
-        let bound = byok_seal::Request::new(&request.method, &request.target, &request.body);
-        let now = (js_sys::Date::now() / 1000.0).floor();
-        // Whole seconds since 1970, well inside u64.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let now = now as u64;
-        byok_seal::seal(&published.public, &published.id, &bound, now, key)
-            .map(Some)
-            .map_err(|e| invalid(e.to_string()))
+        if published.is_none() && self.mode == SealMode::Always {
+            return Err(VaultError::Unreachable(
+                "the proxy publishes no seal key, and this vault sends keys only sealed".into(),
+            ));
+        }
+        Ok(published)
     }
 
     async fn fetch_published(&self) -> Result<Option<Published>, VaultError> {
@@ -222,7 +222,7 @@ impl Sealable {
         Ok(Self {
             method: normalize_method(&method),
             target,
-            body,
+            body_sha256: byok_seal::body_hash(&body),
         })
     }
 }
