@@ -306,7 +306,15 @@ async fn a_proxy_without_a_seal_key_gets_plain_keys_only_when_the_vault_allows_t
         done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
             .await
             .unwrap();
-        let answer = done(vault.fetch("openai".into(), url.clone(), JsValue::UNDEFINED)).await;
+        // A FormData body: sent as before when the key goes plain (it cannot be sealed).
+        let init = js_sys::Object::new();
+        Reflect::set(&init, &"method".into(), &"POST".into()).unwrap();
+        let form_data: js_sys::Function = Reflect::get(&js_sys::global(), &"FormData".into())
+            .unwrap()
+            .into();
+        let form = Reflect::construct(&form_data, &js_sys::Array::new()).unwrap();
+        Reflect::set(&init, &"body".into(), &form).unwrap();
+        let answer = done(vault.fetch("openai".into(), url.clone(), init.into())).await;
         if plain {
             let response: web_sys::Response = answer.unwrap().dyn_into().unwrap();
             let echo = JsFuture::from(response.json().unwrap()).await.unwrap();
