@@ -37,6 +37,7 @@ pub async fn models(
                     "model": price.model,
                     "allowed": allowed,
                     "server_key": allowed && fallback && caller.trusted,
+                    "price_checked": price.checked,
                 })
             })
             .collect();

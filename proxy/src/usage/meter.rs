@@ -169,6 +169,8 @@ mod tests {
             cached_input: Some(0.5),
             output: 2.0,
             cache_write: None,
+            checked: None,
+            source: None,
             id: 0,
         }
     }

@@ -30,6 +30,13 @@ pub struct Price {
     pub output: f64,
     /// Tokens written to a cache (default: `input`).
     pub cache_write: Option<f64>,
+    /// The day these prices were last read from their source (`YYYY-MM-DD`; every bundled
+    /// entry has one).
+    #[serde(default)]
+    pub checked: Option<String>,
+    /// The page they were read from.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Its place in the table (for metrics labels).
     #[serde(skip)]
     pub id: u32,
@@ -196,7 +203,7 @@ mod tests {
     #[test]
     fn the_bundled_table_loads_and_prices_by_the_issue_formula() {
         let table = PriceTable::load(None).unwrap();
-        assert!(table.source.contains("2026-12-01"), "{}", table.source);
+        assert!(table.source.contains("verify"), "{}", table.source);
         let mini = table.find(Provider::Openai, "gpt-4o-mini").unwrap();
         // 1M fresh input at 0.15, 1M cached at 0.075, 1M output at 0.60.
         let cost = mini.cost(&tokens(2_000_000, 1_000_000, 0, 1_000_000));
@@ -216,6 +223,71 @@ mod tests {
                 .is_none()
         );
         assert!(table.exact_models().all(|p| !p.model.ends_with('*')));
+    }
+
+    #[test]
+    fn every_bundled_price_says_when_and_where_it_was_read() {
+        let file: File = toml::from_str(BUNDLED).unwrap();
+        assert!(file.model.len() > 50, "{}", file.model.len());
+        for price in &file.model {
+            let what = format!("{}/{}", price.provider, price.model);
+            let checked = price
+                .checked
+                .as_deref()
+                .unwrap_or_else(|| panic!("{what}: no date"));
+            let day = byok_providers::day::day_number(checked);
+            assert!(day.is_some(), "{what}: {checked:?} is not a YYYY-MM-DD day");
+            let source = price
+                .source
+                .as_deref()
+                .unwrap_or_else(|| panic!("{what}: no source"));
+            assert!(
+                url::Url::parse(source).is_ok_and(|u| u.scheme() == "https"),
+                "{what}: {source:?}"
+            );
+        }
+        // Every provider the table prices from a token table has entries (OpenRouter reports
+        // its cost; Perplexity's bills no table states; custom is the operator's).
+        for provider in Provider::ALL {
+            let priced = file.model.iter().any(|p| p.provider == provider);
+            let expected = !provider.reports_cost()
+                && !matches!(provider, Provider::Perplexity | Provider::Custom);
+            assert_eq!(priced, expected, "{provider}");
+        }
+    }
+
+    #[test]
+    fn no_two_bundled_entries_for_one_model_disagree() {
+        let file: File = toml::from_str(BUNDLED).unwrap();
+        let mut seen = BTreeMap::new();
+        for price in &file.model {
+            let key = (price.provider, price.model.as_str());
+            assert!(
+                seen.insert(key, price).is_none(),
+                "{}/{} is written twice: the later would win unseen",
+                price.provider,
+                price.model
+            );
+        }
+        // A model and its dated snapshots (`gpt-4o` and `gpt-4o-2024-08-06`, `claude-x` and
+        // `claude-x-20250101`) are one model: their entries must agree.
+        let table = PriceTable::load(None).unwrap();
+        let rates = |p: &Price| (p.input, p.cached_input, p.output, p.cache_write);
+        for price in table.exact_models() {
+            for snapshot in ["-2099-01-01", "-20990101"] {
+                let dated = format!("{}{snapshot}", price.model);
+                if let Some(other) = table.find(price.provider, &dated) {
+                    assert_eq!(
+                        rates(other),
+                        rates(price),
+                        "{}/{} and its snapshots ({}) are priced differently",
+                        price.provider,
+                        price.model,
+                        other.model
+                    );
+                }
+            }
+        }
     }
 
     #[test]
