@@ -326,9 +326,25 @@ async fn providers_health_and_metrics() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
+    // The named providers are served at their public addresses by default; custom only
+    // when set (here, at the fake).
     assert_eq!(
         ids,
-        ["openai", "anthropic", "gemini", "openrouter", "custom"]
+        [
+            "openai",
+            "anthropic",
+            "gemini",
+            "openrouter",
+            "mistral",
+            "groq",
+            "deepseek",
+            "xai",
+            "together",
+            "fireworks",
+            "cerebras",
+            "perplexity",
+            "custom"
+        ]
     );
     assert!(
         providers["providers"]

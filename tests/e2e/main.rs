@@ -16,6 +16,8 @@
 //! - `pool`: connections to the provider are reused, replaced when the provider closes them, sent
 //!   again only when safe when the provider closes one as a request leaves, kept idle for less
 //!   than providers keep theirs, and bounded after a burst.
+//! - `providers`: the named OpenAI-compatible providers (Mistral, Groq, DeepSeek, xAI, Together,
+//!   Fireworks, Cerebras, Perplexity) on their real paths, by each route, and their usage.
 //! - `grants`: key grants made and used across two instances sharing a real `redis-server`
 //!   (and a three-node Redis Cluster), scope, limits, revocation, a dead Redis, and nothing
 //!   secret in Redis or the logs; the in-process store without Redis.
@@ -45,6 +47,7 @@ mod logs;
 mod openai_sdk;
 mod pages;
 mod pool;
+mod providers;
 mod safety;
 mod sealed;
 mod streaming;

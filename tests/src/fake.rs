@@ -409,6 +409,25 @@ async fn handle(
                                "thoughtsTokenCount": 50, "totalTokenCount": 1150 }
         }))
         .into_response(),
+        // The Responses API (OpenAI's, and Perplexity's Agent API): an empty request is
+        // refused after the key was accepted, as the real ones do.
+        p if p.ends_with("/v1/responses") => {
+            let request: Value = serde_json::from_str(&text).unwrap_or_default();
+            if request.as_object().is_some_and(serde_json::Map::is_empty) {
+                let body = json!({ "error": { "message": "input is required",
+                    "type": "invalid_request_error" } });
+                return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            }
+            axum::Json(json!({
+                "id": "resp_fake", "object": "response", "status": "completed",
+                "model": request["model"],
+                "output": [{ "type": "message", "role": "assistant",
+                             "content": [{ "type": "output_text", "text": "Hi" }] }],
+                "usage": { "input_tokens": 20, "output_tokens": 9, "total_tokens": 29,
+                           "input_tokens_details": { "cached_tokens": 5 } }
+            }))
+            .into_response()
+        }
         p if p.ends_with("/embeddings") => {
             let request: Value = serde_json::from_str(&text).unwrap_or_default();
             axum::Json(json!({ "object": "list", "model": request["model"],

@@ -33,17 +33,19 @@ pub fn validate_key(provider: Provider, key: &str) -> Result<SecretString, KeySh
     if key.len() > MAX_KEY_LEN {
         return Err(KeyShapeError::TooLong);
     }
-    let prefix = provider.key_prefix();
-    if provider != Provider::Custom {
-        match Provider::guess_from_key(key) {
-            Some(found) if found != provider => {
-                return Err(KeyShapeError::WrongProvider {
-                    expected: provider,
-                    found,
-                });
-            }
-            None => return Err(KeyShapeError::WrongPrefix { provider, prefix }),
-            Some(_) => {}
+    match provider.check_prefix(key) {
+        Ok(()) => {}
+        Err(Some(found)) => {
+            return Err(KeyShapeError::WrongProvider {
+                expected: provider,
+                found,
+            });
+        }
+        Err(None) => {
+            return Err(KeyShapeError::WrongPrefix {
+                provider,
+                prefix: provider.key_prefix(),
+            });
         }
     }
     if key.len() < provider.min_key_len() {
@@ -276,6 +278,19 @@ mod tests {
             (Gemini, "AIzaSyA-abcdefghijklmnopqrstuvwxyz012", Ok(())),
             (Openrouter, "sk-or-v1-abcdefghijklmnopqrstuv", Ok(())),
             (Custom, "anything-goes_123", Ok(())),
+            (Groq, "gsk_abcdefghijklmnopqrstuvwxyz0123456789AB", Ok(())),
+            (Deepseek, "sk-0123456789abcdef0123456789abcdef", Ok(())),
+            (Mistral, "0123456789abcdefABCDEF0123456789", Ok(())),
+            (Mistral, "0123456789abcdef", Err(TooShort(Mistral))),
+            (
+                Mistral,
+                "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+                Err(WrongProvider {
+                    expected: Mistral,
+                    found: Openai,
+                }),
+            ),
+            (Perplexity, "pplx-short", Err(TooShort(Perplexity))),
             (Openai, "", Err(Empty)),
             (Openai, " \t\n ", Err(Empty)),
             (Openai, "sk-abc defghijklmnopqrstuvwxyz", Err(Whitespace)),

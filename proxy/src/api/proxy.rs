@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::core::headers::USER_HEADER;
-use crate::core::{Provider, ProxyError, UnifiedKind, UnknownProvider};
+use crate::core::{KeyCheck, Provider, ProxyError, UnifiedKind, UnknownProvider};
 use crate::http::forward;
 use crate::pipeline::{self, InBody, Outbound};
 use crate::state::AppState;
@@ -63,7 +63,7 @@ async fn unified(
         provider_id = provider.id();
         let path = provider.openai_compatible_path(kind).ok_or_else(|| {
             ProxyError::BadRequest(format!(
-                "{provider} has no OpenAI-compatible endpoint for this route"
+                "{provider} has no OpenAI-compatible endpoint for this route; send its own API's requests to /{provider}/..."
             ))
         })?;
         if model.is_empty() {
@@ -134,21 +134,36 @@ pub(super) async fn test_key(
         // Only the user's own key is tested: no app or user token, so no server-key fallback.
         parts.headers.remove(axum::http::header::AUTHORIZATION);
         parts.headers.remove(USER_HEADER);
-        parts.method = Method::GET;
-        let target = provider.key_check_path().to_owned();
+        let check = provider.key_check();
+        let body = match check {
+            KeyCheck::Get(_) => {
+                parts.method = Method::GET;
+                parts.headers.remove(axum::http::header::CONTENT_TYPE);
+                Bytes::new()
+            }
+            KeyCheck::PostEmpty(_) => {
+                parts.method = Method::POST;
+                parts.headers.insert(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                );
+                Bytes::from_static(b"{}")
+            }
+        };
+        let target = check.path().to_owned();
         let response = pipeline::forward(
             &state,
-            Outbound { provider, target, parts, body: InBody::Ready(Bytes::new()), client_ip: addr.ip(), model: None, strip_usage: false },
+            Outbound { provider, target, parts, body: InBody::Ready(body), client_ip: addr.ip(), model: None, strip_usage: false },
         )
         .await?;
         let status = response.status();
+        let valid = check.accepted(status.as_u16());
         let message = match status.as_u16() {
-            200..=299 => "the key works".to_owned(),
-            401 | 403 => "the provider rejected the key".to_owned(),
             429 => "the key is valid but rate limited or out of credit".to_owned(),
+            _ if valid => "the key works".to_owned(),
+            401 | 403 => "the provider rejected the key".to_owned(),
             code => format!("the provider answered with status {code}"),
         };
-        let valid = status.is_success() || status == StatusCode::TOO_MANY_REQUESTS;
         Ok(Json(json!({ "provider": provider, "valid": valid, "status": status.as_u16(), "message": message }))
             .into_response())
     }

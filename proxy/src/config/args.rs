@@ -17,8 +17,8 @@ use super::parse::{ConfigError, bad};
     about = "Forwards LLM requests to allowlisted providers with the caller's own key \
              (X-BYOK-Key header), streaming responses back; never logs or stores keys.",
     after_help = "Server keys for the optional fallback are read only from the environment: \
-                  BYOK_SERVER_KEY_OPENAI, BYOK_SERVER_KEY_ANTHROPIC, BYOK_SERVER_KEY_GEMINI, \
-                  BYOK_SERVER_KEY_OPENROUTER, BYOK_SERVER_KEY_CUSTOM.\n\
+                  BYOK_SERVER_KEY_<PROVIDER>, e.g. BYOK_SERVER_KEY_OPENAI or \
+                  BYOK_SERVER_KEY_MISTRAL.\n\
                   The server secret, BYOK_SECRET (64 hex digits or base64 of at least 32 random \
                   bytes), is read only from the environment too. It seals grants and keys key \
                   fingerprints; instances sharing a store must share it. Required with \
@@ -50,6 +50,12 @@ pub struct Args {
     /// Base URL of a self-hosted OpenAI-compatible server (provider `custom`; off when unset).
     #[arg(long, env = "BYOK_UPSTREAM_CUSTOM")]
     pub upstream_custom: Option<String>,
+    /// Base URLs of any providers, as comma-separated `provider=url` pairs, e.g.
+    /// `mistral=https://eu.api.mistral.ai,custom=http://127.0.0.1:8000` (the five flags above
+    /// are shorthands; a provider named in both takes the flag's URL).
+    #[arg(long = "upstream", env = "BYOK_UPSTREAMS", value_delimiter = ',')]
+    #[serde(default)]
+    pub upstreams: Vec<String>,
     /// PEM file of root certificates to trust for providers besides the system's (e.g. the
     /// private CA of a self-hosted server).
     #[arg(long, env = "BYOK_UPSTREAM_CA")]
@@ -208,6 +214,7 @@ impl Args {
             ($($f:ident),*) => { Args { config: self.config, $($f: self.$f.or(file.$f),)*
                 cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
                 embed_origins: if self.embed_origins.is_empty() { file.embed_origins } else { self.embed_origins },
+                upstreams: if self.upstreams.is_empty() { file.upstreams } else { self.upstreams },
                 app_tokens: if self.app_tokens.is_empty() { file.app_tokens } else { self.app_tokens },
                 fallback: if self.fallback.is_empty() { file.fallback } else { self.fallback },
                 tiers: if self.tiers.is_empty() { file.tiers } else { self.tiers },

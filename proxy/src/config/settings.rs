@@ -13,8 +13,8 @@ use super::parse::{
     ConfigError, bad, parse_base_url, parse_duration, parse_origin, parse_size, read_roots,
 };
 use super::{plans, shared};
-use crate::core::Provider;
 use crate::core::secret::ServerSecret;
+use crate::core::{Provider, UnknownProvider};
 use crate::grants::GrantSettings;
 use crate::http::UpstreamSettings;
 use crate::limits::LimitSettings;
@@ -166,6 +166,28 @@ impl Args {
                 "BYOK_UPSTREAM_CUSTOM",
             ),
         ];
+        for pair in self
+            .upstreams
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
+            let name = "BYOK_UPSTREAMS / --upstream";
+            let (id, url) = pair.split_once('=').ok_or_else(|| {
+                bad(
+                    name,
+                    "expected provider=url pairs, like mistral=https://api.mistral.ai",
+                )
+            })?;
+            let provider: Provider = id
+                .trim()
+                .parse()
+                .map_err(|e: UnknownProvider| bad(name, e.to_string()))?;
+            s.upstream.base_urls.insert(
+                provider,
+                parse_base_url(url.trim()).map_err(|p| bad(name, p))?,
+            );
+        }
         for (provider, value, name) in given {
             if let Some(url) = value {
                 s.upstream
@@ -372,6 +394,10 @@ mod tests {
             "https://openrouter.ai/api"
         );
         assert!(!s.upstream.serves(Provider::Custom));
+        assert_eq!(
+            s.upstream.base_urls[&Provider::Groq],
+            "https://api.groq.com/openai"
+        );
         assert_eq!(s.body_limit, 10 * 1024 * 1024);
         assert!(s.workers >= 1);
         assert_eq!(
@@ -380,6 +406,31 @@ mod tests {
                 .unwrap()
                 .workers,
             3
+        );
+    }
+
+    #[test]
+    fn any_provider_can_be_pointed_elsewhere_and_the_flag_wins() {
+        let s = args(&[
+            "--upstream",
+            " mistral=http://127.0.0.1:9001/ , custom=http://127.0.0.1:9002,openai=http://a",
+            "--upstream-openai",
+            "http://b",
+        ])
+        .validate(|_| None)
+        .unwrap();
+        assert_eq!(
+            s.upstream.base_urls[&Provider::Mistral],
+            "http://127.0.0.1:9001"
+        );
+        assert_eq!(
+            s.upstream.base_urls[&Provider::Custom],
+            "http://127.0.0.1:9002"
+        );
+        assert_eq!(s.upstream.base_urls[&Provider::Openai], "http://b");
+        assert_eq!(
+            s.upstream.base_urls[&Provider::Cerebras],
+            "https://api.cerebras.ai"
         );
     }
 
@@ -396,6 +447,9 @@ mod tests {
                 &["--upstream-custom", "https://u:p@x"],
                 "BYOK_UPSTREAM_CUSTOM",
             ),
+            (&["--upstream", "mistral"], "BYOK_UPSTREAMS"),
+            (&["--upstream", "azure=https://x"], "BYOK_UPSTREAMS"),
+            (&["--upstream", "groq=ftp://x"], "BYOK_UPSTREAMS"),
             (&["--idle-timeout", "soon"], "BYOK_IDLE_TIMEOUT"),
             (&["--header-read-timeout", "0s"], "BYOK_HEADER_READ_TIMEOUT"),
             (&["--max-connections", "0"], "BYOK_MAX_CONNECTIONS"),

@@ -25,5 +25,7 @@ pub mod money;
 pub mod secret;
 pub mod sync;
 
-pub use byok_providers::{ANTHROPIC_VERSION, Auth, Provider, UnifiedKind, UnknownProvider};
+pub use byok_providers::{
+    ANTHROPIC_VERSION, Auth, Dialect, KeyCheck, Provider, UnifiedKind, UnknownProvider,
+};
 pub use error::{BuildError, ProxyError};

@@ -20,8 +20,8 @@ use memchr::memmem::Finder;
 use serde::Deserialize;
 
 use super::scan::{MAX_VALUE, Scanner};
-use crate::core::Provider;
 use crate::core::ledger::Tokens;
+use crate::core::{Dialect, Provider};
 
 /// The top-level keys a JSON answer carries usage in. (A JSON answer is complete when its
 /// document closes, so nothing else is needed from it.)
@@ -115,7 +115,7 @@ impl RawUsage {
                 output: self.completion_tokens.unwrap_or(0),
                 provider_cost: None,
             }
-        } else if provider == Provider::Anthropic {
+        } else if provider.dialect() == Dialect::Anthropic {
             // Anthropic's input_tokens leaves out what was read from or written to the cache.
             let read = self.cache_read_input_tokens.unwrap_or(0);
             let written = self.cache_creation_input_tokens.unwrap_or(0);
@@ -199,17 +199,15 @@ static RESPONSE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"res
 /// that provider's final events carry (OpenAI's chat streams end with `[DONE]`, checked
 /// apart; its Responses streams with `response.completed`, `.incomplete` or `.failed`).
 fn may_end(provider: Provider, data: &[u8]) -> bool {
-    match provider {
-        Provider::Gemini => FINISH.find(data).is_some(),
-        Provider::Anthropic => STOP.find(data).is_some(),
-        Provider::Openai | Provider::Openrouter | Provider::Custom => {
-            RESPONSE.find(data).is_some_and(|at| {
-                let rest = &data[at + RESPONSE.needle().len()..];
-                [&b"completed\""[..], b"incomplete\"", b"failed\""]
-                    .iter()
-                    .any(|end| rest.starts_with(end))
-            })
-        }
+    match provider.dialect() {
+        Dialect::Gemini => FINISH.find(data).is_some(),
+        Dialect::Anthropic => STOP.find(data).is_some(),
+        Dialect::Openai => RESPONSE.find(data).is_some_and(|at| {
+            let rest = &data[at + RESPONSE.needle().len()..];
+            [&b"completed\""[..], b"incomplete\"", b"failed\""]
+                .iter()
+                .any(|end| rest.starts_with(end))
+        }),
     }
 }
 
@@ -304,7 +302,7 @@ impl Reader {
 fn take(usage: &mut Option<RawUsage>, newer: Option<RawUsage>, provider: Provider) {
     let Some(newer) = newer else { return };
     match usage {
-        Some(old) if provider == Provider::Anthropic => old.merge(newer),
+        Some(old) if provider.dialect() == Dialect::Anthropic => old.merge(newer),
         _ => *usage = Some(newer),
     }
 }
@@ -345,8 +343,8 @@ struct SseKind {
 
 impl SseKind {
     fn may_end(&mut self, data: &[u8]) -> bool {
-        match self.provider {
-            Provider::Openai | Provider::Openrouter | Provider::Custom => {
+        match self.provider.dialect() {
+            Dialect::Openai => {
                 let responses = *self
                     .responses
                     .get_or_insert_with(|| RESPONSE.find(data).is_some());
