@@ -38,6 +38,7 @@ const GRANT_LABEL: &str = "Nightly E2E job";
 const PASSKEY_LABEL: &str = "Journey laptop";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
+const GROQ_KEY: &str = "gsk_E2EjourneyGROQkey0123456789abcdefABCDEF";
 
 /// The app's key for Anthropic (the user has none), and the secret its user tokens are signed with.
 const APPS_KEY: &str = "sk-ant-api03-TheAppsOwnE2EkeyQ7w3Zr8";
@@ -56,7 +57,7 @@ fn plans_and_prices() -> (PathBuf, PathBuf) {
 default_tier = "free"
 user_token_alg = "HS256"
 [tiers.free]
-models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*"]
+models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*", "groq/llama-3.1-8b-instant"]
 "#,
             ),
             (
@@ -353,6 +354,7 @@ async fn the_whole_journey_in_a_real_browser() {
         .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
         .collect();
     args.extend(["--upstream-gemini".into(), "http://127.0.0.1:1".into()]);
+    args.extend(["--upstream".into(), format!("groq={}/openai", fake.url())]);
     args.extend(["--static-dir".into(), dist.display().to_string()]);
     let (config, prices) = plans_and_prices();
     for (flag, value) in [
@@ -494,6 +496,46 @@ async fn the_whole_journey_in_a_real_browser() {
     browser
         .wait_text("#provider-gemini .count", "no keys")
         .await;
+
+    // A provider beyond the four shown from the start: picked from the list, its card comes
+    // with the add form open; the key is tested on Groq's own path and saved.
+    assert_eq!(
+        browser.text("#provider-groq").await,
+        "",
+        "no card before it is picked"
+    );
+    let picker = browser.text("#other-provider").await;
+    assert!(
+        picker.contains("Groq") && picker.contains("Mistral"),
+        "{picker}"
+    );
+    browser
+        .run("const s = document.querySelector('#other-provider'); s.value = 'groq'; s.dispatchEvent(new Event('change'));")
+        .await;
+    browser.click_button("#more-providers", "Add a key").await;
+    browser
+        .wait_text("#provider-groq", "Groq keys start with gsk_.")
+        .await;
+    browser.type_into("#add-groq-key", GROQ_KEY).await;
+    browser.click_button("#provider-groq", "Save key").await;
+    browser.wait_text("#provider-groq .count", "1 key").await;
+    let tested = fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.uri.ends_with("/models"))
+        .unwrap();
+    assert_eq!(tested.uri, "/openai/v1/models");
+    assert_eq!(
+        tested.header("authorization"),
+        Some(format!("Bearer {GROQ_KEY}").as_str())
+    );
+    let picker = browser.text("#other-provider").await;
+    assert!(
+        !picker.contains("Groq"),
+        "a provider with a key has its card: {picker}"
+    );
+    browser.shot("05b-another-provider").await;
 
     // Rename, make default and back, delete with confirmation.
     browser.click_button(&old_row, "Rename").await;

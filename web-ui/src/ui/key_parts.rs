@@ -53,7 +53,7 @@ pub(super) fn KeyField(
         />
         <p class=move || match shape.get() { Some(Err(_)) => "shape bad", Some(Ok(())) => "shape good", None => "shape" } id=shape_id>
             {move || match shape.get() {
-                None => key_hint(provider).to_owned(),
+                None => key_hint(provider),
                 Some(Ok(())) => "Looks like a valid key.".to_owned(),
                 Some(Err(problem)) => problem,
             }}
@@ -62,13 +62,15 @@ pub(super) fn KeyField(
 }
 
 /// What a provider's keys look like.
-fn key_hint(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Openai => "OpenAI keys start with sk- (project keys with sk-proj-).",
-        Provider::Anthropic => "Anthropic keys start with sk-ant-.",
-        Provider::Gemini => "Google AI Studio keys start with AIza.",
-        Provider::Openrouter => "OpenRouter keys start with sk-or-.",
-        Provider::Custom => "The key your OpenAI-compatible server expects.",
+fn key_hint(provider: Provider) -> String {
+    match (provider, provider.key_prefix()) {
+        (Provider::Openai, _) => {
+            "OpenAI keys start with sk- (project keys with sk-proj-).".to_owned()
+        }
+        (Provider::Gemini, _) => "Google AI Studio keys start with AIza.".to_owned(),
+        (Provider::Custom, _) => "The key your OpenAI-compatible server expects.".to_owned(),
+        (_, "") => format!("The API key from your {} account.", provider.display_name()),
+        (_, prefix) => format!("{} keys start with {prefix}.", provider.display_name()),
     }
 }
 

@@ -13,21 +13,68 @@ use crate::spend;
 use crate::timefmt;
 use crate::words;
 
-/// Every provider's card, and damaged records if there are any.
+/// The featured providers' cards and those of every provider with a key (or just picked),
+/// a picker for the others, and damaged records if there are any.
 #[component]
 pub fn KeysPage() -> impl IntoView {
     let ctx = Ctx::get();
+    // Providers picked from the list this visit: their cards stay until the page is left.
+    let picked = RwSignal::new(Vec::<Provider>::new());
+    let shown = Memo::new(move |_| {
+        let keys = ctx.keys.get();
+        let picked = picked.get();
+        Provider::ALL
+            .into_iter()
+            .filter(|p| {
+                Provider::FEATURED.contains(p)
+                    || picked.contains(p)
+                    || keys.iter().any(|k| k.provider == *p)
+            })
+            .collect::<Vec<_>>()
+    });
+    let others = move || {
+        let shown = shown.get();
+        Provider::ALL
+            .into_iter()
+            .filter(|p| !shown.contains(p))
+            .collect::<Vec<_>>()
+    };
+    // What the list shows is what is picked: read from it, not from a copy of it.
+    let select = NodeRef::<leptos::html::Select>::new();
+    let pick = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(provider) = select
+            .get()
+            .and_then(|s| s.value().parse::<Provider>().ok())
+        else {
+            return;
+        };
+        picked.update(|p| p.push(provider));
+    };
     view! {
         <div class="stack-lg">
             <Show when=move || !ctx.unreadable.get().is_empty()>
                 <Unreadable />
             </Show>
             <div class="cards">
-                {Provider::ALL
-                    .into_iter()
-                    .map(|provider| view! { <ProviderCard provider=provider /> })
-                    .collect_view()}
+                <For each=move || shown.get() key=|p| *p let:provider>
+                    <ProviderCard
+                        provider=provider
+                        adding_at_first=picked.with_untracked(|p| p.contains(&provider))
+                    />
+                </For>
             </div>
+            <Show when=move || !others().is_empty()>
+                <form class="panel row wrap" id="more-providers" on:submit=pick aria-label="Add a key for another provider">
+                    <label for="other-provider">"Another provider"</label>
+                    <select id="other-provider" node_ref=select>
+                        {move || others().into_iter().map(|p| view! {
+                            <option value=p.id()>{p.display_name()}</option>
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="button secondary">"Add a key"</button>
+                </form>
+            </Show>
         </div>
     }
 }
@@ -37,9 +84,12 @@ pub fn KeysPage() -> impl IntoView {
 fn ProviderCard(
     /// The provider shown.
     provider: Provider,
+    /// Whether the add form is open from the start (a provider just picked from the list).
+    #[prop(optional)]
+    adding_at_first: bool,
 ) -> impl IntoView {
     let ctx = Ctx::get();
-    let adding = RwSignal::new(false);
+    let adding = RwSignal::new(adding_at_first);
     let keys = Memo::new(move |_| {
         ctx.keys
             .get()

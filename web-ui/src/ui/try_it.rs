@@ -1,6 +1,7 @@
 //! "Try it": a streamed chat request through the proxy with the vault's key, shown as it
 //! arrives. Also the reference for how a web app attaches keys per request.
 
+use byok_providers::UnifiedKind;
 use byok_vault::wasm::BrowserVault;
 use byok_vault::{ModelChoice, Provider, Serves, Totals, VaultError};
 use js_sys::{Object, Reflect, Uint8Array};
@@ -23,7 +24,14 @@ fn default_model(provider: Provider) -> &'static str {
         Provider::Anthropic => "claude-3-5-haiku-latest",
         Provider::Gemini => "gemini-2.0-flash",
         Provider::Openrouter => "openai/gpt-4o-mini",
-        Provider::Custom => "",
+        Provider::Mistral => "mistral-small-latest",
+        Provider::Groq => "llama-3.1-8b-instant",
+        Provider::Deepseek => "deepseek-chat",
+        Provider::Xai => "grok-3-mini",
+        Provider::Together => "openai/gpt-oss-120b",
+        Provider::Fireworks => "accounts/fireworks/models/gpt-oss-20b",
+        Provider::Cerebras => "gpt-oss-120b",
+        Provider::Perplexity | Provider::Custom => "",
     }
 }
 
@@ -60,6 +68,8 @@ pub fn TryItPage() -> impl IntoView {
         let models = models.get();
         Provider::ALL
             .into_iter()
+            // Try it speaks chat completions; a provider without them is left out.
+            .filter(|p| p.openai_compatible_path(UnifiedKind::Chat).is_some())
             .filter(|p| {
                 have_key(*p)
                     || models
