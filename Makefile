@@ -100,7 +100,7 @@ test-browser:
 
 # Each crate's top-level modules from the bottom up: a module imports only those before it (the
 # crate root's docs say what each layer is), and no modules import each other in a circle.
-PROXY_LAYERS := core scrub metrics store limits seal grants usage tiers server_keys http config state pipeline api serve
+PROXY_LAYERS := core scrub metrics store limits seal grants alerts usage tiers server_keys http config state pipeline api serve
 VAULT_LAYERS := error usd autolock usage store secret crypto kdf entry envelope backup passkey grant apps embed vault wasm
 UI_LAYERS    := words opened timefmt throttle strength sse spend ui
 

@@ -32,6 +32,7 @@
 //! - [`limits`]: rate limits and the concurrency cap.
 //! - [`seal`]: sealed keys: the seal keys published, and opening a request's sealed key.
 //! - [`grants`]: key grants for work without the user's browser.
+//! - [`alerts`]: signed webhook events before a budget runs out and when a key is refused.
 //! - [`usage`]: usage read from answers, priced and counted; daily caps.
 //! - [`tiers`]: who a request acts for, and what their plan allows.
 //! - [`server_keys`]: the app's own keys and when they stand in.
@@ -42,6 +43,7 @@
 //! - [`api`]: the routes and their handlers, and the middleware in front.
 //! - [`serve`]: the accept loop; `main` runs it on every worker.
 
+pub mod alerts;
 pub mod api;
 pub mod config;
 pub mod core;

@@ -39,6 +39,8 @@ pub struct Metrics {
     store_fallbacks: AtomicU64,
     /// Client connections refused because `max_connections` were open.
     connections_refused: AtomicU64,
+    /// Alerts by type and what became of them (rare: shared, not sharded).
+    alerts: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 /// One worker's counters, updated by its request path.
@@ -64,6 +66,13 @@ struct UsageTotals {
 }
 
 impl Metrics {
+    /// Counts one alert of type `kind` by what became of it: `queued`, `delivered`,
+    /// `retried` (an attempt failed), `failed` (given up), `dropped` (the queue was full),
+    /// `store_error` (the store could not say whether it was sent).
+    pub fn alert(&self, kind: &'static str, outcome: &'static str) {
+        *lock(&self.alerts).entry((kind, outcome)).or_default() += 1;
+    }
+
     /// New counters for a worker, included in [`Metrics::render`] from now on.
     pub fn shard(&self) -> Arc<Shard> {
         let shard = Arc::new(Shard::default());
@@ -106,6 +115,16 @@ impl Metrics {
         }
         let mut out = render(&requests, &latency, &bytes);
         render_usage(&mut out, &usage, model);
+        out.push_str(
+            "# HELP byok_alerts_total Alerts by type and outcome (queued, delivered, retried, failed, dropped, store_error).\n",
+        );
+        out.push_str("# TYPE byok_alerts_total counter\n");
+        for ((kind, outcome), n) in lock(&self.alerts).iter() {
+            let _ = writeln!(
+                out,
+                "byok_alerts_total{{type=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
         out.push_str(
             "# HELP byok_store_errors_total Shared-store operations that failed (and failed closed).\n",
         );

@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 
+use crate::alerts::Alerts;
 use crate::config::Settings;
 use crate::core::headers::KEY_SOURCE_NAME;
 use crate::core::key::{Fingerprinter, Fingerprints};
 use crate::core::{BuildError, ProxyError};
 use crate::http::Client;
+use crate::http::tls::tls_config;
 use crate::limits::{RateLimits, Slots};
 use crate::metrics::{Metrics, Shard};
 use crate::seal::SealKeys;
@@ -51,6 +53,8 @@ pub struct Shared {
     pub(crate) fingerprinter: Fingerprinter,
     /// The keys requests' keys may be sealed to.
     pub(crate) seal_keys: SealKeys,
+    /// Webhook alerts (off without a webhook).
+    pub(crate) alerts: Alerts,
 }
 
 impl Deref for AppState {
@@ -76,6 +80,12 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let store = Store::new(&settings.store, Arc::clone(&metrics))?;
         let fingerprinter = Fingerprinter::new(settings.secret.fingerprint_key());
+        let alerts = Alerts::start(
+            &settings.alerts,
+            settings.secret.alert_claim_key(),
+            tls_config(&settings.upstream.extra_roots)?,
+            Arc::clone(&metrics),
+        )?;
         Ok(Self {
             client,
             counters: metrics.shard(),
@@ -90,6 +100,7 @@ impl AppState {
                     settings.secret.request_seal_key(),
                     settings.seal.rotation.as_secs(),
                 ),
+                alerts,
                 metrics,
                 settings,
             }),

@@ -1,5 +1,7 @@
 //! End-to-end tests: one binary, one module per area.
 //!
+//! - `alerts`: signed webhook events for each budget threshold, exactly once across two
+//!   instances on one Redis; a refused user key; delivery retried until the receiver is back.
 //! - `forwarding`: header mapping per provider and route style, stripped headers, unified
 //!   routing, the key-test endpoint, providers/health/metrics.
 //! - `streaming`: SSE passes through unbuffered and untouched; client disconnect cancels the
@@ -39,6 +41,7 @@
 // Tests panic on failure by design.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod fallback;
 mod forwarding;
 mod grants;

@@ -34,10 +34,7 @@ impl Recorded {
     /// The first value of header `name`.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        crate::first_header(&self.headers, name)
     }
 }
 
@@ -233,16 +230,7 @@ async fn handle(
         method: parts.method.to_string(),
         version: format!("{:?}", parts.version),
         uri: uri.clone(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: crate::header_pairs(&parts.headers),
         body: text.clone(),
     });
     let key = auth_value(&parts.headers);

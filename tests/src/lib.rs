@@ -1,15 +1,18 @@
 //! The end-to-end harness: a fake provider on loopback that records what it receives, and the
-//! real `byok-proxy` binary started on port 0 with its logs captured, and real `redis-server`s.
+//! real `byok-proxy` binary started on port 0 with its logs captured, real `redis-server`s, and
+//! a webhook receiver for alerts.
 
 mod fake;
 mod keepalive;
 mod proxy;
 mod redis;
+mod webhook;
 
 pub use fake::{FakeProvider, Recorded, SSE_USAGE_CHUNK};
 pub use keepalive::KeepAliveProvider;
 pub use proxy::{ProxyProcess, raw_request, run_to_exit};
 pub use redis::{RedisCluster, RedisServer, dump_all};
+pub use webhook::{Delivery, WebhookReceiver};
 
 /// Writes `files` (name, contents) into a directory of their own for this process and thread
 /// and returns their paths, in order: configuration and price files for a proxy under test.
@@ -39,4 +42,25 @@ pub fn write_files(prefix: &str, files: &[(&str, &str)]) -> Vec<std::path::PathB
 #[must_use]
 pub fn fake_sse_chunks() -> Vec<&'static str> {
     fake::SSE_CHUNKS.to_vec()
+}
+
+/// The first value of header `name` in `headers` (lower-case names).
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `headers` as (lower-case name, text) pairs, as recorded.
+fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

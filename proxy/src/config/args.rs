@@ -188,6 +188,15 @@ pub struct Args {
     /// in `X-BYOK-Sealed` [default: off].
     #[arg(long, env = "BYOK_REQUIRE_SEALED")]
     pub require_sealed: Option<String>,
+    /// URL that receives alert events (JSON, signed with BYOK_ALERT_SECRET, which is read only
+    /// from the environment): spend passing a share of a budget, a user's key refused. Off
+    /// when unset.
+    #[arg(long, env = "BYOK_ALERT_WEBHOOK")]
+    pub alert_webhook: Option<String>,
+    /// Shares of a daily budget or cap that raise `budget.threshold`, comma-separated
+    /// [default: 0.5,0.8,1.0].
+    #[arg(long, env = "BYOK_ALERT_THRESHOLDS")]
+    pub alert_thresholds: Option<String>,
     /// TOML file of model prices merged over the bundled table, per provider and model (see
     /// `proxy/prices.toml` for the format).
     #[arg(long, env = "BYOK_PRICES")]
@@ -256,7 +265,9 @@ impl Args {
             default_tier,
             stream_usage,
             seal_rotation,
-            require_sealed
+            require_sealed,
+            alert_webhook,
+            alert_thresholds
         )
     }
 

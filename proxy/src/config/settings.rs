@@ -13,6 +13,7 @@ use super::parse::{
     ConfigError, bad, parse_base_url, parse_duration, parse_origin, parse_size, read_roots,
 };
 use super::{plans, shared};
+use crate::alerts::AlertSettings;
 use crate::core::secret::ServerSecret;
 use crate::core::{Provider, UnknownProvider};
 use crate::grants::GrantSettings;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub plans: Plans,
     /// Ask for usage on unified streams whose client did not.
     pub stream_usage: bool,
+    /// Webhook alerts.
+    pub alerts: AlertSettings,
 }
 
 impl Default for Settings {
@@ -102,6 +105,7 @@ impl Default for Settings {
             ),
             plans: Plans::default(),
             stream_usage: false,
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -131,6 +135,7 @@ impl Args {
         s.grants = shared::grants(&self)?;
         s.seal = shared::seal(&self)?;
         s.plans = plans::plans(&self)?;
+        s.alerts = shared::alerts(&self, &env)?;
         if let Some(listen) = &self.listen {
             s.listen = listen.parse().map_err(|_| {
                 bad(
@@ -378,6 +383,7 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use secrecy::ExposeSecret;
 
     use super::*;
 
@@ -406,6 +412,42 @@ mod tests {
                 .unwrap()
                 .workers,
             3
+        );
+    }
+
+    #[test]
+    fn alerts_need_a_webhook_and_its_secret_from_the_environment() {
+        let s = args(&[]).validate(|_| None).unwrap();
+        assert!(s.alerts.webhook.is_none());
+        assert_eq!(s.alerts.thresholds, [0.5, 0.8, 1.0]);
+        let env = |name: &str| {
+            (name == "BYOK_ALERT_SECRET").then(|| "  whsec_0123456789abcdef ".to_owned())
+        };
+        let s = args(&[
+            "--alert-webhook",
+            "https://hooks.example/byok?team=1",
+            "--alert-thresholds",
+            "1, 0.25,0.9,1",
+        ])
+        .validate(env)
+        .unwrap();
+        assert_eq!(
+            s.alerts.webhook.unwrap().as_str(),
+            "https://hooks.example/byok?team=1"
+        );
+        assert_eq!(
+            s.alerts.secret.unwrap().expose_secret(),
+            "whsec_0123456789abcdef"
+        );
+        assert_eq!(s.alerts.thresholds, [0.25, 0.9, 1.0], "sorted, once each");
+        let short = |name: &str| (name == "BYOK_ALERT_SECRET").then(|| "short".to_owned());
+        let err = args(&["--alert-webhook", "https://hooks.example"])
+            .validate(short)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("BYOK_ALERT_SECRET") && !err.contains("short"),
+            "{err}"
         );
     }
 
@@ -448,6 +490,21 @@ mod tests {
                 "BYOK_UPSTREAM_CUSTOM",
             ),
             (&["--upstream", "mistral"], "BYOK_UPSTREAMS"),
+            (
+                &["--alert-webhook", "ftp://hooks.example"],
+                "BYOK_ALERT_WEBHOOK",
+            ),
+            (
+                &["--alert-webhook", "https://u:p@hooks.example"],
+                "BYOK_ALERT_WEBHOOK",
+            ),
+            (
+                &["--alert-webhook", "https://hooks.example/x"],
+                "BYOK_ALERT_SECRET",
+            ),
+            (&["--alert-thresholds", "0.5,lots"], "BYOK_ALERT_THRESHOLDS"),
+            (&["--alert-thresholds", "0"], "BYOK_ALERT_THRESHOLDS"),
+            (&["--alert-thresholds", ""], "BYOK_ALERT_THRESHOLDS"),
             (&["--upstream", "azure=https://x"], "BYOK_UPSTREAMS"),
             (&["--upstream", "groq=ftp://x"], "BYOK_UPSTREAMS"),
             (&["--idle-timeout", "soon"], "BYOK_IDLE_TIMEOUT"),

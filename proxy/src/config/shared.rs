@@ -4,6 +4,7 @@ use secrecy::SecretString;
 
 use super::args::Args;
 use super::parse::{ConfigError, bad, parse_duration};
+use crate::alerts::AlertSettings;
 use crate::core::secret::ServerSecret;
 use crate::grants::GrantSettings;
 use crate::seal::SealSettings;
@@ -90,4 +91,68 @@ pub(super) fn seal(args: &Args) -> Result<SealSettings, ConfigError> {
         Some(_) => return Err(bad("BYOK_REQUIRE_SEALED", "expected on or off")),
     };
     Ok(seal)
+}
+
+/// The alert settings `args` set; the signing secret (`BYOK_ALERT_SECRET`) only through `env`.
+pub(super) fn alerts(
+    args: &Args,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<AlertSettings, ConfigError> {
+    let mut alerts = AlertSettings::default();
+    if let Some(text) = &args.alert_thresholds {
+        let mut thresholds = text
+            .split(',')
+            .map(|t| {
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t > 0.0 && *t <= 10.0)
+            })
+            .collect::<Option<Vec<f64>>>()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                bad(
+                    "BYOK_ALERT_THRESHOLDS",
+                    "expected shares of a budget above 0 and at most 10, like 0.5,0.8,1.0",
+                )
+            })?;
+        thresholds.sort_by(f64::total_cmp);
+        thresholds.dedup();
+        alerts.thresholds = thresholds;
+    }
+    let Some(webhook) = args
+        .alert_webhook
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    else {
+        return Ok(alerts);
+    };
+    let url = url::Url::parse(webhook)
+        .ok()
+        .filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.fragment().is_none()
+        })
+        .ok_or_else(|| {
+            bad(
+                "BYOK_ALERT_WEBHOOK",
+                "expected an http(s) URL without credentials, like https://hooks.example/byok",
+            )
+        })?;
+    let secret = env("BYOK_ALERT_SECRET")
+        .filter(|s| s.trim().len() >= 16)
+        .ok_or_else(|| {
+            bad(
+                "BYOK_ALERT_SECRET",
+                "required with BYOK_ALERT_WEBHOOK: at least 16 characters the receiver also \
+                 knows, to check each event's signature",
+            )
+        })?;
+    alerts.webhook = Some(url);
+    alerts.secret = Some(SecretString::from(secret.trim().to_owned()));
+    Ok(alerts)
 }

@@ -8,6 +8,7 @@
 //! | sealing grant records ([`crate::grants`]) | `byok-proxy grant-seal v1` |
 //! | key fingerprints (logs, rate limits, grant ownership) | `byok-proxy key-fingerprint v1` |
 //! | the seal keys requests' keys are sealed to ([`crate::seal`]) | `byok-proxy request-seal v1` |
+//! | naming sent alerts in the store, so instances agree ([`crate::alerts`]) | `byok-proxy alert-claim v1` |
 //!
 //! Instances that share a store MUST share the secret: grants sealed by one are opened by the
 //! others, and they must agree on key fingerprints.
@@ -33,6 +34,7 @@ pub struct ServerSecret {
     seal: Zeroizing<[u8; 32]>,
     fingerprint: Zeroizing<[u8; 32]>,
     request_seal: Zeroizing<[u8; 32]>,
+    alert_claim: Zeroizing<[u8; 32]>,
     /// Whether it was made up at start (no `BYOK_SECRET`): grants then die with the process.
     ephemeral: bool,
 }
@@ -96,6 +98,7 @@ impl ServerSecret {
             seal: expand(b"byok-proxy grant-seal v1"),
             fingerprint: expand(b"byok-proxy key-fingerprint v1"),
             request_seal: expand(b"byok-proxy request-seal v1"),
+            alert_claim: expand(b"byok-proxy alert-claim v1"),
             ephemeral,
         }
     }
@@ -116,6 +119,12 @@ impl ServerSecret {
     #[must_use]
     pub fn request_seal_key(&self) -> &[u8; 32] {
         &self.request_seal
+    }
+
+    /// The HMAC key that names each alert (subject, threshold, day) in the store.
+    #[must_use]
+    pub fn alert_claim_key(&self) -> &[u8; 32] {
+        &self.alert_claim
     }
 
     /// Whether the secret was made up at start rather than configured.

@@ -18,7 +18,7 @@
 //!    (see [`crate::usage`]).
 //!
 //! Each step's parts have a file of their own: [`outbound`] (what the routes hand over),
-//! [`key`] (step 1's key, step 2's cap), [`body`] (step 3), [`send`] (step 5), [`respond`] and
+//! [`key`] (step 1's key, step 2's caps and the budgets alerts watch), [`body`] (step 3), [`send`] (step 5), [`respond`] and
 //! [`relay`] (step 6).
 
 mod body;
@@ -36,7 +36,7 @@ pub use body::{read_all, read_whole};
 pub use outbound::{InBody, Outbound};
 
 use self::body::read_body;
-use self::key::{choose_key, daily_cap};
+use self::key::{choose_key, daily_caps, watches};
 use self::respond::respond;
 use self::send::send;
 use crate::core::key::KeySource;
@@ -75,7 +75,8 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         let choice = choose_key(state, provider, &parts.headers, &caller).await?;
         let fingerprint = state.fingerprints.fingerprint(&choice.key);
         let limit = state.limits.take(&state.store, Bucket::Key(fingerprint));
-        match daily_cap(&parts.headers, choice.grant.as_ref())? {
+        let caps = daily_caps(&parts.headers, choice.grant.as_ref())?;
+        match caps.effective() {
             Some(cap) => {
                 let subject = Subject::Key(fingerprint);
                 let capped = check_cap(&state.store, &subject, cap);
@@ -84,7 +85,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
             }
             None => limit.await?,
         }
-        Ok::<_, ProxyError>((choice, fingerprint))
+        Ok::<_, ProxyError>((choice, fingerprint, caps))
     };
     // The address's limit is built inside `join!`: bound to a local first, its 1 KiB future is
     // copied once more (~850 instructions a request, `bench/instructions.sh`).
@@ -92,7 +93,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         keyed,
         state.limits.take(&state.store, Bucket::Ip(client_ip))
     );
-    let (choice, fingerprint) = keyed?;
+    let (choice, fingerprint, caps) = keyed?;
     by_address?;
     let slot = state.slots.try_take().ok_or(ProxyError::AtCapacity)?;
     if let Some(grant) = &choice.grant {
@@ -174,6 +175,21 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         std::mem::take(&mut headers)
     };
     let mut upstream = send(state, provider, &parts.method, &target, first_headers, body).await?;
+    if let (KeySource::User, Actor::User(user), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) =
+        (choice.source, &caller.actor, upstream.status())
+    {
+        let status = upstream.status().as_u16();
+        // A streamed body's model is known by now: it went up before the answer came.
+        let model = usage_model.name();
+        state.alerts.key_rejected(
+            &state.store,
+            &user.sub,
+            fingerprint,
+            provider,
+            model.as_deref(),
+            status,
+        );
+    }
     if let (Some(server_key), Some(body)) = (choice.retry_with, retry_body)
         && matches!(
             upstream.status(),
@@ -219,7 +235,19 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         let mut subjects = vec![Subject::Key(used)];
         subjects.extend(choice.grant.as_ref().map(|g| Subject::Grant(g.id)));
         subjects.extend(caller.subject());
-        (usage_model, subjects)
+        let watches = if state.alerts.is_on() {
+            watches(
+                caps,
+                &caller,
+                tier,
+                choice.grant.as_ref(),
+                source,
+                fingerprint,
+            )
+        } else {
+            Vec::new()
+        };
+        (usage_model, subjects, watches)
     });
     respond(
         state,

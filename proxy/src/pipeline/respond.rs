@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::relay::Relay;
+use crate::alerts::Watch;
 use crate::core::headers::KEY_SOURCE_NAME;
 use crate::core::key::KeySource;
 use crate::core::ledger::Subject;
@@ -33,7 +34,7 @@ pub(super) async fn respond(
     upstream: hyper::Response<UpstreamBody>,
     (source, key): (KeySource, SecretString),
     slot: Slot,
-    metering: Option<(usage::Model, Vec<Subject>)>,
+    metering: Option<(usage::Model, Vec<Subject>, Vec<Watch>)>,
     strip_usage: bool,
 ) -> Result<Response, ProxyError> {
     let (parts, upstream) = upstream.into_parts();
@@ -64,7 +65,7 @@ pub(super) async fn respond(
         // Error answers count toward rate limits only; usage counts successful ones.
         let meter = metering
             .filter(|_| status.is_success())
-            .map(|(model, subjects)| {
+            .map(|(model, subjects, watches)| {
                 let content_type = headers
                     .get(header::CONTENT_TYPE)
                     .map_or(&b""[..], HeaderValue::as_bytes);
@@ -76,6 +77,7 @@ pub(super) async fn respond(
                     source,
                     subjects,
                 )
+                .watching(&state.alerts, watches)
             });
         let relay = Relay::new(
             Arc::clone(&state.counters),

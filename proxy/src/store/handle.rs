@@ -225,28 +225,46 @@ impl Store {
     pub fn record_usage(&self, subjects: Vec<Subject>, day: u64, row: Row, counts: Counts) {
         match &self.0.backend {
             // In this process: counted at once, no task needed.
-            Backend::Memory(memory) => {
-                for subject in &subjects {
-                    memory.add_usage(subject, day, &row, &counts);
-                }
-            }
+            Backend::Memory(_) => self.add_usage_in_memory(&subjects, day, &row, &counts),
             // A meter dropped at shutdown may be in a runtime that is going away, when there is
             // nothing left to record with.
             Backend::Redis(_) => {
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                     let store = self.clone();
                     runtime.spawn(async move {
-                        let Backend::Redis(redis) = &store.0.backend else {
-                            return;
-                        };
-                        let fields = counts.fields(&row);
-                        for subject in &subjects {
-                            if let Err(e) = redis.add_usage(subject, day, &fields).await {
-                                store.failed("usage", &e);
-                            }
-                        }
+                        store.record_usage_now(&subjects, day, &row, &counts).await;
                     });
                 }
+            }
+        }
+    }
+
+    /// As [`Store::record_usage`], done when this returns (for what must read the counters
+    /// after: alerts).
+    pub async fn record_usage_now(
+        &self,
+        subjects: &[Subject],
+        day: u64,
+        row: &Row,
+        counts: &Counts,
+    ) {
+        match &self.0.backend {
+            Backend::Memory(_) => self.add_usage_in_memory(subjects, day, row, counts),
+            Backend::Redis(redis) => {
+                let fields = counts.fields(row);
+                for subject in subjects {
+                    if let Err(e) = redis.add_usage(subject, day, &fields).await {
+                        self.failed("usage", &e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_usage_in_memory(&self, subjects: &[Subject], day: u64, row: &Row, counts: &Counts) {
+        if let Backend::Memory(memory) = &self.0.backend {
+            for subject in subjects {
+                memory.add_usage(subject, day, row, counts);
             }
         }
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::prices::{Price, PriceTable};
 use super::read::{Reader, Reading};
+use crate::alerts::{Alerts, Watch};
 use crate::core::Provider;
 use crate::core::clock::today;
 use crate::core::key::KeySource;
@@ -29,7 +30,9 @@ pub enum Model {
 }
 
 impl Model {
-    fn name(&self) -> Option<String> {
+    /// The model's name, once known (a tapped one when the body has gone up far enough).
+    #[must_use]
+    pub fn name(&self) -> Option<String> {
         match self {
             Self::Known(name) => Some(name.clone()),
             Self::Tapped(cell) => cell.get().cloned(),
@@ -86,6 +89,8 @@ pub struct Meter {
     model: Model,
     source: KeySource,
     subjects: Vec<Subject>,
+    /// Budgets this answer counts toward, checked for alerts once it is recorded.
+    watching: Option<(Alerts, Vec<Watch>)>,
 }
 
 impl Meter {
@@ -107,7 +112,18 @@ impl Meter {
             model,
             source,
             subjects,
+            watching: None,
         }
+    }
+
+    /// Checks `watches` for alerts once the answer is recorded (nothing when `alerts` are off
+    /// or there is nothing to watch).
+    #[must_use]
+    pub fn watching(mut self, alerts: &Alerts, watches: Vec<Watch>) -> Self {
+        if alerts.is_on() && !watches.is_empty() {
+            self.watching = Some((alerts.clone(), watches));
+        }
+        self
     }
 
     /// Reads the next piece of the answer.
@@ -140,9 +156,22 @@ impl Meter {
             .counters
             .usage(self.provider, price.map(|p| p.id), self.source, &counts);
         let subjects = std::mem::take(&mut self.subjects);
-        self.ledger
-            .store
-            .record_usage(subjects, today(), row, counts);
+        let day = today();
+        let runtime = tokio::runtime::Handle::try_current();
+        match (self.watching.take(), runtime) {
+            // Alerts read the counters this answer adds to, so they wait for them.
+            (Some((alerts, watches)), Ok(runtime)) => {
+                let store = self.ledger.store.clone();
+                let provider = self.provider;
+                runtime.spawn(async move {
+                    store.record_usage_now(&subjects, day, &row, &counts).await;
+                    alerts
+                        .after_answer(&store, &watches, provider, &row.model, day)
+                        .await;
+                });
+            }
+            _ => self.ledger.store.record_usage(subjects, day, row, counts),
+        }
     }
 }
 
