@@ -707,4 +707,21 @@ async fn a_web_app_on_an_allowed_origin_may_make_and_revoke_grants() {
             "https://app.example"
         );
     }
+    // An answer lets the app's vault read whose key served and how long a refused key must
+    // wait, so it can try its next key.
+    let r = client()
+        .get(format!("{}/openai/v1/models", proxy.url()))
+        .header("origin", "https://app.example")
+        .header("x-byok-key", "sk-proj-CorsExposeKey0123456789")
+        .send()
+        .await
+        .unwrap();
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("x-byok-key-source") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
 }

@@ -235,6 +235,17 @@ async fn handle(
     });
     let key = auth_value(&parts.headers);
     let path = parts.uri.path();
+    if key.contains("ratelimited") {
+        // A key over its provider's rate limit: 429 with how long to wait, as OpenAI sends.
+        let body = json!({ "error": { "message": "Rate limit reached for requests",
+            "type": "requests", "code": "rate_limit_exceeded" } });
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "30")],
+            axum::Json(body),
+        )
+            .into_response();
+    }
     if key.contains("rejected") || key.contains("invalid") {
         // Real providers echo (part of) the key back; the proxy must scrub it.
         let masked = format!(

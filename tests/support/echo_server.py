@@ -13,6 +13,8 @@ seal key (so the vault sends keys plain in its default "auto" mode). Under `/rot
 plays a proxy that rotated its seal key: the first `/rotating/byok/seal-key` lists key `k1`,
 later ones `k2`, and a request sealed to `k1` gets `401 seal_key_unknown`; under `/stale/` the
 key is always `k1` and always unknown. It opens nothing (any 32 bytes are an X25519 public key).
+Under `/failover/` it plays a provider that refuses some keys (see `_failover`), for the
+vault's failover over several keys.
 The real proxy, and sealed keys opened, are tested end to end in tests/ui.
 """
 import json
@@ -22,6 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GRANTS = {}  # id -> {"key": ..., "left": ..., "expires_at": ...}
+FAILOVER_LOG = []  # the keys /failover/ requests came with, in order
 SEAL_CONFIGS_SERVED = {"/rotating/": 0, "/stale/": 0}
 
 
@@ -30,6 +33,7 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Access-Control-Allow-Headers", "*")
         self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+        self.send_header("Access-Control-Expose-Headers", "Retry-After, X-BYOK-Key-Source")
 
     def do_OPTIONS(self):
         self.send_response(204)
@@ -85,9 +89,44 @@ class Echo(BaseHTTPRequestHandler):
             return self._json(401, {"error": {"message": "unknown seal key", "code": "seal_key_unknown"}})
         return None
 
+    def _failover(self, body):
+        """Plays a provider behind the proxy, by the key: "limited" gets 429 with Retry-After
+        30, "refused" 401, "broken" 500, "proxyown" a 429 of the proxy's own (no key source),
+        any other 200 with what was sent. /failover-log lists the keys seen, and clears it."""
+        if self.path.startswith("/failover-log"):
+            seen = list(FAILOVER_LOG)
+            FAILOVER_LOG.clear()
+            return self._json(200, seen)
+        key = self.headers.get("X-BYOK-Key") or ""
+        FAILOVER_LOG.append(key)
+        for word, status in (("limited", 429), ("refused", 401), ("broken", 500), ("proxyown", 429)):
+            if word in key:
+                payload = json.dumps({"error": {"message": word}}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                if word == "limited":
+                    self.send_header("Retry-After", "30")
+                if word != "proxyown":
+                    self.send_header("X-BYOK-Key-Source", "user")
+                self._cors()
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+        payload = json.dumps({"key": key, "body": body}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-BYOK-Key-Source", "user")
+        self._cors()
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _echo(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace")
+        if self.path.startswith("/failover"):
+            return self._failover(body)
         if self.path.startswith("/byok/grants"):
             return self._grants(body)
         if self.path.startswith("/byok/seal-key"):

@@ -38,6 +38,7 @@ const GRANT_LABEL: &str = "Nightly E2E job";
 const PASSKEY_LABEL: &str = "Journey laptop";
 /// Gemini's upstream is a closed port: its provider is unreachable.
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
+const LIMITED_KEY: &str = "sk-proj-E2Eratelimited0123456789wxyz";
 const GROQ_KEY: &str = "gsk_E2EjourneyGROQkey0123456789abcdefABCDEF";
 
 /// The app's key for Anthropic (the user has none), and the secret its user tokens are signed with.
@@ -669,6 +670,27 @@ async fn the_whole_journey_in_a_real_browser() {
     browser.wait_text("#notice", "Vault unlocked").await;
     browser.wait_text(&valid_row, LABEL).await;
 
+    // Several keys standing in for each other: a second OpenAI key, made the default, that
+    // the provider rate-limits (429, Retry-After 30). Try it's request goes to it, then to
+    // the next key, which serves; the limited one rests, and the keys tab says so.
+    browser
+        .click_button("#provider-openai", "Add OpenAI key")
+        .await;
+    browser.type_into("#add-openai-label", "Busy key").await;
+    browser.type_into("#add-openai-key", LIMITED_KEY).await;
+    browser.click_button("#provider-openai", "Save key").await;
+    browser.wait_text("#notice", "Saved “Busy key”").await;
+    let busy_row = row_of(&browser, "Busy key").await;
+    browser.click_button(&busy_row, "Make default").await;
+    browser.wait_text(&busy_row, "Default").await;
+    let several = browser.text("#provider-openai .several-keys").await;
+    assert!(
+        several.contains("the same request goes to the next usable key")
+            && several.contains("Spread requests over the usable keys"),
+        "{several}"
+    );
+    let sent_before = fake.requests().len();
+
     // Try it: a streamed answer through the proxy, with the vault's key.
     open_tab(&browser, "try").await;
     browser.wait_text("h1", "Try it").await;
@@ -711,9 +733,30 @@ async fn the_whole_journey_in_a_real_browser() {
     );
     let status = browser.text("#try-status").await;
     assert!(
-        status.contains(&format!("served with your key “{LABEL}” (…abcd)")),
+        status.contains(&format!(
+            "served with your key “{LABEL}” (…abcd), after the provider refused your first key"
+        )),
         "{status}"
     );
+    let tried: Vec<_> = fake.requests()[sent_before..]
+        .iter()
+        .filter(|r| r.uri == "/v1/chat/completions")
+        .map(|r| r.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        tried,
+        [
+            format!("Bearer {LIMITED_KEY}"),
+            format!("Bearer {VALID_KEY}")
+        ],
+        "the same request, to the busy key, then to the next"
+    );
+    // The browser reports the busy key's 429 itself; that one line is expected.
+    assert_console_clean(
+        &browser,
+        Some("/v1/chat/completions - Failed to load resource: the server responded with a status of 429"),
+    )
+    .await;
     // Each answer says what it cost: the fake provider reported 18 tokens (the page asks for
     // usage), priced by the test's table at $0.10 a token.
     let status = browser
@@ -722,6 +765,27 @@ async fn the_whole_journey_in_a_real_browser() {
     assert!(status.contains("your key"), "{status}");
     assert_accessible(&browser, "try it").await;
     browser.shot("08-try-it").await;
+
+    // The keys tab: the busy key rests, the other served the last request. (That the next
+    // request skips a resting key is the vault's browser test's, where nothing else counts.)
+    open_tab(&browser, "keys").await;
+    browser
+        .wait_text(&busy_row, "Resting, under a minute left")
+        .await;
+    browser
+        .wait_text(&valid_row, "Served the last request")
+        .await;
+    assert!(!browser.text(&busy_row).await.contains("Served the last"));
+    assert_accessible(&browser, "several keys").await;
+    browser.shot("08a-failover").await;
+    // The busy key goes, so the rest of the journey has one OpenAI key again.
+    open_tab(&browser, "keys").await;
+    browser.click_button(&busy_row, "Delete").await;
+    browser.click_button(&busy_row, "Delete key").await;
+    browser.wait_text("#notice", "was deleted").await;
+    browser.wait_text("#provider-openai .count", "1 key").await;
+    open_tab(&browser, "try").await;
+    browser.wait_text("h1", "Try it").await;
 
     // The model picker: the priced models, marked by what the plan allows.
     let pick = |model: &str| format!("#try-model-pick option[value='{model}']");
@@ -902,11 +966,16 @@ async fn the_whole_journey_in_a_real_browser() {
         "the token is never logged"
     );
 
-    // The provider got the key in its own auth header, and nothing else secret.
+    // The provider got the key in its own auth header, and nothing else secret (the answered
+    // request: the one before it went to the busy key).
     let chat = fake
         .requests()
         .into_iter()
-        .find(|r| r.uri == "/v1/chat/completions")
+        .find(|r| {
+            r.uri == "/v1/chat/completions"
+                && r.header("authorization")
+                    .is_some_and(|a| !a.contains(LIMITED_KEY))
+        })
         .expect("the chat request reached the provider");
     assert_eq!(
         chat.header("authorization"),
@@ -941,8 +1010,10 @@ async fn the_whole_journey_in_a_real_browser() {
             format!("Bearer {INVALID_KEY}"),
             format!("Bearer {INVALID_KEY}2"),
             format!("Bearer {REPLACEMENT_KEY}"),
+            format!("Bearer {LIMITED_KEY}"),
         ],
-        "a test before saving, one of the second key, two before replacing it; none while off"
+        "a test before saving, one of the second key, two before replacing it; none while off; \
+         one before saving the busy key"
     );
 
     // The proxy's logs (at TRACE) and the page's storage hold no key and no password.

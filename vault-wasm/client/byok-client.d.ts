@@ -1,7 +1,9 @@
 // Types for byok-client.js: use the keys in a person's byok vault from your web app without
 // any script of your page ever holding one.
 
-export type ProviderId = "openai" | "anthropic" | "gemini" | "openrouter" | "custom";
+export type ProviderId =
+  | "openai" | "anthropic" | "gemini" | "openrouter" | "mistral" | "groq" | "deepseek" | "xai"
+  | "together" | "fireworks" | "cerebras" | "perplexity" | "custom";
 
 /** What an app is told of the vault: never a label, an id or a key. */
 export interface ByokStatus {
@@ -57,7 +59,10 @@ export class Byok {
   grant(provider: ProviderId, scope?: ByokGrantScope): Promise<ByokGrant>;
   /** The vault's settings page, in a popup or a tab. */
   openSettings(): Window | undefined;
-  /** `fetch` through the vault; `path` is below the provider's. */
+  /** `fetch` through the vault; `path` is below the provider's. When the provider refuses a
+   * key (401, 403, 429) the vault sends the same request with the person's next key; the
+   * Response's `X-BYOK-Attempts` says how many were tried and `X-BYOK-Key-Id` names the key
+   * that served by an id of this app's own (never the vault's id, a label or the key). */
   fetch(provider: ProviderId, path: string, init?: RequestInit): Promise<Response>;
   onChange(listener: (status: ByokStatus) => void): () => void;
   disconnect(): void;

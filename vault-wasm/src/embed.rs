@@ -241,9 +241,52 @@ pub fn keeps_header(name: &str) -> bool {
         .any(|dropped| dropped.eq_ignore_ascii_case(name.trim()))
 }
 
+/// The id an app is shown for the key that served its request (`X-BYOK-Key-Id`): the same
+/// for one key and one app every time, unrelated between apps, and saying nothing of the
+/// vault's own record id (an app is never told a record id, a label or a key).
+#[must_use]
+pub fn app_key_id(origin: &str, record_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [
+        &b"byok app key id v1"[..],
+        origin.as_bytes(),
+        record_id.as_bytes(),
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_app_sees_its_own_id_for_a_key_never_the_vaults() {
+        let a = app_key_id("https://app.example", "entry:0123abcd");
+        assert_eq!(a.len(), 16);
+        assert!(!a.contains("0123abcd"));
+        assert_eq!(
+            a,
+            app_key_id("https://app.example", "entry:0123abcd"),
+            "stable"
+        );
+        assert_ne!(
+            a,
+            app_key_id("https://other.example", "entry:0123abcd"),
+            "per app"
+        );
+        assert_ne!(
+            a,
+            app_key_id("https://app.example", "entry:0123abce"),
+            "per key"
+        );
+    }
 
     #[test]
     fn provider_and_unified_paths_pass() {

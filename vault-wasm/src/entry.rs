@@ -133,6 +133,10 @@ pub struct EntryMeta {
     /// When the secret was last replaced in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_ms: Option<u64>,
+    /// Until when the provider asked for no more requests with this key (it answered 429,
+    /// with its `Retry-After` or a minute): other keys of the provider go first meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_until_ms: Option<u64>,
 }
 
 impl EntryMeta {
@@ -152,6 +156,7 @@ impl EntryMeta {
             off: false,
             expires_ms: None,
             replaced_ms: None,
+            cooldown_until_ms: None,
         }
     }
 
@@ -233,6 +238,9 @@ pub struct KeyInfo {
     pub expires_ms: Option<u64>,
     /// When its secret was last replaced, if ever.
     pub replaced_ms: Option<u64>,
+    /// Until when the provider asked for no more requests with it (a 429), if that is later
+    /// than the last time it was read; other keys of the provider go first meanwhile.
+    pub cooldown_until_ms: Option<u64>,
 }
 
 impl KeyInfo {
@@ -259,6 +267,7 @@ impl KeyInfo {
             enabled: !m.off,
             expires_ms: m.expires_ms,
             replaced_ms: m.replaced_ms,
+            cooldown_until_ms: m.cooldown_until_ms,
         }
     }
 }

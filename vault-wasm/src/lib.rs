@@ -70,4 +70,7 @@ pub use usage::{
     UsageDay, UsageReport,
 };
 pub use usd::{MAX_CAP_USD, format_usd, group_thousands, parse_usd};
-pub use vault::{LockReason, MIN_PASSWORD_CHARS, RETEST_INTERVAL_MS, Vault};
+pub use vault::{
+    Candidate, DEFAULT_COOLDOWN_MS, LockReason, MAX_COOLDOWN_MS, MIN_PASSWORD_CHARS,
+    RETEST_INTERVAL_MS, Refusal, Vault, retry_after_ms,
+};

@@ -988,3 +988,171 @@ async fn an_app_approved_or_revoked_in_one_window_counts_at_once_in_another() {
     assert!(!serving.core().app_connected(app).await.unwrap());
     assert!(serving.core().connected_apps().await.unwrap().is_empty());
 }
+
+/// `vault.fetch` of a POST to the echo server's `/failover/` provider: the response, and the
+/// keys the provider saw (cleared after).
+async fn failover_fetch(vault: &Vault, body: JsValue) -> (web_sys::Response, Vec<String>) {
+    let init = js_sys::Object::new();
+    Reflect::set(&init, &"method".into(), &"POST".into()).unwrap();
+    Reflect::set(&init, &"body".into(), &body).unwrap();
+    let url = format!("{ECHO_URL}/failover/v1/chat/completions");
+    let response: web_sys::Response = done(vault.fetch("openai".into(), url, init.into()))
+        .await
+        .unwrap()
+        .unchecked_into();
+    let log = web_sys::window()
+        .unwrap()
+        .fetch_with_str(&format!("{ECHO_URL}/failover-log"));
+    let log: web_sys::Response = done(log).await.unwrap().unchecked_into();
+    let seen = js_sys::Array::from(&done(log.json().unwrap()).await.unwrap())
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    (response, seen)
+}
+
+fn header(response: &web_sys::Response, name: &str) -> Option<String> {
+    response.headers().get(name).unwrap()
+}
+
+/// The key info of `id`, as `vault.list()` gives it.
+fn info(vault: &Vault, id: &str) -> JsValue {
+    js_sys::Array::from(&vault.list().unwrap())
+        .iter()
+        .find(|k| field(k, &["id"]).as_deref() == Some(id))
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_key_gives_way_to_the_next_and_rests_while_the_provider_asks() {
+    const LIMITED: &str = "sk-proj-limitedAAAAaaaaAAAA0001";
+    const GOOD: &str = "sk-proj-goodBBBBbbbbBBBBbbbb0002";
+    const OTHER: &str = "sk-proj-goodCCCCccccCCCCcccc0003";
+    const BROKEN: &str = "sk-proj-brokenDDDDddddDDDD0004";
+    const REFUSED: &str = "sk-proj-refusedEEEEeeeeEEEE0005";
+    const PROXYOWN: &str = "sk-proj-proxyownFFFFffffFFFF06";
+    let name = unique_name("failover");
+    let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
+    let mut ids = Vec::new();
+    for key in [LIMITED, GOOD] {
+        let added = done(vault.add("openai".into(), key.into(), "k".into()))
+            .await
+            .unwrap();
+        ids.push(field(&added, &["id"]).unwrap());
+        TimeoutFuture::new(5).await;
+    }
+    let (limited, good) = (ids[0].clone(), ids[1].clone());
+
+    // The default (the first key) is rate limited: the same request goes to the next key,
+    // whose answer the app gets, saying which key served and how many were tried.
+    let (response, seen) = failover_fetch(&vault, "{\"n\":1}".into()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen, [LIMITED, GOOD]);
+    assert_eq!(
+        header(&response, "x-byok-key-id").as_deref(),
+        Some(good.as_str())
+    );
+    assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("2"));
+    let answer = done(response.json().unwrap()).await.unwrap();
+    assert_eq!(
+        field(&answer, &["body"]).as_deref(),
+        Some("{\"n\":1}"),
+        "the same body"
+    );
+    // The limited key rests for the provider's Retry-After (30 s) and is skipped meanwhile.
+    TimeoutFuture::new(50).await;
+    let rest = Reflect::get(&info(&vault, &limited), &"cooldownUntilMs".into())
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let left = rest - js_sys::Date::now();
+    assert!((25_000.0..=30_500.0).contains(&left), "{left}");
+    let (response, seen) = failover_fetch(&vault, "{\"n\":2}".into()).await;
+    assert_eq!((response.status(), seen), (200, vec![GOOD.to_owned()]));
+    assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("1"));
+
+    // Spread: requests take turns over the keys that are ready.
+    let added = done(vault.add("openai".into(), OTHER.into(), "k".into()))
+        .await
+        .unwrap();
+    let other = field(&added, &["id"]).unwrap();
+    done(vault.set_spread("openai".into(), true)).await.unwrap();
+    assert!(vault.spreads("openai".into()).unwrap());
+    let mut served = Vec::new();
+    for n in 0..4 {
+        let (response, seen) = failover_fetch(&vault, format!("{{\"n\":{n}}}").into()).await;
+        assert_eq!((response.status(), seen.len()), (200, 1), "{seen:?}");
+        served.push(header(&response, "x-byok-key-id").unwrap());
+    }
+    assert!(
+        served.contains(&good) && served.contains(&other),
+        "{served:?}"
+    );
+    assert!(
+        !served.contains(&limited),
+        "a resting key waits: {served:?}"
+    );
+    done(vault.set_spread("openai".into(), false))
+        .await
+        .unwrap();
+
+    // A 500 is the provider's answer, not a refusal: never sent again.
+    let broken = field(
+        &done(vault.add("openai".into(), BROKEN.into(), "k".into()))
+            .await
+            .unwrap(),
+        &["id"],
+    )
+    .unwrap();
+    done(vault.set_default(broken.clone())).await.unwrap();
+    let (response, seen) = failover_fetch(&vault, "{}".into()).await;
+    assert_eq!((response.status(), seen), (500, vec![BROKEN.to_owned()]));
+    // Nor is a refusal of the proxy's own (no provider answered the key).
+    let own = field(
+        &done(vault.add("openai".into(), PROXYOWN.into(), "k".into()))
+            .await
+            .unwrap(),
+        &["id"],
+    )
+    .unwrap();
+    done(vault.set_default(own.clone())).await.unwrap();
+    let (response, seen) = failover_fetch(&vault, "{}".into()).await;
+    assert_eq!((response.status(), seen), (429, vec![PROXYOWN.to_owned()]));
+    done(vault.set_enabled(own, false)).await.unwrap();
+
+    // A 401 marks the key rejected, as a failed test does, and the next key serves.
+    let refused = field(
+        &done(vault.add("openai".into(), REFUSED.into(), "k".into()))
+            .await
+            .unwrap(),
+        &["id"],
+    )
+    .unwrap();
+    done(vault.set_default(refused.clone())).await.unwrap();
+    done(vault.set_enabled(broken, false)).await.unwrap();
+    let (response, seen) = failover_fetch(&vault, "{}".into()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen.first().map(String::as_str), Some(REFUSED));
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    TimeoutFuture::new(50).await;
+    assert_eq!(
+        field(&info(&vault, &refused), &["testStatus"]).as_deref(),
+        Some("invalid")
+    );
+    // Every key refused: the app gets the last refusal, having tried each once.
+    done(vault.set_enabled(good, false)).await.unwrap();
+    done(vault.set_enabled(other, false)).await.unwrap();
+    let (response, seen) = failover_fetch(&vault, "{}".into()).await;
+    assert_eq!(
+        seen.len(),
+        2,
+        "the refused default, then the resting key: {seen:?}"
+    );
+    assert!(
+        matches!(response.status(), 401 | 429),
+        "{}",
+        response.status()
+    );
+    assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("2"));
+}

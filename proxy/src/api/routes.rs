@@ -227,7 +227,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins))
             .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
             .allow_headers(tower_http::cors::Any)
-            .expose_headers([KEY_SOURCE_NAME])
+            // The vault reads both to fail over to a next key (see its `failover`).
+            .expose_headers([KEY_SOURCE_NAME, axum::http::header::RETRY_AFTER])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

@@ -27,12 +27,14 @@
 //! - `password`: creating, unlocking, changing the password, wiping.
 //! - `settings`: the auto-lock period and the daily key re-test.
 //! - `entries`: the keys: add, list, choose the one that serves, change one.
+//! - `failover`: several keys of a provider standing in for each other, cooldowns, spread.
 //! - `backup`, `passkeys`, `grants`: backups out and in, passkey unlock, remembered grants.
 //! - `apps`: the apps the user connected (the isolated mode).
 
 mod apps;
 mod backup;
 mod entries;
+mod failover;
 mod grants;
 mod passkeys;
 mod password;
@@ -41,6 +43,7 @@ mod session;
 mod settings;
 mod state;
 
+pub use failover::{Candidate, DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, Refusal, retry_after_ms};
 pub use password::MIN_PASSWORD_CHARS;
 pub use settings::RETEST_INTERVAL_MS;
 pub use state::{LockReason, Vault};

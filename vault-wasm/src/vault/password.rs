@@ -42,7 +42,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let header = wrap_vault_key(&wrapping, &vault_key, params)?;
         let settings = Settings {
             auto_lock_ms: self.auto_lock_ms(),
-            daily_retest: false,
+            ..Settings::default()
         };
         let sealed = seal_settings(&vault_key, &settings)?;
         self.store
@@ -148,9 +148,9 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 settings = open_settings(&vault_key, &raw).ok();
             }
         }
-        let settings = settings.unwrap_or(Settings {
+        let settings = settings.unwrap_or_else(|| Settings {
             auto_lock_ms: self.auto_lock_ms(),
-            daily_retest: false,
+            ..Settings::default()
         });
         self.start_session(vault_key, entries, unreadable, settings);
         Ok(())

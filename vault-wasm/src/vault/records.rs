@@ -11,13 +11,17 @@ use crate::kdf::KdfParams;
 use crate::secret::{SecretString, SymmetricKey};
 
 /// The vault's settings record: sealed like an entry.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Settings {
     /// The auto-lock period.
     pub auto_lock_ms: u64,
     /// Test each usable key with its provider once a day while unlocked.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub daily_retest: bool,
+    /// Providers whose requests rotate over their usable keys ("spread"), rather than always
+    /// starting with the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spread: Vec<crate::entry::Provider>,
 }
 
 /// Plaintext of an entry record, for writing. Holds borrowed data only.

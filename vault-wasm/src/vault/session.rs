@@ -152,6 +152,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let epoch = self.epochs.get() + 1;
         self.epochs.set(epoch);
         {
+            let timeout_ms = settings.auto_lock_ms;
             let mut state = self.state.borrow_mut();
             state.session = Some(Session {
                 epoch,
@@ -160,8 +161,8 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                 unreadable,
                 settings,
                 app_ids: BTreeMap::new(),
+                turns: BTreeMap::new(),
             });
-            let timeout_ms = settings.auto_lock_ms;
             state.autolock = AutoLock::new(timeout_ms.clamp(MIN_AUTO_LOCK_MS, MAX_AUTO_LOCK_MS));
             state.autolock.start(self.clock.now_ms());
         }

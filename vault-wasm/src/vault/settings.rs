@@ -100,7 +100,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     /// Seals the settings after `change`, writing before updating memory.
     pub(super) async fn write_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<()> {
         let (epoch, key) = self.active()?;
-        let mut settings = self.with_session(|s| Ok(s.settings))?;
+        let mut settings = self.with_session(|s| Ok(s.settings.clone()))?;
         change(&mut settings);
         let record = seal_settings(&key, &settings)?;
         self.store.write(Batch::put(SETTINGS_ID, record)).await?;

@@ -49,6 +49,8 @@ pub(super) struct Session {
     pub settings: Settings,
     /// Connected apps' record ids by origin, filled as apps are looked up (see `apps`).
     pub app_ids: BTreeMap<String, String>,
+    /// Requests sent so far per provider whose requests are spread (see `failover`).
+    pub turns: BTreeMap<crate::entry::Provider, u64>,
 }
 
 /// The open session, if any, and the idle deadline.

@@ -26,7 +26,9 @@ export interface VaultOptions {
    */
   seal?: "auto" | "always" | "never";
 }
-export type ProviderId = "openai" | "anthropic" | "gemini" | "openrouter" | "custom";
+export type ProviderId =
+  | "openai" | "anthropic" | "gemini" | "openrouter" | "mistral" | "groq" | "deepseek" | "xai"
+  | "together" | "fireworks" | "cerebras" | "perplexity" | "custom";
 /** What the vault shows of a saved key. The key itself is never returned. */
 export interface KeyInfo {
   id: string;
@@ -48,6 +50,9 @@ export interface KeyInfo {
   expiresMs: number | null;
   /** When `replace` last put a new secret in its place, or null. */
   replacedMs: number | null;
+  /** Until when the provider asked for no more requests with it (a 429's Retry-After, or a
+   * minute), or null: other keys of the provider go first meanwhile. */
+  cooldownUntilMs: number | null;
 }
 /** The proxy's verdict on a key. */
 export interface KeyTestResult {

@@ -281,9 +281,11 @@ impl BrowserVault {
         }
     }
 
-    /// `fetch(url, init)` with `provider`'s default key in the `X-BYOK-Key` header (and its
+    /// `fetch(url, init)` with `provider`'s key (sealed, or in the `X-BYOK-Key` header; its
     /// daily cap in `X-BYOK-Daily-Cap`, the app's user token in `X-BYOK-User` when set), only
-    /// to URLs under the proxy, refusing redirects. Records the key's use. Without a key for
+    /// to URLs under the proxy, refusing redirects: the default key first (or the next one,
+    /// with spread on), then each next usable key while the provider refuses the request
+    /// before doing it (see `failover`). Records each key's use or refusal. Without a key for
     /// `provider` but with a user token, it goes with the token alone, so the app's key may
     /// serve it.
     ///
@@ -300,31 +302,21 @@ impl BrowserVault {
     ) -> Result<Response, VaultError> {
         let url = self.proxy_url(url)?;
         let user = self.inner.user_token.borrow().clone();
-        let (id, key) = match self.inner.core.key_for(provider) {
-            Ok(found) => found,
+        let candidates = self.inner.core.keys_in_order(provider)?;
+        if candidates.is_empty() {
             // No key of the user's, but the app named its user: the app's key may serve
             // (the proxy decides, under its fallback policy and the user's plan).
-            Err(VaultError::NoKey(_)) if user.is_some() => {
-                let credentials = Credentials {
-                    user: user.as_ref(),
-                    ..Credentials::default()
-                };
-                return send(&self.inner.sealer, &url, init, &credentials).await;
-            }
-            Err(err) => return Err(err),
-        };
-        let credentials = Credentials {
-            key: Some(&key),
-            cap_micro_usd: self.inner.core.daily_cap(&id)?,
-            user: user.as_ref(),
-        };
-        let response = send(&self.inner.sealer, &url, init, &credentials).await?;
-        let inner = self.inner.clone();
-        spawn_local(async move {
-            // Bookkeeping only: a failure to record use must not fail the request.
-            let _ = inner.core.record_use(&id).await;
-        });
-        Ok(response)
+            let Some(user) = user.as_ref() else {
+                return Err(VaultError::NoKey(provider));
+            };
+            let credentials = Credentials {
+                user: Some(user),
+                ..Credentials::default()
+            };
+            return send(&self.inner.sealer, &url, init, &credentials).await;
+        }
+        self.send_with_failover(&url, init, candidates, user.as_ref())
+            .await
     }
 
     /// Calls the proxy with `key` alone (sealed as this vault seals): the status and JSON answer.

@@ -18,6 +18,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{AbortController, MessageEvent, MessagePort, ReadableStreamDefaultReader, Response};
 
 use super::browser::{BrowserVault, Options};
+use super::failover::KEY_ID_HEADER;
 use crate::embed::{AppError, AppFetch, AppStatus, MAX_BODY, VERSION, app_fetch};
 use crate::{LockReason, Provider, VaultError};
 
@@ -243,14 +244,14 @@ impl App {
                 .await
                 .map_err(|e| aborted_or_unreachable(&e))?;
             self.in_flight.borrow_mut().remove(&id);
-            let message = head(id, &response);
+            let message = head(id, &response, &self.origin);
             let _ = Reflect::set(&message, &"body".into(), &body);
             let _ = self
                 .port
                 .post_message_with_transferable(&message, &Array::of1(&body));
             return Ok(());
         }
-        self.post(&head(id, &response));
+        self.post(&head(id, &response, &self.origin));
         self.stream(id, &response).await
     }
 
@@ -436,12 +437,22 @@ fn whole(response: &Response) -> bool {
     small && !stream
 }
 
-/// The `head` message: status and headers of the proxy's answer.
-fn head(id: u32, response: &Response) -> Object {
+/// The `head` message: status and headers of the proxy's answer, the key that served named
+/// by the app's own id for it (see [`crate::embed::app_key_id`]).
+fn head(id: u32, response: &Response, origin: &str) -> Object {
     let headers = Array::new();
     if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
         for entry in entries.flatten() {
-            headers.push(&entry);
+            let pair = Array::from(&entry);
+            match (pair.get(0).as_string(), pair.get(1).as_string()) {
+                (Some(name), Some(record)) if name == KEY_ID_HEADER => {
+                    let shown = crate::embed::app_key_id(origin, &record);
+                    headers.push(&Array::of2(&name.into(), &shown.into()));
+                }
+                _ => {
+                    headers.push(&entry);
+                }
+            }
         }
     }
     let head = object(&[

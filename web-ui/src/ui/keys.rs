@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use super::add_key::AddKeyForm;
 use super::key_life::{ExpiryForm, ReplaceForm, ServingNote, expiry_badge, set_enabled};
 use super::key_parts::{RowMode, capitalize};
+use super::several_keys::{SeveralKeys, resting_badge, served_last};
 use super::state::Ctx;
 use super::widgets::focus_when_shown;
 use crate::spend;
@@ -120,11 +121,12 @@ fn ProviderCard(
                 <p class="hint">"This proxy is not set up to serve this provider; saved keys cannot be used through it yet."</p>
             </Show>
             <ul class="keys" aria-label=format!("{} keys", provider.display_name())>
-                <For each=move || keys.get() key=|k| (k.id.clone(), k.updated_ms, k.label.clone(), k.is_default, k.test_status, k.last_tested_ms, k.last_used_ms, k.daily_cap_usd.clone()) let:info>
+                <For each=move || keys.get() key=|k| (k.id.clone(), k.updated_ms, k.label.clone(), k.is_default, k.test_status, k.last_tested_ms, k.last_used_ms, k.daily_cap_usd.clone(), k.cooldown_until_ms) let:info>
                     <KeyRow info=info />
                 </For>
             </ul>
             <ServingNote provider=provider keys=keys />
+            <SeveralKeys provider=provider keys=keys />
             <Show
                 when=move || adding.get()
                 fallback=move || {
@@ -229,6 +231,12 @@ fn KeyRow(
         let info = info.clone();
         Signal::derive(move || info.is_usable(ctx.now_ms.get()))
     };
+    let cooldown = info.cooldown_until_ms;
+    let resting = move || resting_badge(cooldown, ctx.now_ms.get());
+    let last = {
+        let info = info.clone();
+        move || ctx.keys.with(|keys| served_last(keys, &info))
+    };
     let used = move || {
         info.last_used_ms.map_or_else(
             || "Never used".to_owned(),
@@ -251,6 +259,12 @@ fn KeyRow(
                 </Show>
                 {move || expiry().map(|(class, text)| view! { <span class=format!("badge expiry {class}")>{text}</span> })}
                 <span class=move || format!("badge status {}", status().0)>{move || status().1}</span>
+                {move || resting().map(|text| view! {
+                    <span class="badge resting" title="The provider answered 429 (a rate limit or used-up credit): the other keys go first until then.">{text}</span>
+                })}
+                <Show when=last.clone()>
+                    <span class="badge served" title="The provider's last request went with this key.">"Served the last request"</span>
+                </Show>
                 <span class="used">{used}</span>
             </div>
             <KeySpend id=id cap=info.daily_cap_usd.clone() />

@@ -33,6 +33,7 @@ mod key_parts;
 mod keys;
 mod passkeys;
 mod security;
+mod several_keys;
 mod state;
 mod try_it;
 mod usage;

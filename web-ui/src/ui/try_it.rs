@@ -122,15 +122,17 @@ pub fn TryItPage() -> impl IntoView {
             })
             .await;
             controller.set_value(None);
+            // Which key served, which rest or were rejected: the key rows show it.
+            ctx.refresh();
             match outcome {
-                Ok(served_by) => {
-                    let source = describe_source(&ctx, chosen, served_by.as_deref());
+                Ok(served) => {
+                    let source = describe_source(&ctx, &served);
                     ctx.done(format!("Answer complete, {source}."));
                     run.set(Run::Done {
                         source: source.clone(),
                         spent: None,
                     });
-                    let spent = before.answer(&ctx, served_by.as_deref()).await;
+                    let spent = before.answer(&ctx, &served).await;
                     ctx.spend_changed.update(|n| *n += 1);
                     run.set(Run::Done {
                         source,
@@ -296,37 +298,51 @@ fn serves_id(serves: Serves) -> &'static str {
     }
 }
 
-/// Today's spending before a request, of the provider's default key and of the app's user,
-/// to tell what the answer added.
+/// Today's spending before a request, of each of the provider's usable keys (any may serve:
+/// the vault fails over) and of the app's user, to tell what the answer added.
 #[derive(Debug)]
 struct Spend {
-    key: Option<(String, Totals)>,
+    keys: Vec<(String, Totals)>,
     user: Option<Totals>,
 }
 
 impl Spend {
     async fn now(ctx: &Ctx, provider: Provider) -> Self {
         let vault = ctx.vault();
-        let key = match vault.core().key_for(provider) {
-            Ok((id, _)) => vault.key_usage(&id).await.ok().map(|(r, _)| (id, r.today)),
-            Err(_) => None,
-        };
+        let now = ctx.now_ms.get_untracked();
+        let ids: Vec<String> = ctx
+            .keys
+            .get_untracked()
+            .into_iter()
+            .filter(|k| k.provider == provider && k.is_usable(now))
+            .map(|k| k.id)
+            .collect();
+        let mut keys = Vec::new();
+        for id in ids {
+            if let Ok((r, _)) = vault.key_usage(&id).await {
+                keys.push((id, r.today));
+            }
+        }
         let user = if vault.has_user_token() {
             vault.user_usage().await.ok().map(|(r, _)| r.today)
         } else {
             None
         };
-        Self { key, user }
+        Self { keys, user }
     }
 
     /// What the answer added, asked of whoever paid (the proxy counts it within a second of
     /// the answer's end). Another request with the same key at the same moment would be
     /// counted in too.
-    async fn answer(self, ctx: &Ctx, served_by: Option<&str>) -> Option<Totals> {
+    async fn answer(self, ctx: &Ctx, served: &Served) -> Option<Totals> {
         let vault = ctx.vault();
+        let key = served
+            .key_id
+            .as_ref()
+            .and_then(|id| self.keys.iter().find(|(k, _)| k == id));
         for _ in 0..8 {
             sleep(250).await;
-            let now = match (served_by, &self.key, &self.user) {
+            let now = match (served.source.as_deref(), key, &self.user) {
                 (Some("user"), Some((id, before)), _) => vault
                     .key_usage(id)
                     .await
@@ -365,31 +381,47 @@ struct ChatRequest {
     prompt: String,
 }
 
-/// "served with your key “Work” (…abcd)" or "served with the app's key".
-fn describe_source(ctx: &Ctx, provider: Provider, source: Option<&str>) -> String {
-    match source {
+/// "served with your key “Work” (…abcd)" or "served with the app's key", and how many of
+/// the user's keys the provider refused first.
+fn describe_source(ctx: &Ctx, served: &Served) -> String {
+    let refused = served.attempts.saturating_sub(1);
+    let after = match refused {
+        0 => String::new(),
+        1 => ", after the provider refused your first key".to_owned(),
+        n => format!(", after the provider refused {n} of your keys"),
+    };
+    match served.source.as_deref() {
         Some("server") => "served with the app's key (your key was not used)".into(),
-        Some("user") => ctx
-            .keys
-            .get_untracked()
-            .into_iter()
-            .find(|k| k.provider == provider && k.is_default)
-            .map_or_else(
-                || "served with your key".into(),
-                |k| format!("served with your key “{}” ({})", k.label, k.preview),
-            ),
+        Some("user") => {
+            let key = served
+                .key_id
+                .as_ref()
+                .and_then(|id| ctx.keys.get_untracked().into_iter().find(|k| &k.id == id));
+            match key {
+                Some(k) => format!("served with your key “{}” ({}){after}", k.label, k.preview),
+                None => format!("served with your key{after}"),
+            }
+        }
         _ => "key source not reported by the proxy".into(),
     }
 }
 
+/// Who served an answer: the proxy's key source, and the vault's key and attempts.
+#[derive(Debug, Default)]
+struct Served {
+    source: Option<String>,
+    key_id: Option<String>,
+    attempts: u32,
+}
+
 /// Sends `request` to the unified endpoint with the vault's key and calls `on_text` with each
-/// piece of the answer. Returns the `x-byok-key-source` header, or the failure in words.
+/// piece of the answer. Returns who served it, or the failure in words.
 async fn stream_chat(
     vault: &BrowserVault,
     request: &ChatRequest,
     signal: &web_sys::AbortSignal,
     mut on_text: impl FnMut(&str),
-) -> Result<Option<String>, String> {
+) -> Result<Served, String> {
     let body = serde_json::json!({
         "model": format!("{}/{}", request.provider.id(), request.model),
         "stream": true,
@@ -403,7 +435,14 @@ async fn stream_chat(
         .fetch(request.provider, "v1/chat/completions", &init)
         .await
         .map_err(|e| words::vault_error(&e))?;
-    let source = response.headers().get("x-byok-key-source").ok().flatten();
+    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let source = Served {
+        source: header("x-byok-key-source"),
+        key_id: header(byok_vault::wasm::KEY_ID_HEADER),
+        attempts: header(byok_vault::wasm::ATTEMPTS_HEADER)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+    };
     if !response.ok() {
         return Err(http_failure(&response).await);
     }
