@@ -381,7 +381,8 @@ async fn models_say_what_the_caller_may_use_and_what_the_apps_key_serves() {
     let free = list(vec![("x-byok-user", user("alice", "free"))]).await;
     assert_eq!(
         find(&free, "openai", "gpt-4o-mini"),
-        json!({"provider": "openai", "model": "gpt-4o-mini", "allowed": true, "server_key": true})
+        json!({"provider": "openai", "model": "gpt-4o-mini", "allowed": true, "server_key": true,
+               "price_checked": "2026-12-01"})
     );
     assert_eq!(find(&free, "openai", "gpt-4o")["allowed"], false);
     assert_eq!(find(&free, "openai", "gpt-4o")["server_key"], false);
