@@ -205,12 +205,14 @@ async fn a_request_limit_holds_exactly_across_instances_under_concurrency() {
 async fn expiry_revocation_and_peek_hold_on_every_instance() {
     let redis = RedisServer::start();
     let (_fake, a, b) = shared_pair(&redis.url(), &[]).await;
-    let (short, _) = grant(&a, json!({"provider": "openai", "ttl_seconds": 1})).await;
+    // Two seconds: expiry counts whole seconds, so a one-second grant made late in a second
+    // may be spent before a loaded machine sends the first request.
+    let (short, _) = grant(&a, json!({"provider": "openai", "ttl_seconds": 2})).await;
     assert_eq!(
         code(chat(&b, &short, "openai/gpt-4o-mini").await).await.0,
         200
     );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(
         code(chat(&b, &short, "openai/gpt-4o-mini").await).await,
         (401, "invalid_grant".to_owned())
