@@ -258,35 +258,41 @@ impl RedisStore {
     /// This worker's connection: opened on first use; a failed opening is tried again on the
     /// next call.
     async fn conn(&self) -> Result<Conn, StoreError> {
-        let conn = self.conn.get_or_try_init(|| async {
-            match &*self.target {
-                Target::One { client, seed } => {
-                    // Managed services give one address for a whole cluster: a node says
-                    // which it is (`INFO cluster`), and a cluster client finds the others
-                    // from it and follows MOVED.
-                    if is_cluster_node(client, self.timeout).await? {
-                        return seed
-                            .get_async_connection()
-                            .await
-                            .map(Conn::Cluster)
-                            .map_err(|e| failed(&e));
+        // Boxed: connecting (with the cluster probe) is a large future, and every store
+        // operation's future, even with the in-process store, would otherwise carry and copy
+        // room for it (10,700 instructions a request, `bench/instructions.sh`), though only the
+        // first operation of a worker connects.
+        let conn = self.conn.get_or_try_init(|| {
+            Box::pin(async {
+                match &*self.target {
+                    Target::One { client, seed } => {
+                        // Managed services give one address for a whole cluster: a node says
+                        // which it is (`INFO cluster`), and a cluster client finds the others
+                        // from it and follows MOVED.
+                        if is_cluster_node(client, self.timeout).await? {
+                            return seed
+                                .get_async_connection()
+                                .await
+                                .map(Conn::Cluster)
+                                .map_err(|e| failed(&e));
+                        }
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(self.timeout))
+                            .set_response_timeout(Some(self.timeout))
+                            .set_number_of_retries(1)
+                            .set_min_delay(Duration::from_millis(20))
+                            .set_max_delay(Duration::from_millis(500));
+                        ConnectionManager::new_lazy_with_config(client.clone(), config)
+                            .map(Conn::Single)
+                            .map_err(|e| failed(&e))
                     }
-                    let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(self.timeout))
-                        .set_response_timeout(Some(self.timeout))
-                        .set_number_of_retries(1)
-                        .set_min_delay(Duration::from_millis(20))
-                        .set_max_delay(Duration::from_millis(500));
-                    ConnectionManager::new_lazy_with_config(client.clone(), config)
-                        .map(Conn::Single)
-                        .map_err(|e| failed(&e))
+                    Target::Cluster(client) => client
+                        .get_async_connection()
+                        .await
+                        .map(Conn::Cluster)
+                        .map_err(|e| failed(&e)),
                 }
-                Target::Cluster(client) => client
-                    .get_async_connection()
-                    .await
-                    .map(Conn::Cluster)
-                    .map_err(|e| failed(&e)),
-            }
+            })
         });
         match tokio::time::timeout(self.timeout, conn).await {
             Ok(conn) => conn.cloned(),
