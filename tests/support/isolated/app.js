@@ -3,11 +3,15 @@
 const { Byok } = await import(`${window.VAULT}/byok-client.js`);
 
 const results = (window.results = { changes: [] });
-const said = (name, promise) =>
-  promise.then(
+// The last call's answer under `name`: an earlier one is cleared at once, so a test never
+// reads the answer to a previous call while this one is on its way.
+const said = (name, promise) => {
+  delete results[name];
+  return promise.then(
     (value) => { results[name] = { ok: value }; },
     (error) => { results[name] = { error: error.code || String(error) }; },
   );
+};
 
 async function text(response) {
   return { status: response.status, source: response.headers.get("x-byok-key-source"), body: await response.text() };
