@@ -5,19 +5,17 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use byok_e2e::{Delivery, FakeProvider, ProxyProcess, RedisServer, WebhookReceiver, write_files};
+use byok_e2e::{FakeProvider, ProxyProcess, Recorded, RedisServer, WebhookReceiver, write_files};
 use hmac::{Hmac, KeyInit, Mac};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{client, metrics, upstream_args};
+use crate::{JWT_SECRET, client, metrics, upstream_args, user_token};
 
 const KEY: &str = "sk-proj-AlertsGrantKeyQ7w2Ve9Tn4";
 const ALICE_KEY: &str = "sk-proj-AlertsAliceKeyB3x8Lm5Kp1";
 const SERVER_KEY: &str = "sk-proj-AlertsAppsKeyZ6c1Hd8Rw3";
 const APP_TOKEN: &str = "app-token-for-alert-tests-0123456789";
-const JWT_SECRET: &str = "a-secret-of-at-least-32-bytes-for-hs256!";
 const SECRET: &str = "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a";
 const ALERT_SECRET: &str = "whsec_alerts_e2e_0123456789";
 
@@ -74,14 +72,9 @@ fn proxy(fake: &FakeProvider, webhook: &str, redis: Option<&str>) -> ProxyProces
 }
 
 fn user(sub: &str) -> String {
-    let claims =
-        json!({"sub": sub, "tier": "free", "exp": jsonwebtoken::get_current_timestamp() + 300});
-    encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
+    user_token(
+        &json!({"sub": sub, "tier": "free", "exp": jsonwebtoken::get_current_timestamp() + 300}),
     )
-    .unwrap()
 }
 
 /// One `pricey` chat with `headers`: its status.
@@ -99,7 +92,7 @@ async fn chat(proxy: &ProxyProcess, headers: &[(&str, String)]) -> u16 {
 }
 
 /// Checks `delivery`'s signature as a receiver would: HMAC-SHA256 of `<t>.<body>`, `t` recent.
-fn verified(delivery: &Delivery) -> Value {
+fn verified(delivery: &Recorded) -> Value {
     let signature = delivery.header("x-byok-signature").expect("signed");
     let (t, v1) = signature
         .strip_prefix("t=")
@@ -118,7 +111,7 @@ fn verified(delivery: &Delivery) -> Value {
 }
 
 /// Waits until `receiver` has `n` posts (at most `limit`), then a little more for any extra.
-async fn deliveries(receiver: &WebhookReceiver, n: usize, limit: Duration) -> Vec<Delivery> {
+async fn deliveries(receiver: &WebhookReceiver, n: usize, limit: Duration) -> Vec<Recorded> {
     let started = Instant::now();
     while receiver.received().len() < n && started.elapsed() < limit {
         tokio::time::sleep(Duration::from_millis(50)).await;

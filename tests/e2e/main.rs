@@ -60,6 +60,19 @@ mod usage;
 
 use byok_e2e::{FakeProvider, ProxyProcess};
 
+/// The HS256 secret the tests' apps sign user tokens with (`BYOK_USER_TOKEN_SECRET`).
+const JWT_SECRET: &str = "a-secret-of-at-least-32-bytes-for-hs256!";
+
+/// A user token with `claims`, signed as the app's backend would.
+fn user_token(claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
 /// Upstream flags pointing every provider at `fake`.
 fn upstream_args(fake: &FakeProvider) -> Vec<String> {
     ["openai", "anthropic", "gemini", "openrouter", "custom"]

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use byok_e2e::{FakeProvider, ProxyProcess};
 
 use crate::client;
+use crate::usage::usage_with;
 
 const KEY: &str = "named-PROVIDERS-key-0123456789abcdefABCDEF";
 
@@ -210,22 +211,7 @@ async fn named_providers_answers_are_counted_and_priced_from_their_entries() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let started = std::time::Instant::now();
-    let report = loop {
-        let report: Value = client()
-            .get(format!("{}/byok/usage", proxy.url()))
-            .header("x-byok-key", KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if report["today"]["requests"] == 2 || started.elapsed().as_secs() >= 2 {
-            break report;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let report = usage_with(&proxy, KEY, 2).await;
     let today = &report["today"];
     assert_eq!(today["requests"], 2, "{report}");
     assert_eq!(today["input_tokens"], 11 + 20, "{report}");

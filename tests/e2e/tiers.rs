@@ -7,12 +7,11 @@ use byok_e2e::{FakeProvider, ProxyProcess, RedisServer, write_files};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-use crate::{client, upstream_args};
+use crate::{JWT_SECRET, client, upstream_args, user_token};
 
 const KEY: &str = "sk-proj-TierUserKeyH3k9Wq5Rz2Xc";
 const SERVER_KEY: &str = "sk-proj-TheAppsOwnKeyM4p8Tz1Lq6";
 const APP_TOKEN: &str = "app-token-for-tier-tests-0123456789";
-const JWT_SECRET: &str = "a-secret-of-at-least-32-bytes-for-hs256!";
 const SECRET: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
 /// A configuration file with the example tiers (requests per hour lowered to 3, and
@@ -74,17 +73,8 @@ fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
 
-fn token(claims: &Value) -> String {
-    encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
-
 fn user(sub: &str, tier: &str) -> String {
-    token(&json!({"sub": sub, "tier": tier, "exp": now() + 300, "aud": "byok"}))
+    user_token(&json!({"sub": sub, "tier": tier, "exp": now() + 300, "aud": "byok"}))
 }
 
 /// Who sends a request.
@@ -224,14 +214,17 @@ async fn a_bad_user_token_is_a_401_that_says_why() {
     let cases = [
         (unsigned, "wrong algorithm"),
         (forged, "bad signature"),
-        (token(&with("exp", json!(now() - 3600))), "expired"),
-        (token(&with("aud", json!("elsewhere"))), "wrong audience"),
+        (user_token(&with("exp", json!(now() - 3600))), "expired"),
         (
-            token(&with("tier", json!("gold"))),
+            user_token(&with("aud", json!("elsewhere"))),
+            "wrong audience",
+        ),
+        (
+            user_token(&with("tier", json!("gold"))),
             "\"gold\" is not configured",
         ),
         (
-            token(&json!({"sub": "x", "exp": now() + 60, "aud": "byok"})),
+            user_token(&json!({"sub": "x", "exp": now() + 60, "aud": "byok"})),
             "`tier` claim is missing",
         ),
     ];

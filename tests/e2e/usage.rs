@@ -35,7 +35,7 @@ fn chat_body(model: &str) -> Value {
 }
 
 /// `GET /byok/usage` with `key`.
-async fn usage(proxy: &ProxyProcess, key: &str) -> Value {
+pub(crate) async fn usage(proxy: &ProxyProcess, key: &str) -> Value {
     let r = client()
         .get(format!("{}/byok/usage", proxy.url()))
         .header("x-byok-key", key)
@@ -48,7 +48,7 @@ async fn usage(proxy: &ProxyProcess, key: &str) -> Value {
 
 /// `usage` once it shows `requests` answers today: usage shows within a second of an answer's
 /// end, so this waits at most that long.
-async fn usage_with(proxy: &ProxyProcess, key: &str, requests: i64) -> Value {
+pub(crate) async fn usage_with(proxy: &ProxyProcess, key: &str, requests: i64) -> Value {
     let started = Instant::now();
     loop {
         let body = usage(proxy, key).await;

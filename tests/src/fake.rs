@@ -34,7 +34,10 @@ impl Recorded {
     /// The first value of header `name`.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        crate::first_header(&self.headers, name)
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

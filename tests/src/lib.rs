@@ -12,7 +12,7 @@ pub use fake::{FakeProvider, Recorded, SSE_USAGE_CHUNK};
 pub use keepalive::KeepAliveProvider;
 pub use proxy::{ProxyProcess, raw_request, run_to_exit};
 pub use redis::{RedisCluster, RedisServer, dump_all};
-pub use webhook::{Delivery, WebhookReceiver};
+pub use webhook::WebhookReceiver;
 
 /// Writes `files` (name, contents) into a directory of their own for this process and thread
 /// and returns their paths, in order: configuration and price files for a proxy under test.
@@ -42,14 +42,6 @@ pub fn write_files(prefix: &str, files: &[(&str, &str)]) -> Vec<std::path::PathB
 #[must_use]
 pub fn fake_sse_chunks() -> Vec<&'static str> {
     fake::SSE_CHUNKS.to_vec()
-}
-
-/// The first value of header `name` in `headers` (lower-case names).
-fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// `headers` as (lower-case name, text) pairs, as recorded.

@@ -1,35 +1,21 @@
-//! A webhook receiver on loopback: records every post (headers and body) and answers 200, or
+//! A webhook receiver on loopback: records every post (as the fake provider records requests)
+//! and answers 200, or
 //! starts later on an address given out first (a receiver that comes back).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 
-/// One post as the receiver got it.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    /// Headers, lower-case names.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: String,
-}
-
-impl Delivery {
-    /// The first value of header `name`.
-    #[must_use]
-    pub fn header(&self, name: &str) -> Option<&str> {
-        crate::first_header(&self.headers, name)
-    }
-}
+use crate::Recorded;
 
 /// A running (or not yet running) receiver.
 #[derive(Debug, Clone)]
 pub struct WebhookReceiver {
     addr: SocketAddr,
-    received: Arc<Mutex<Vec<Delivery>>>,
+    received: Arc<Mutex<Vec<Recorded>>>,
 }
 
 impl WebhookReceiver {
@@ -84,6 +70,7 @@ impl WebhookReceiver {
             .fallback(record)
             .with_state(Arc::clone(&self.received));
         tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
     }
@@ -100,17 +87,25 @@ impl WebhookReceiver {
     ///
     /// If the lock was poisoned.
     #[must_use]
-    pub fn received(&self) -> Vec<Delivery> {
+    pub fn received(&self) -> Vec<Recorded> {
         self.received.lock().expect("lock").clone()
     }
 }
 
-async fn record(State(received): State<Arc<Mutex<Vec<Delivery>>>>, request: Request) -> StatusCode {
+async fn record(
+    State(received): State<Arc<Mutex<Vec<Recorded>>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> StatusCode {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
-    received.lock().expect("lock").push(Delivery {
+    received.lock().expect("lock").push(Recorded {
+        peer,
+        method: parts.method.to_string(),
+        version: format!("{:?}", parts.version),
+        uri: parts.uri.to_string(),
         headers: crate::header_pairs(&parts.headers),
         body: String::from_utf8_lossy(&body).into_owned(),
     });

@@ -1015,6 +1015,14 @@ fn header(response: &web_sys::Response, name: &str) -> Option<String> {
     response.headers().get(name).unwrap()
 }
 
+/// Adds OpenAI key `key` to `vault`; its id.
+async fn add_openai(vault: &Vault, key: &str) -> String {
+    let added = done(vault.add("openai".into(), key.into(), "k".into()))
+        .await
+        .unwrap();
+    field(&added, &["id"]).unwrap()
+}
+
 /// The key info of `id`, as `vault.list()` gives it.
 fn info(vault: &Vault, id: &str) -> JsValue {
     js_sys::Array::from(&vault.list().unwrap())
@@ -1036,10 +1044,7 @@ async fn a_refused_key_gives_way_to_the_next_and_rests_while_the_provider_asks()
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
     let mut ids = Vec::new();
     for key in [LIMITED, GOOD] {
-        let added = done(vault.add("openai".into(), key.into(), "k".into()))
-            .await
-            .unwrap();
-        ids.push(field(&added, &["id"]).unwrap());
+        ids.push(add_openai(&vault, key).await);
         TimeoutFuture::new(5).await;
     }
     let (limited, good) = (ids[0].clone(), ids[1].clone());
@@ -1073,10 +1078,7 @@ async fn a_refused_key_gives_way_to_the_next_and_rests_while_the_provider_asks()
     assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("1"));
 
     // Spread: requests take turns over the keys that are ready.
-    let added = done(vault.add("openai".into(), OTHER.into(), "k".into()))
-        .await
-        .unwrap();
-    let other = field(&added, &["id"]).unwrap();
+    let other = add_openai(&vault, OTHER).await;
     done(vault.set_spread("openai".into(), true)).await.unwrap();
     assert!(vault.spreads("openai".into()).unwrap());
     let mut served = Vec::new();
@@ -1098,37 +1100,19 @@ async fn a_refused_key_gives_way_to_the_next_and_rests_while_the_provider_asks()
         .unwrap();
 
     // A 500 is the provider's answer, not a refusal: never sent again.
-    let broken = field(
-        &done(vault.add("openai".into(), BROKEN.into(), "k".into()))
-            .await
-            .unwrap(),
-        &["id"],
-    )
-    .unwrap();
+    let broken = add_openai(&vault, BROKEN).await;
     done(vault.set_default(broken.clone())).await.unwrap();
     let (response, seen) = failover_fetch(&vault, "{}".into()).await;
     assert_eq!((response.status(), seen), (500, vec![BROKEN.to_owned()]));
     // Nor is a refusal of the proxy's own (no provider answered the key).
-    let own = field(
-        &done(vault.add("openai".into(), PROXYOWN.into(), "k".into()))
-            .await
-            .unwrap(),
-        &["id"],
-    )
-    .unwrap();
+    let own = add_openai(&vault, PROXYOWN).await;
     done(vault.set_default(own.clone())).await.unwrap();
     let (response, seen) = failover_fetch(&vault, "{}".into()).await;
     assert_eq!((response.status(), seen), (429, vec![PROXYOWN.to_owned()]));
     done(vault.set_enabled(own, false)).await.unwrap();
 
     // A 401 marks the key rejected, as a failed test does, and the next key serves.
-    let refused = field(
-        &done(vault.add("openai".into(), REFUSED.into(), "k".into()))
-            .await
-            .unwrap(),
-        &["id"],
-    )
-    .unwrap();
+    let refused = add_openai(&vault, REFUSED).await;
     done(vault.set_default(refused.clone())).await.unwrap();
     done(vault.set_enabled(broken, false)).await.unwrap();
     let (response, seen) = failover_fetch(&vault, "{}".into()).await;

@@ -101,11 +101,16 @@ impl Event {
     }
 }
 
+/// HMAC-SHA256 under `key`: the events' signatures, and their names in the store.
+pub(super) fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+}
+
 /// The `X-BYOK-Signature` value for `body` sent at `t` (unix seconds), under `secret`.
 #[must_use]
 pub fn sign(secret: &[u8], t: u64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    let mut mac = hmac(secret);
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);

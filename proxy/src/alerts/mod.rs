@@ -22,9 +22,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::Mac;
 use secrecy::SecretString;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 pub use self::event::{Event, sign};
@@ -231,8 +230,7 @@ impl Inner {
     /// The event's id and its name in the store: an HMAC of what makes it one event, so
     /// every instance names it alike and the name says nothing of the subject.
     fn name(&self, parts: &[&[u8]]) -> [u8; 16] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.claim_key.as_ref())
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        let mut mac = event::hmac(self.claim_key.as_ref());
         for part in parts {
             // Each part's length first, so no two lists of parts run together alike.
             mac.update(&(part.len() as u64).to_be_bytes());

@@ -85,7 +85,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     pub fn keys_in_order(&self, provider: Provider) -> Result<Vec<Candidate>> {
         let now = self.clock.now_ms();
         let (epoch, _) = self.active()?;
-        let (order, spread) = self.with_session(|s| {
+        let (order, spread) = self.peek_session(|s| {
             let spread = s.settings.spread.contains(&provider);
             let turn = spread.then(|| s.turns.get(&provider).copied().unwrap_or(0));
             let order = order(&s.entries, provider, now, turn)

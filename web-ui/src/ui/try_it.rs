@@ -317,12 +317,16 @@ impl Spend {
             .filter(|k| k.provider == provider && k.is_usable(now))
             .map(|k| k.id)
             .collect();
-        let mut keys = Vec::new();
-        for id in ids {
-            if let Ok((r, _)) = vault.key_usage(&id).await {
-                keys.push((id, r.today));
-            }
-        }
+        // At once, not one after another: the request waits for these.
+        let reads = ids.into_iter().map(|id| async {
+            let today = vault.key_usage(&id).await.ok().map(|(r, _)| r.today);
+            today.map(|t| (id, t))
+        });
+        let keys = futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         let user = if vault.has_user_token() {
             vault.user_usage().await.ok().map(|(r, _)| r.today)
         } else {
