@@ -10,6 +10,7 @@
 
 pub mod day;
 pub mod path;
+pub mod resource;
 
 use std::fmt;
 use std::str::FromStr;
@@ -44,6 +45,9 @@ pub enum Provider {
     Cerebras,
     /// Perplexity (`pplx-...`).
     Perplexity,
+    /// Azure OpenAI: keys have no fixed shape, and each belongs to a resource the user names
+    /// (`<resource>.openai.azure.com`, see [`resource`]).
+    Azure,
     /// Any OpenAI-compatible server the operator configures; its keys have no fixed shape.
     Custom,
 }
@@ -117,7 +121,8 @@ struct Spec {
     /// What every key starts with; empty when keys have no fixed shape.
     key_prefix: &'static str,
     min_key_len: usize,
-    /// `None` for `custom`, which the operator must set.
+    /// `None` for `custom`, which the operator must set. Holds [`resource::SLOT`] once for a
+    /// provider whose host is the user's resource.
     base_url: Option<&'static str>,
     auth: Auth,
     key_check: KeyCheck,
@@ -159,7 +164,7 @@ const fn openai_like(
 
 /// One row per provider, in [`Provider::ALL`]'s order (a test checks it). Base URLs, paths
 /// and key shapes as each provider documents them.
-static SPECS: [Spec; 13] = [
+static SPECS: [Spec; 14] = [
     openai_like(
         "openai",
         "OpenAI",
@@ -273,6 +278,22 @@ static SPECS: [Spec; 13] = [
         )
     },
     Spec {
+        // Azure OpenAI's v1 API: OpenAI's paths below `/openai/v1`, deployments as models, the
+        // key alone in `api-key`. Keys are 32 hex digits (older) or 84 characters (newer).
+        auth: Auth::Header("api-key"),
+        key_check: KeyCheck::Get("/openai/v1/models"),
+        chat: Some("/openai/v1/chat/completions"),
+        embeddings: Some("/openai/v1/embeddings"),
+        ..openai_like(
+            "azure",
+            "Azure OpenAI",
+            "",
+            32,
+            "https://{resource}.openai.azure.com",
+            true,
+        )
+    },
+    Spec {
         base_url: None,
         ..openai_like("custom", "Custom (OpenAI-compatible)", "", 1, "", true)
     },
@@ -280,7 +301,7 @@ static SPECS: [Spec; 13] = [
 
 impl Provider {
     /// Every provider, in display order.
-    pub const ALL: [Provider; 13] = [
+    pub const ALL: [Provider; 14] = [
         Self::Openai,
         Self::Anthropic,
         Self::Gemini,
@@ -293,6 +314,7 @@ impl Provider {
         Self::Fireworks,
         Self::Cerebras,
         Self::Perplexity,
+        Self::Azure,
         Self::Custom,
     ];
 
@@ -382,6 +404,14 @@ impl Provider {
         self.spec().base_url
     }
 
+    /// Whether each key belongs to a resource the user names (Azure's), which requests carry
+    /// as the first segment below the provider (`/azure/<resource>/...`) and which becomes
+    /// part of the upstream host: see [`resource`].
+    #[must_use]
+    pub const fn needs_resource(self) -> bool {
+        matches!(self, Self::Azure)
+    }
+
     /// How the provider expects its key.
     #[must_use]
     pub const fn auth(self) -> Auth {
@@ -457,8 +487,8 @@ mod tests {
             );
             assert_eq!(Provider::ALL[p.index()], p);
         }
-        let err = "azure".parse::<Provider>().unwrap_err();
-        assert!(err.to_string().contains("\"azure\""), "{err}");
+        let err = "azure-ai".parse::<Provider>().unwrap_err();
+        assert!(err.to_string().contains("\"azure-ai\""), "{err}");
         let long = "x".repeat(100).parse::<Provider>().unwrap_err();
         assert_eq!(long.0.len(), 32, "an unknown id is cut before it is quoted");
     }
@@ -519,6 +549,8 @@ mod tests {
             (Together, "tgp_v1_abc", Ok(())),
             (Mistral, "sk-proj-abc", Err(Some(Openai))),
             (Custom, "sk-ant-abc", Ok(())),
+            (Azure, "0123456789abcdef0123456789abcdef", Ok(())),
+            (Azure, "sk-proj-abc", Err(Some(Openai))),
         ];
         for (provider, key, want) in cases {
             assert_eq!(provider.check_prefix(key), want, "{provider:?} {key}");
@@ -543,6 +575,11 @@ mod tests {
             assert_eq!(url.is_none(), p == Provider::Custom, "{p:?}");
             if let Some(url) = url {
                 assert!(url.starts_with("https://") && !url.ends_with('/'), "{url}");
+                assert_eq!(
+                    url.matches(resource::SLOT).count(),
+                    usize::from(p.needs_resource()),
+                    "{url}"
+                );
             }
             assert!(p.key_check().path().starts_with('/'));
             assert!(p.min_key_len() > p.key_prefix().len() || p == Provider::Custom);

@@ -231,7 +231,9 @@ async fn unified_endpoint_routes_by_model_prefix() {
     for (body, status, code) in [
         (json!({"messages": []}), 400, "bad_request"),
         (json!({"model": "gpt-4o"}), 400, "bad_request"),
-        (json!({"model": "azure/gpt-4o"}), 404, "unknown_provider"),
+        (json!({"model": "bedrock/gpt-4o"}), 404, "unknown_provider"),
+        // Azure's model names its resource first.
+        (json!({"model": "azure/gpt-4o"}), 400, "bad_resource"),
         (json!({"model": "anthropic/"}), 400, "bad_request"),
     ] {
         let response = client()
@@ -343,6 +345,7 @@ async fn providers_health_and_metrics() {
             "fireworks",
             "cerebras",
             "perplexity",
+            "azure",
             "custom"
         ]
     );

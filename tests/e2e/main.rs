@@ -2,6 +2,9 @@
 //!
 //! - `alerts`: signed webhook events for each budget threshold, exactly once across two
 //!   instances on one Redis; a refused user key; delivery retried until the receiver is back.
+//! - `azure`: Azure OpenAI at the resource each request names (pass-through, unified, key
+//!   test), names that are not one DNS label refused before any connection, grants and sealed
+//!   keys bound to their resource.
 //! - `forwarding`: header mapping per provider and route style, stripped headers, unified
 //!   routing, the key-test endpoint, providers/health/metrics.
 //! - `streaming`: SSE passes through unbuffered and untouched; client disconnect cancels the
@@ -42,6 +45,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod alerts;
+mod azure;
 mod fallback;
 mod forwarding;
 mod grants;

@@ -37,7 +37,7 @@ async fn traversal_absolute_form_and_unknown_providers_never_reach_upstream() {
         ("/openai//evil.example/v1", 400),
         ("/openai/v1/./models", 400),
         ("http://evil.example/openai/v1/models", 400),
-        ("/azure/v1/chat/completions", 404),
+        ("/bedrock/v1/chat/completions", 404),
         ("/../openai/v1/models", 404),
         ("/gemini/v1beta/models?key=AIzaInTheUrl0000000000000", 400),
     ];

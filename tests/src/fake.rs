@@ -194,7 +194,7 @@ fn tls_server_config(protocols: &[&str]) -> (String, rustls::ServerConfig) {
 }
 
 fn auth_value(headers: &HeaderMap) -> String {
-    ["authorization", "x-api-key", "x-goog-api-key"]
+    ["authorization", "x-api-key", "x-goog-api-key", "api-key"]
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
         .unwrap_or_default()

@@ -114,7 +114,7 @@ pub async fn create(
 
 /// What a grant is, for its holder or owner: never the key, never the token.
 fn describe(id: GrantId, meta: &Meta, left: Option<u64>) -> Value {
-    json!({
+    let mut described = json!({
         "id": id.to_string(),
         "provider": meta.scope.provider,
         "models": meta.scope.models,
@@ -123,7 +123,11 @@ fn describe(id: GrantId, meta: &Meta, left: Option<u64>) -> Value {
         "requests_left": left,
         "expires_at": meta.scope.expires_at,
         "created_at": meta.created_at,
-    })
+    });
+    if let Some(resource) = &meta.scope.resource {
+        described["resource"] = Value::String(resource.clone());
+    }
+    described
 }
 
 /// The grant `id`, if the request holds its token or owns its key.

@@ -19,7 +19,14 @@ pub(super) async fn providers(State(state): State<AppState>) -> Json<Value> {
         .upstream
         .base_urls
         .keys()
-        .map(|p| json!({ "id": p, "server_key": state.settings.server_keys.offers(*p) }))
+        .map(|p| {
+            let mut entry = json!({ "id": p, "server_key": state.settings.server_keys.offers(*p) });
+            if p.needs_resource() {
+                // Requests name the user's resource: `/{id}/<resource>/...`.
+                entry["resource"] = Value::Bool(true);
+            }
+            entry
+        })
         .collect();
     Json(json!({ "providers": list }))
 }

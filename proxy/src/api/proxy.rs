@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::core::headers::USER_HEADER;
-use crate::core::{KeyCheck, Provider, ProxyError, UnifiedKind, UnknownProvider};
+use crate::core::{KeyCheck, Provider, ProxyError, Resource, UnifiedKind, UnknownProvider};
 use crate::http::forward;
 use crate::pipeline::{self, InBody, Outbound};
 use crate::state::AppState;
@@ -33,8 +33,9 @@ pub(super) async fn unified_embeddings(
     unified(state, addr, UnifiedKind::Embeddings, request).await
 }
 
-/// OpenAI-compatible routing: `model` is `provider/model`; the prefix picks the provider and is
-/// removed before forwarding to that provider's OpenAI-compatible endpoint.
+/// OpenAI-compatible routing: `model` is `provider/model` (`azure/<resource>/<deployment>` for
+/// Azure); the prefix picks the provider and is removed before forwarding to that provider's
+/// OpenAI-compatible endpoint.
 async fn unified(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -66,6 +67,17 @@ async fn unified(
                 "{provider} has no OpenAI-compatible endpoint for this route; send its own API's requests to /{provider}/..."
             ))
         })?;
+        let (resource, model) = match provider.needs_resource() {
+            false => (None, model),
+            true => {
+                let (name, model) = model
+                    .split_once('/')
+                    .ok_or(ProxyError::BadResource(provider.id()))?;
+                let resource =
+                    Resource::new(name).map_err(|_| ProxyError::BadResource(provider.id()))?;
+                (Some(resource), model)
+            }
+        };
         if model.is_empty() {
             return Err(ProxyError::BadRequest(
                 "`model` names no model after the provider".into(),
@@ -102,6 +114,7 @@ async fn unified(
             &state,
             Outbound {
                 provider,
+                resource,
                 target: path.to_owned(),
                 parts,
                 body: InBody::Ready(body),
@@ -118,15 +131,43 @@ async fn unified(
 
 /// `POST /byok/test/{provider}`: does the provider accept the key in `X-BYOK-Key`?
 pub(super) async fn test_key(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path(provider): Path<String>,
+    request: Request,
+) -> Response {
+    test_key_at(state, addr, (provider, None), request).await
+}
+
+/// `POST /byok/test/{provider}/{resource}`: the same, for a provider whose keys belong to a
+/// resource (Azure).
+pub(super) async fn test_resource_key(
+    state: State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path((provider, resource)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    test_key_at(state, addr, (provider, Some(resource)), request).await
+}
+
+async fn test_key_at(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(provider): Path<String>,
+    (provider, resource): (String, Option<String>),
     request: Request,
 ) -> Response {
     let result = async {
         let provider: Provider = provider
             .parse()
             .map_err(|e: UnknownProvider| ProxyError::UnknownProvider(e.0))?;
+        let resource = match (resource, provider.needs_resource()) {
+            (None, false) => None,
+            (Some(name), true) => Some(
+                Resource::new(&name).map_err(|_| ProxyError::BadResource(provider.id()))?,
+            ),
+            (_, true) => return Err(ProxyError::BadResource(provider.id())),
+            (Some(_), false) => return Err(ProxyError::NotFound),
+        };
         let (mut parts, _) = request.into_parts();
         if forward::user_key(&parts.headers)?.is_none() {
             return Err(ProxyError::MissingKey);
@@ -153,7 +194,7 @@ pub(super) async fn test_key(
         let target = check.path().to_owned();
         let response = pipeline::forward(
             &state,
-            Outbound { provider, target, parts, body: InBody::Ready(body), client_ip: addr.ip(), model: None, strip_usage: false },
+            Outbound { provider, resource, target, parts, body: InBody::Ready(body), client_ip: addr.ip(), model: None, strip_usage: false },
         )
         .await?;
         let status = response.status();

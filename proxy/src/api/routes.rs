@@ -22,10 +22,11 @@ use super::request_log::RequestLogLayer;
 use super::unseal::{Door, door, unseal};
 use super::{grants, info, models, proxy, static_files, usage};
 use crate::core::headers::KEY_SOURCE_NAME;
-use crate::core::{Provider, ProxyError};
+use crate::core::{Provider, ProxyError, Resource};
 use crate::http::forward;
 use crate::pipeline::{self, InBody, Outbound};
 use crate::state::AppState;
+use byok_providers::resource;
 
 /// The routes that are not pass-through, over `state`, without middleware (see [`Routes`]).
 fn router(state: AppState) -> Router {
@@ -36,6 +37,10 @@ fn router(state: AppState) -> Router {
         .route("/byok/embed", get(info::embed))
         .route("/byok/seal-key", get(info::seal_key))
         .route("/byok/test/{provider}", post(proxy::test_key))
+        .route(
+            "/byok/test/{provider}/{resource}",
+            post(proxy::test_resource_key),
+        )
         .route(
             "/byok/grants",
             post(grants::create).delete(grants::revoke_all),
@@ -244,12 +249,25 @@ async fn passthrough(
     let state = &connection.state;
     let prefix_len = provider.id().len() + 1;
     let path = parts.uri.path().get(prefix_len..).unwrap_or_default();
-    let checked = forward::check_method(&parts.method)
-        .and_then(|()| forward::upstream_path(&parts.uri, path));
+    // Azure's: `/azure/<resource>/...`, the resource checked before anything else is.
+    let (resource, path) = match provider.needs_resource() {
+        false => (Ok(None), path),
+        true => match resource::split_path(path)
+            .and_then(|(name, rest)| Ok((Resource::new(name)?, rest)))
+        {
+            Ok((resource, rest)) => (Ok(Some(resource)), rest),
+            Err(_) => (Err(ProxyError::BadResource(provider.id())), path),
+        },
+    };
+    let checked = resource.and_then(|resource| {
+        forward::check_method(&parts.method)?;
+        Ok((resource, forward::upstream_path(&parts.uri, path)?))
+    });
     let result = match checked {
-        Ok(target) => {
+        Ok((resource, target)) => {
             let out = Outbound {
                 provider,
+                resource,
                 target,
                 parts,
                 body,

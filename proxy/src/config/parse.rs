@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use byok_providers::resource;
 use rustls::pki_types::CertificateDer;
+
+use crate::core::Provider;
 use rustls::pki_types::pem::PemObject;
 
 /// A configuration error, naming the setting.
@@ -36,8 +39,48 @@ pub(super) fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, St
     Ok(roots)
 }
 
-/// A provider base URL: http(s), a host, no query, fragment or credentials; trailing `/` dropped.
-pub(super) fn parse_base_url(raw: &str) -> Result<String, String> {
+/// `provider`'s base URL: http(s), a host, no query, fragment or credentials; trailing `/`
+/// dropped. For a provider whose host is the user's resource (Azure), a template holding
+/// `{resource}` once, in the host or the path (`https://{resource}.openai.azure.com`), that is
+/// such a URL with a resource name in it; for any other, no `{resource}`.
+pub(super) fn parse_base_url(provider: Provider, raw: &str) -> Result<String, String> {
+    let slots = raw.matches(resource::SLOT).count();
+    if !provider.needs_resource() {
+        return match slots {
+            0 => parse_fixed_url(raw),
+            _ => Err(format!(
+                "{provider}'s URL cannot hold {}: only azure's host is the user's resource",
+                resource::SLOT
+            )),
+        };
+    }
+    if slots != 1 {
+        return Err(format!(
+            "{provider}'s URL must hold {} once, where the resource name goes, like \
+             https://{{resource}}.openai.azure.com",
+            resource::SLOT
+        ));
+    }
+    // Filled in with a name, it must be a URL with the name as a whole label of the host or a
+    // whole segment of the path: never the scheme, a port, or part of another word.
+    let probe = "probe-resource";
+    let filled = parse_fixed_url(&raw.replacen(resource::SLOT, probe, 1))?;
+    let url = url::Url::parse(&filled).map_err(|e| e.to_string())?;
+    let in_host = url
+        .host_str()
+        .is_some_and(|h| h.split('.').any(|l| l == probe));
+    let in_path = url.path().split('/').any(|s| s == probe);
+    if !(in_host || in_path) || filled.matches(probe).count() != 1 {
+        return Err(format!(
+            "{} must be a whole label of the host or a whole segment of the path",
+            resource::SLOT
+        ));
+    }
+    Ok(filled.replacen(probe, resource::SLOT, 1))
+}
+
+/// A base URL with nothing in it to fill in.
+fn parse_fixed_url(raw: &str) -> Result<String, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!("{raw:?} must be an http or https URL with a host"));

@@ -190,14 +190,15 @@ impl Args {
                 .map_err(|e: UnknownProvider| bad(name, e.to_string()))?;
             s.upstream.base_urls.insert(
                 provider,
-                parse_base_url(url.trim()).map_err(|p| bad(name, p))?,
+                parse_base_url(provider, url.trim()).map_err(|p| bad(name, p))?,
             );
         }
         for (provider, value, name) in given {
             if let Some(url) = value {
-                s.upstream
-                    .base_urls
-                    .insert(provider, parse_base_url(url).map_err(|p| bad(name, p))?);
+                s.upstream.base_urls.insert(
+                    provider,
+                    parse_base_url(provider, url).map_err(|p| bad(name, p))?,
+                );
             }
         }
         if let Some(path) = &self.upstream_ca {
@@ -307,6 +308,16 @@ impl Args {
         for provider in Provider::ALL {
             let name = format!("BYOK_SERVER_KEY_{}", provider.id().to_ascii_uppercase());
             if let Some(key) = env(&name).filter(|k| !k.is_empty()) {
+                if provider.needs_resource() {
+                    // The client names the resource, so the app's key would go wherever a
+                    // client pointed it.
+                    return Err(bad(
+                        &name,
+                        format!(
+                            "{provider} keys belong to the user's resource; the app's key cannot serve it"
+                        ),
+                    ));
+                }
                 s.server_keys.keys.insert(provider, SecretString::from(key));
             }
         }
@@ -473,6 +484,51 @@ mod tests {
         assert_eq!(
             s.upstream.base_urls[&Provider::Cerebras],
             "https://api.cerebras.ai"
+        );
+    }
+
+    #[test]
+    fn azure_is_a_template_with_the_resource_once_in_the_host_or_path() {
+        let s = args(&[]).validate(|_| None).unwrap();
+        assert_eq!(
+            s.upstream.base_urls[&Provider::Azure],
+            "https://{resource}.openai.azure.com"
+        );
+        let at = |url: &str| {
+            args(&["--upstream", &format!("azure={url}")])
+                .validate(|_| None)
+                .map(|s| s.upstream.base_urls[&Provider::Azure].clone())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            at("http://127.0.0.1:9/r/{resource}/").unwrap(),
+            "http://127.0.0.1:9/r/{resource}"
+        );
+        assert_eq!(
+            at("https://{resource}.services.ai.azure.com").unwrap(),
+            "https://{resource}.services.ai.azure.com"
+        );
+        for bad in [
+            "https://openai.azure.com",
+            "https://{resource}.{resource}.azure.com",
+            "https://x{resource}.openai.azure.com",
+            "https://a.openai.azure.com:{resource}",
+            "https://a.openai.azure.com/r?{resource}",
+        ] {
+            let err = at(bad).unwrap_err();
+            assert!(err.contains("BYOK_UPSTREAMS"), "{bad}: {err}");
+        }
+        let err = args(&["--upstream", "openai=https://{resource}.example"])
+            .validate(|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only azure"), "{err}");
+        // The app's key cannot serve a provider whose host the client names.
+        let env = |name: &str| (name == "BYOK_SERVER_KEY_AZURE").then(|| "k".repeat(32));
+        let err = args(&[]).validate(env).unwrap_err().to_string();
+        assert!(
+            err.contains("BYOK_SERVER_KEY_AZURE") && !err.contains("kkkk"),
+            "{err}"
         );
     }
 

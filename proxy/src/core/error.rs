@@ -59,6 +59,13 @@ pub enum ProxyError {
     /// The request path could leave the provider's API (traversal, encoded separators, ...).
     #[error("the request path is not allowed")]
     BadPath,
+    /// A provider that needs a resource name (Azure) got none, or one that is not one DNS
+    /// label; nothing was contacted.
+    #[error(
+        "{0} requests name the user's resource: /{0}/<resource>/..., or the model {0}/<resource>/<deployment>; {rule}",
+        rule = byok_providers::resource::BadResource
+    )]
+    BadResource(&'static str),
     /// A malformed request to a route that reads the body.
     #[error("{0}")]
     BadRequest(String),
@@ -154,7 +161,9 @@ impl ProxyError {
             | Self::SealReplayed
             | Self::SealInvalid => StatusCode::UNAUTHORIZED,
             Self::AmbiguousKey => StatusCode::BAD_REQUEST,
-            Self::KeyInUrl | Self::BadPath | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::KeyInUrl | Self::BadPath | Self::BadResource(_) | Self::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::UnknownProvider(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MalformedBody => StatusCode::BAD_REQUEST,
@@ -192,6 +201,7 @@ impl ProxyError {
             Self::UnknownProvider(_) => ("invalid_request_error", "unknown_provider"),
             Self::NotFound => ("invalid_request_error", "not_found"),
             Self::BadPath => ("invalid_request_error", "bad_path"),
+            Self::BadResource(_) => ("invalid_request_error", "bad_resource"),
             Self::BadRequest(_) => ("invalid_request_error", "bad_request"),
             Self::BodyTooLarge(_) => ("invalid_request_error", "body_too_large"),
             Self::MalformedBody => ("invalid_request_error", "malformed_body"),

@@ -25,6 +25,7 @@ pub mod money;
 pub mod secret;
 pub mod sync;
 
+pub use byok_providers::resource::{BadResource, Resource};
 pub use byok_providers::{
     ANTHROPIC_VERSION, Auth, Dialect, KeyCheck, Provider, UnifiedKind, UnknownProvider,
 };

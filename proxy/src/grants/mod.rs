@@ -30,7 +30,7 @@ pub use token::Token;
 use crate::core::clock::now_ms;
 use crate::core::grant_id::GrantId;
 use crate::core::headers::KEY_NAME;
-use crate::core::{Provider, ProxyError};
+use crate::core::{Provider, ProxyError, Resource};
 use crate::store::{Store, Take};
 
 /// Limits on grants.
@@ -121,18 +121,18 @@ pub async fn resolve(
 }
 
 impl Resolved {
-    /// Checks a request for `provider` naming `model` against the scope, then takes one of
-    /// the grant's requests from `store` (last, so a refused request uses none).
+    /// Checks a request for `provider` (at `resource`) naming `model` against the scope, then
+    /// takes one of the grant's requests from `store` (last, so a refused request uses none).
     ///
     /// # Errors
     ///
-    /// [`ProxyError::GrantOutOfScope`] for another provider, a model outside the list, or no
-    /// requests left; [`ProxyError::InvalidGrant`] when it was revoked meanwhile;
+    /// [`ProxyError::GrantOutOfScope`] for another provider or resource, a model outside the
+    /// list, or no requests left; [`ProxyError::InvalidGrant`] when it was revoked meanwhile;
     /// [`ProxyError::StoreUnavailable`] when the store cannot answer.
     pub async fn admit(
         &self,
         store: &Store,
-        provider: Provider,
+        (provider, resource): (Provider, Option<&Resource>),
         model: Option<&str>,
     ) -> Result<(), ProxyError> {
         let scope = &self.meta.scope;
@@ -140,6 +140,12 @@ impl Resolved {
             return Err(ProxyError::GrantOutOfScope(
                 "grant_wrong_provider",
                 format!("this grant is for {} only", scope.provider),
+            ));
+        }
+        if resource.map(Resource::as_str) != scope.resource.as_deref() {
+            return Err(ProxyError::GrantOutOfScope(
+                "grant_wrong_resource",
+                "this grant is for another resource of this provider".into(),
             ));
         }
         if !scope::allows_model(&scope.models, model) {

@@ -36,6 +36,10 @@ const VERSION: u8 = 1;
 pub struct Scope {
     /// The only provider the grant reaches.
     pub provider: Provider,
+    /// The only resource it reaches, for a provider whose host is the resource's (Azure): a
+    /// grant's holder never chooses where the key goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// Allowed models (exact names, or prefixes ending in `*`); empty allows every model.
     #[serde(default)]
     pub models: Vec<String>,
@@ -213,6 +217,7 @@ mod tests {
             kf: "kf_0011223344556677".into(),
             scope: Scope {
                 provider: Provider::Openai,
+                resource: None,
                 models: vec!["gpt-4o-mini".into()],
                 max_requests: Some(3),
                 expires_at: 2_000_000_000,

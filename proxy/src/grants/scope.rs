@@ -4,9 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::record::Scope;
-use crate::core::Provider;
 use crate::core::model::matches;
 use crate::core::money;
+use crate::core::{Provider, Resource};
 
 /// The most model patterns a grant may list.
 const MAX_MODELS: usize = 64;
@@ -31,9 +31,8 @@ fn bad(field: &'static str, problem: impl Into<String>) -> BadScope {
     }
 }
 
-/// Reads a creation request (`{"provider", "ttl_seconds", "max_requests", "models",
-/// "daily_cap_usd"}`) into a
-/// scope expiring `ttl` after `now` (Unix seconds). `served` says which providers this proxy
+/// Reads a creation request (`{"provider", "resource", "ttl_seconds", "max_requests",
+/// "models", "daily_cap_usd"}`; `resource` for Azure only, and required there) into a scope expiring `ttl` after `now` (Unix seconds). `served` says which providers this proxy
 /// serves; `max_ttl` is the operator's ceiling.
 ///
 /// # Errors
@@ -54,12 +53,13 @@ pub fn parse_request(
     if fields.keys().any(|k| {
         !matches!(
             k.as_str(),
-            "provider" | "ttl_seconds" | "max_requests" | "models" | "daily_cap_usd"
+            "provider" | "resource" | "ttl_seconds" | "max_requests" | "models" | "daily_cap_usd"
         )
     }) {
         return Err(bad(
             "body",
-            "unknown field; expected provider, ttl_seconds, max_requests, models, daily_cap_usd",
+            "unknown field; expected provider, resource, ttl_seconds, max_requests, models, \
+             daily_cap_usd",
         ));
     }
     let provider = match fields.get("provider") {
@@ -70,6 +70,21 @@ pub fn parse_request(
             .ok_or_else(|| bad("provider", "not a provider this proxy serves"))?,
         Some(_) => return Err(bad("provider", "expected a string")),
         None => return Err(bad("provider", "required")),
+    };
+    let resource = match (fields.get("resource"), provider.needs_resource()) {
+        (None | Some(Value::Null), false) => None,
+        (Some(Value::String(name)), true) => Some(
+            Resource::new(name)
+                .map_err(|e| bad("resource", e.to_string()))?
+                .to_string(),
+        ),
+        (None | Some(Value::Null), true) => {
+            return Err(bad("resource", format!("required for {provider}")));
+        }
+        (Some(_), true) => return Err(bad("resource", "expected a string")),
+        (Some(_), false) => {
+            return Err(bad("resource", format!("{provider} takes no resource")));
+        }
     };
     let ttl = match optional_u64(&fields, "ttl_seconds")? {
         None => DEFAULT_TTL_SECS.min(max_ttl),
@@ -125,6 +140,7 @@ pub fn parse_request(
     };
     Ok(Scope {
         provider,
+        resource,
         models,
         max_requests,
         expires_at: now.saturating_add(ttl),
@@ -177,7 +193,10 @@ mod tests {
         assert_eq!(s.expires_at, 1_060);
         assert_eq!(s.max_requests, Some(5));
         assert_eq!(s.models, ["gpt-4o-mini", "gpt-4.1*"]);
+        let azure = parse(r#"{"provider":"azure","resource":"contoso"}"#).unwrap();
+        assert_eq!(azure.resource.as_deref(), Some("contoso"));
         let d = parse(r#"{"provider":"anthropic"}"#).unwrap();
+        assert_eq!(d.resource, None);
         assert_eq!(
             (d.expires_at, d.max_requests, d.models.len()),
             (1_300, None, 0)
@@ -215,6 +234,13 @@ mod tests {
             (r#"{"provider":"openai","models":["gpt*4o"]}"#, "models"),
             (r#"{"provider":"openai","models":["gpt 4o"]}"#, "models"),
             (r#"{"provider":"openai","models":[1]}"#, "models"),
+            (r#"{"provider":"azure"}"#, "resource"),
+            (
+                r#"{"provider":"azure","resource":"secret.evil"}"#,
+                "resource",
+            ),
+            (r#"{"provider":"azure","resource":7}"#, "resource"),
+            (r#"{"provider":"openai","resource":"secret"}"#, "resource"),
         ];
         for (body, field) in cases {
             let err = parse(body).unwrap_err();

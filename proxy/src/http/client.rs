@@ -21,13 +21,14 @@
 //! Requests name only the path and query below the provider's base URL; where a provider lives
 //! (scheme, host, base path) is parsed once, when the client is built.
 //!
-//! Each worker has its own pool, keyed by provider (each provider has one base URL). An
-//! HTTP/1.1 connection goes back to the pool when its response body has been read to the end;
-//! one dropped early (the client went away, an error body was cut short) is closed, which is
-//! also how a provider learns to stop generating. An HTTP/2 connection is shared by all of the
-//! worker's requests to that provider.
+//! Each worker has its own pool with a lane per upstream host: one per provider, and for a
+//! provider whose host is the user's resource (Azure's), one per resource name, at most
+//! [`MAX_RESOURCES`] per worker. An HTTP/1.1 connection goes back to its lane when its response
+//! body has been read to the end; one dropped early (the client went away, an error body was
+//! cut short) is closed, which is also how a provider learns to stop generating. An HTTP/2
+//! connection is shared by all of the worker's requests to that lane's host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
@@ -47,12 +48,16 @@ use tower::ServiceExt;
 
 use super::endpoint::Endpoint;
 use super::tls::tls_config;
+use crate::core::Resource;
 use crate::core::sync::lock;
 use crate::core::{BuildError, Provider};
 
-/// Idle HTTP/1.1 connections kept per provider and worker; more are closed. A burst needs
+/// Idle HTTP/1.1 connections kept per lane (host) and worker; more are closed. A burst needs
 /// more connections than steady traffic; after it, these are plenty to absorb the next.
 pub const MAX_IDLE: usize = 32;
+/// Resources (Azure hosts) a worker keeps a lane for; past this, a lane without a connection in
+/// use is dropped (closing its idle connections) before a new one is made.
+pub const MAX_RESOURCES: usize = 64;
 /// The largest response head (status line and headers) accepted from a provider. Envoy's
 /// default is 60 KiB and nginx's 4-8 KiB; providers send 1-3 KiB.
 pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -64,7 +69,8 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Where the providers live and how to reach them.
 #[derive(Debug)]
 pub struct UpstreamSettings {
-    /// Base URL per served provider, without a trailing slash.
+    /// Base URL per served provider, without a trailing slash; for a provider that
+    /// [needs a resource](Provider::needs_resource), a template holding its slot once.
     pub base_urls: BTreeMap<Provider, String>,
     /// Root certificates trusted for providers besides the system's.
     pub extra_roots: Vec<CertificateDer<'static>>,
@@ -105,15 +111,43 @@ struct Setup {
     connector: HttpsConnector<HttpConnector>,
     /// An idle connection older than this is closed rather than reused.
     idle_timeout: Duration,
-    endpoints: [Option<Endpoint>; Provider::ALL.len()],
+    /// Where each provider lives, or the template its resources' hosts are made from.
+    upstreams: [Option<Upstream>; Provider::ALL.len()],
+}
+
+/// Where a provider lives.
+enum Upstream {
+    /// One host for every request.
+    Fixed(Arc<Endpoint>),
+    /// A host per resource: the base URL with the resource name in its slot.
+    PerResource(String),
 }
 
 struct Pool {
     setup: Arc<Setup>,
+    /// One lane per provider with a fixed host.
+    lanes: [Arc<Lane>; Provider::ALL.len()],
+    /// One lane per resource (with its endpoint) for providers whose host is the resource's.
+    resources: Mutex<HashMap<(Provider, Resource), ResourceLane>>,
+}
+
+/// A resource's host and the lane of its connections.
+type ResourceLane = (Arc<Endpoint>, Arc<Lane>);
+
+/// The connections to one host.
+#[derive(Default)]
+struct Lane {
     /// HTTP/1.1 connections waiting for a request, most recently used last.
-    idle: [Mutex<Vec<Idle>>; Provider::ALL.len()],
-    /// The HTTP/2 connection requests to a provider share, if it speaks HTTP/2.
-    shared: [Mutex<Option<http2::SendRequest<Body>>>; Provider::ALL.len()],
+    idle: Mutex<Vec<Idle>>,
+    /// The HTTP/2 connection requests to the host share, if it speaks HTTP/2.
+    shared: Mutex<Option<http2::SendRequest<Body>>>,
+}
+
+impl Lane {
+    /// Whether no connection of the lane is idle or shared, so dropping it closes nothing.
+    fn is_empty(&self) -> bool {
+        lock(&self.idle).is_empty() && lock(&self.shared).is_none()
+    }
 }
 
 struct Idle {
@@ -155,9 +189,15 @@ impl Client {
     /// When the TLS configuration cannot be built, or a base URL is not an absolute http(s)
     /// URL (the configuration checks that first).
     pub fn new(settings: &UpstreamSettings) -> Result<Self, BuildError> {
-        let mut endpoints: [Option<Endpoint>; Provider::ALL.len()] = Default::default();
+        let mut upstreams: [Option<Upstream>; Provider::ALL.len()] = Default::default();
         for (provider, base) in &settings.base_urls {
-            endpoints[provider.index()] = Some(Endpoint::new(base)?);
+            upstreams[provider.index()] = Some(if provider.needs_resource() {
+                // Checked as the configuration checks it: the template with a name in it.
+                Endpoint::new(&template_with(base, "resource")?)?;
+                Upstream::PerResource(base.clone())
+            } else {
+                Upstream::Fixed(Arc::new(Endpoint::new(base)?))
+            });
         }
         let mut http = HttpConnector::new();
         // The scheme is checked by the TLS layer (`https_or_http`): only http and https.
@@ -173,7 +213,7 @@ impl Client {
         let setup = Arc::new(Setup {
             connector,
             idle_timeout: settings.idle_timeout,
-            endpoints,
+            upstreams,
         });
         Ok(Self::with(setup))
     }
@@ -183,8 +223,8 @@ impl Client {
     fn with(setup: Arc<Setup>) -> Self {
         Self(Arc::new(Pool {
             setup,
-            idle: Default::default(),
-            shared: Default::default(),
+            lanes: Default::default(),
+            resources: Mutex::default(),
         }))
     }
 
@@ -194,31 +234,32 @@ impl Client {
         Self::with(Arc::clone(&self.0.setup))
     }
 
-    /// Sends `request` to `provider` on a pooled connection or a new one. Its URI is the path
-    /// and query below the provider's base URL.
+    /// Sends `request` to `provider` (at `resource`, for a provider whose host is the
+    /// resource's) on a pooled connection or a new one. Its URI is the path and query below the
+    /// provider's base URL.
     ///
     /// # Errors
     ///
-    /// When `provider` has no base URL, cannot be reached, or the connection fails before the
-    /// answer's head.
+    /// When `provider` has no base URL, needs a resource and has none (or has one and needs
+    /// none), cannot be reached, or the connection fails before the answer's head.
     pub async fn send(
         &self,
         provider: Provider,
+        resource: Option<&Resource>,
         mut request: Request<Body>,
     ) -> Result<Response<UpstreamBody>, Error> {
-        let endpoint = self.0.setup.endpoints[provider.index()]
-            .as_ref()
-            .ok_or("no base URL for this provider")?;
+        let (endpoint, lane) = self.lane(provider, resource)?;
+        let (endpoint, lane) = (&*endpoint, &lane);
         let target = std::mem::take(request.uri_mut());
         *request.uri_mut() = endpoint.locate(target)?;
-        let (sender, reused) = match self.checkout(provider) {
+        let (sender, reused) = match self.checkout(lane) {
             Some(sender) => (sender, true),
-            None => (self.connect(provider, endpoint).await?, false),
+            None => (self.connect(provider, lane, endpoint).await?, false),
         };
         // What it takes to send an idempotent request without a body again (nearly free: no
         // LLM call is one; model lists and the like are).
         let spare = (reused && repeatable(&request)).then(|| copy(&request));
-        let again = match self.send_on(provider, endpoint, sender, request).await {
+        let again = match self.send_on(lane, endpoint, sender, request).await {
             Ok(response) => return Ok(response),
             // Only on a pooled connection the provider closed: a fresh one that fails is the
             // provider's answer. Sending again is safe when the request never left, or when it
@@ -230,10 +271,59 @@ impl Client {
             },
             Err(failed) => return Err(failed.error),
         };
-        let sender = self.connect(provider, endpoint).await?;
-        self.send_on(provider, endpoint, sender, again)
+        let sender = self.connect(provider, lane, endpoint).await?;
+        self.send_on(lane, endpoint, sender, again)
             .await
             .map_err(|failed| failed.error)
+    }
+
+    /// Where `provider` (at `resource`) lives, and the lane of its connections.
+    fn lane(
+        &self,
+        provider: Provider,
+        resource: Option<&Resource>,
+    ) -> Result<(Arc<Endpoint>, Arc<Lane>), Error> {
+        let upstream = self.0.setup.upstreams[provider.index()]
+            .as_ref()
+            .ok_or("no base URL for this provider")?;
+        match (upstream, resource) {
+            (Upstream::Fixed(endpoint), None) => Ok((
+                Arc::clone(endpoint),
+                Arc::clone(&self.0.lanes[provider.index()]),
+            )),
+            (Upstream::PerResource(template), Some(resource)) => {
+                let mut resources = lock(&self.0.resources);
+                let key = (provider, resource.clone());
+                if let Some((endpoint, lane)) = resources.get(&key) {
+                    return Ok((Arc::clone(endpoint), Arc::clone(lane)));
+                }
+                if resources.len() >= MAX_RESOURCES {
+                    // A lane some request still holds stays; otherwise any unused one goes.
+                    let spare = resources
+                        .iter()
+                        .find(|(_, (_, lane))| Arc::strong_count(lane) == 1 && lane.is_empty())
+                        .or_else(|| {
+                            resources
+                                .iter()
+                                .find(|(_, (_, l))| Arc::strong_count(l) == 1)
+                        })
+                        .map(|(key, _)| key.clone());
+                    match spare {
+                        Some(key) => {
+                            resources.remove(&key);
+                        }
+                        None => return Err("too many Azure resources in use at once".into()),
+                    }
+                }
+                let endpoint =
+                    Arc::new(Endpoint::new(&template_with(template, resource.as_str())?)?);
+                let lane = Arc::new(Lane::default());
+                resources.insert(key, (Arc::clone(&endpoint), Arc::clone(&lane)));
+                Ok((endpoint, lane))
+            }
+            (Upstream::Fixed(_), Some(_)) => Err("this provider takes no resource name".into()),
+            (Upstream::PerResource(_), None) => Err("this provider needs a resource name".into()),
+        }
     }
 
     /// Closes idle connections past their time or closed by the provider, so an idle pool
@@ -241,15 +331,23 @@ impl Client {
     pub fn sweep_idle(&self) {
         let now = Instant::now();
         let timeout = self.0.setup.idle_timeout;
-        for idle in &self.0.idle {
-            lock(idle).retain(|entry| entry.fresh(now, timeout));
-        }
+        let sweep = |lane: &Lane| lock(&lane.idle).retain(|entry| entry.fresh(now, timeout));
+        self.0.lanes.iter().for_each(|lane| sweep(lane));
+        lock(&self.0.resources).retain(|_, (_, lane)| {
+            sweep(lane);
+            let closed = lock(&lane.shared).as_ref().is_some_and(|s| s.is_closed());
+            if closed {
+                *lock(&lane.shared) = None;
+            }
+            // A resource's lane with nothing in it and no request holding it goes.
+            Arc::strong_count(lane) > 1 || !lane.is_empty()
+        });
     }
 
     /// Sends `request` (its URI the provider's path and query) on `sender`.
     async fn send_on(
         &self,
-        provider: Provider,
+        lane: &Arc<Lane>,
         endpoint: &Endpoint,
         sender: Sender,
         mut request: Request<Body>,
@@ -288,7 +386,7 @@ impl Client {
                             response,
                             Some(Reuse {
                                 pool,
-                                provider,
+                                lane: Arc::clone(lane),
                                 sender,
                             }),
                         ))
@@ -313,15 +411,11 @@ impl Client {
         }
     }
 
-    fn checkout(&self, provider: Provider) -> Option<Sender> {
-        let index = provider.index();
-        if let Some(shared) = lock(&self.0.shared[index])
-            .as_ref()
-            .filter(|s| !s.is_closed())
-        {
+    fn checkout(&self, lane: &Lane) -> Option<Sender> {
+        if let Some(shared) = lock(&lane.shared).as_ref().filter(|s| !s.is_closed()) {
             return Some(Sender::Http2(shared.clone()));
         }
-        let mut idle = lock(&self.0.idle[index]);
+        let mut idle = lock(&lane.idle);
         let now = Instant::now();
         let timeout = self.0.setup.idle_timeout;
         while let Some(entry) = idle.pop() {
@@ -333,11 +427,11 @@ impl Client {
         None
     }
 
-    fn checkin(&self, provider: Provider, sender: http1::SendRequest<Body>) {
+    fn checkin(&self, lane: &Lane, sender: http1::SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
-        let mut idle = lock(&self.0.idle[provider.index()]);
+        let mut idle = lock(&lane.idle);
         if idle.len() >= MAX_IDLE {
             // The oldest goes: it is the likeliest to have been closed by the provider.
             idle.remove(0);
@@ -353,12 +447,18 @@ impl Client {
     fn connect<'a>(
         &'a self,
         provider: Provider,
+        lane: &'a Lane,
         endpoint: &'a Endpoint,
     ) -> Pin<Box<dyn Future<Output = Result<Sender, Error>> + Send + 'a>> {
-        Box::pin(self.open(provider, endpoint))
+        Box::pin(self.open(provider, lane, endpoint))
     }
 
-    async fn open(&self, provider: Provider, endpoint: &Endpoint) -> Result<Sender, Error> {
+    async fn open(
+        &self,
+        provider: Provider,
+        lane: &Lane,
+        endpoint: &Endpoint,
+    ) -> Result<Sender, Error> {
         let io = self
             .0
             .setup
@@ -373,7 +473,7 @@ impl Client {
                 .handshake(io)
                 .await?;
             drive(provider, connection);
-            *lock(&self.0.shared[provider.index()]) = Some(sender.clone());
+            *lock(&lane.shared) = Some(sender.clone());
             Ok(Sender::Http2(sender))
         } else {
             // One buffer, one write, as on the server side (see `serve`).
@@ -386,6 +486,12 @@ impl Client {
             Ok(Sender::Http1(sender))
         }
     }
+}
+
+/// `template` with `name` in its resource slot.
+fn template_with(template: &str, name: &str) -> Result<String, BuildError> {
+    byok_providers::resource::base_url(template, name)
+        .map_err(|e| BuildError(format!("HTTP client: {e}")))
 }
 
 /// Whether `request` may be sent twice: an idempotent method (RFC 9110, 9.2.2) and no body.
@@ -442,7 +548,7 @@ where
 /// Returns an HTTP/1.1 connection to the pool once its response has been read to the end.
 struct Reuse {
     pool: Client,
-    provider: Provider,
+    lane: Arc<Lane>,
     sender: http1::SendRequest<Body>,
 }
 
@@ -468,7 +574,7 @@ impl Drop for UpstreamBody {
         if let Some(reuse) = self.reuse.take()
             && (self.done || self.inner.is_end_stream())
         {
-            reuse.pool.checkin(reuse.provider, reuse.sender);
+            reuse.pool.checkin(&reuse.lane, reuse.sender);
         }
     }
 }

@@ -101,6 +101,7 @@ fn returned(name: &str) -> bool {
             | "request-id"
             | "x-request-id"
             | "x-generation-id" // OpenRouter
+            | "apim-request-id" // Azure OpenAI
     ) || name.starts_with("x-ratelimit-")
         || name.starts_with("ratelimit-")
         || name.starts_with("openai-")

@@ -58,6 +58,7 @@ use crate::usage::{self, tap::ModelTap};
 pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyError> {
     let Outbound {
         provider,
+        resource,
         target,
         mut parts,
         body,
@@ -68,6 +69,10 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     if !state.settings.upstream.serves(provider) {
         return Err(ProxyError::UnknownProvider(provider.id().into()));
     }
+    if provider.needs_resource() != resource.is_some() {
+        return Err(ProxyError::BadResource(provider.id()));
+    }
+    let upstream_at = (provider, resource.as_ref());
     // The key and its limit run beside the address's limit: with a shared store each is a
     // round trip, so a plain request waits for one, a grant for two (its record, its limit).
     let mut caller = tiers::identify(&state.settings.plans, &parts.headers, client_ip)?;
@@ -137,7 +142,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     }
     if let Some(grant) = &choice.grant {
         grant
-            .admit(&state.store, provider, model.as_deref())
+            .admit(&state.store, upstream_at, model.as_deref())
             .await?;
         tracing::info!(grant = %grant.id, "grant admitted");
     }
@@ -174,7 +179,15 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
     } else {
         std::mem::take(&mut headers)
     };
-    let mut upstream = send(state, provider, &parts.method, &target, first_headers, body).await?;
+    let mut upstream = send(
+        state,
+        upstream_at,
+        &parts.method,
+        &target,
+        first_headers,
+        body,
+    )
+    .await?;
     if let (KeySource::User, Actor::User(user), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) =
         (choice.source, &caller.actor, upstream.status())
     {
@@ -208,7 +221,7 @@ pub async fn forward(state: &AppState, out: Outbound) -> Result<Response, ProxyE
         forward::authorize(provider, &mut headers, &server_key)?;
         upstream = send(
             state,
-            provider,
+            upstream_at,
             &parts.method,
             &target,
             headers,

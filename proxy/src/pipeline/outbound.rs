@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
 
-use crate::core::Provider;
+use crate::core::{Provider, Resource};
 
 /// A request body: still arriving, or already read (unified routes, retries).
 #[derive(Debug)]
@@ -21,6 +21,8 @@ pub enum InBody {
 pub struct Outbound {
     /// The provider.
     pub provider: Provider,
+    /// The user's resource, for a provider whose host is the resource's (Azure); checked.
+    pub resource: Option<Resource>,
     /// Path and query to append to the provider's base URL (already validated).
     pub target: String,
     /// The client's method, URI and headers.

@@ -6,14 +6,15 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::core::{Provider, ProxyError};
+use crate::core::{Provider, ProxyError, Resource};
 use crate::http::UpstreamBody;
 use crate::state::AppState;
 
-/// Sends one request to `provider`: within the first-byte timeout, a redirect refused.
+/// Sends one request to `provider` (at `resource`, for Azure): within the first-byte timeout,
+/// a redirect refused.
 pub(super) async fn send(
     state: &AppState,
-    provider: Provider,
+    (provider, resource): (Provider, Option<&Resource>),
     method: &Method,
     target: &Uri,
     headers: HeaderMap,
@@ -26,7 +27,7 @@ pub(super) async fn send(
     let started = Instant::now();
     let sent = tokio::time::timeout_at(
         (started + state.settings.first_byte_timeout).into(),
-        state.client.send(provider, request),
+        state.client.send(provider, resource, request),
     )
     .await;
     let response = match sent {
