@@ -13,7 +13,7 @@ seal key (so the vault sends keys plain in its default "auto" mode). Under `/rot
 plays a proxy that rotated its seal key: the first `/rotating/byok/seal-key` lists key `k1`,
 later ones `k2`, and a request sealed to `k1` gets `401 seal_key_unknown`; under `/stale/` the
 key is always `k1` and always unknown. It opens nothing (any 32 bytes are an X25519 public key).
-Under `/failover/` it plays a provider that refuses some keys (see `_failover`), for the
+Under `/failover/` (and `/azure/`) it plays a provider that refuses some keys (see `_failover`), for the
 vault's failover over several keys.
 The real proxy, and sealed keys opened, are tested end to end in tests/ui.
 """
@@ -113,7 +113,7 @@ class Echo(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(payload)
                 return
-        payload = json.dumps({"key": key, "body": body}).encode()
+        payload = json.dumps({"key": key, "body": body, "path": self.path}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -125,7 +125,7 @@ class Echo(BaseHTTPRequestHandler):
     def _echo(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace")
-        if self.path.startswith("/failover"):
+        if self.path.startswith("/failover") or self.path.startswith("/azure/"):
             return self._failover(body)
         if self.path.startswith("/byok/grants"):
             return self._grants(body)

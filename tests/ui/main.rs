@@ -40,6 +40,8 @@ const PASSKEY_LABEL: &str = "Journey laptop";
 const GEMINI_KEY: &str = "AIzaE2EjourneyGEMINIkey0123456789abcdef";
 const LIMITED_KEY: &str = "sk-proj-E2Eratelimited0123456789wxyz";
 const GROQ_KEY: &str = "gsk_E2EjourneyGROQkey0123456789abcdefABCDEF";
+/// An Azure OpenAI key: 32 hex digits.
+const AZURE_KEY: &str = "e2e0a2b1c3d4e5f6a7b8c9d0e1f2a3b4";
 
 /// The app's key for Anthropic (the user has none), and the secret its user tokens are signed with.
 const APPS_KEY: &str = "sk-ant-api03-TheAppsOwnE2EkeyQ7w3Zr8";
@@ -58,7 +60,7 @@ fn plans_and_prices() -> (PathBuf, PathBuf) {
 default_tier = "free"
 user_token_alg = "HS256"
 [tiers.free]
-models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*", "groq/llama-3.1-8b-instant"]
+models = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "gemini/gemini-2.0-flash*", "groq/llama-3.1-8b-instant", "azure/gpt-4o-mini"]
 "#,
             ),
             (
@@ -109,6 +111,8 @@ fn assert_no_secrets(haystack: &str, place: &str) {
         REPLACEMENT_KEY,
         CHECKED_KEY,
         GEMINI_KEY,
+        GROQ_KEY,
+        AZURE_KEY,
         PASSWORD,
         NEW_PASSWORD,
         APPS_KEY,
@@ -355,7 +359,10 @@ async fn the_whole_journey_in_a_real_browser() {
         .flat_map(|p| [format!("--upstream-{p}"), fake.url()])
         .collect();
     args.extend(["--upstream-gemini".into(), "http://127.0.0.1:1".into()]);
-    args.extend(["--upstream".into(), format!("groq={}/openai", fake.url())]);
+    args.extend([
+        "--upstream".into(),
+        format!("groq={0}/openai,azure={0}/r/{{resource}}", fake.url()),
+    ]);
     args.extend(["--static-dir".into(), dist.display().to_string()]);
     let (config, prices) = plans_and_prices();
     for (flag, value) in [
@@ -537,6 +544,39 @@ async fn the_whole_journey_in_a_real_browser() {
         "a provider with a key has its card: {picker}"
     );
     browser.shot("05b-another-provider").await;
+
+    // Azure OpenAI: the key comes with its resource's name, which must be one DNS label; the
+    // key is tested at that resource, in `api-key`.
+    browser
+        .run("const s = document.querySelector('#other-provider'); s.value = 'azure'; s.dispatchEvent(new Event('change'));")
+        .await;
+    browser.click_button("#more-providers", "Add a key").await;
+    browser
+        .wait_text("#provider-azure", "Keys and Endpoint")
+        .await;
+    browser
+        .type_into("#add-azure-resource", "contoso.evil.example")
+        .await;
+    browser.type_into("#add-azure-key", AZURE_KEY).await;
+    browser.click_button("#provider-azure", "Save key").await;
+    browser
+        .wait_text("#provider-azure [role=alert]", "1 to 63 lowercase letters")
+        .await;
+    browser.type_into("#add-azure-resource", "Contoso").await;
+    browser.click_button("#provider-azure", "Save key").await;
+    browser.wait_text("#provider-azure .count", "1 key").await;
+    browser
+        .wait_text("#provider-azure .resource", "contoso.openai.azure.com")
+        .await;
+    let tested = fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.uri.ends_with("/models"))
+        .unwrap();
+    assert_eq!(tested.uri, "/r/contoso/openai/v1/models");
+    assert_eq!(tested.header("api-key"), Some(AZURE_KEY));
+    browser.shot("05c-azure").await;
 
     // Rename, make default and back, delete with confirmation.
     browser.click_button(&old_row, "Rename").await;

@@ -3,7 +3,7 @@
 
 export type ProviderId =
   | "openai" | "anthropic" | "gemini" | "openrouter" | "mistral" | "groq" | "deepseek" | "xai"
-  | "together" | "fireworks" | "cerebras" | "perplexity" | "custom";
+  | "together" | "fireworks" | "cerebras" | "perplexity" | "azure" | "custom";
 
 /** What an app is told of the vault: never a label, an id or a key. */
 export interface ByokStatus {
@@ -62,7 +62,9 @@ export class Byok {
   /** `fetch` through the vault; `path` is below the provider's. When the provider refuses a
    * key (401, 403, 429) the vault sends the same request with the person's next key; the
    * Response's `X-BYOK-Attempts` says how many were tried and `X-BYOK-Key-Id` names the key
-   * that served by an id of this app's own (never the vault's id, a label or the key). */
+   * that served by an id of this app's own (never the vault's id, a label or the key).
+   * For "azure", `path` starts at `/openai/v1/...`: the vault puts each key's resource before
+   * it, and the app never learns it. */
   fetch(provider: ProviderId, path: string, init?: RequestInit): Promise<Response>;
   onChange(listener: (status: ByokStatus) => void): () => void;
   disconnect(): void;

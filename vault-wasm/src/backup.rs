@@ -33,7 +33,9 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, Sealed};
-use crate::entry::{Entry, EntryMeta, KeyInfo, Provider, validate_key, validate_label};
+use crate::entry::{
+    Entry, EntryMeta, KeyInfo, Provider, validate_key, validate_label, validate_resource,
+};
 use crate::envelope::ENTRY_PREFIX;
 use crate::error::{Result, VaultError};
 use crate::kdf::KdfParams;
@@ -253,7 +255,9 @@ impl Backup {
             let key = validate_key(e.meta.provider, e.key.expose_secret())
                 .map_err(|_| VaultError::BackupUnreadable)?;
             let label = validate_label(&e.meta.label).map_err(|_| VaultError::BackupUnreadable)?;
-            if key != e.key || label != e.meta.label {
+            let resource = validate_resource(e.meta.provider, e.meta.resource.as_deref())
+                .map_err(|_| VaultError::BackupUnreadable)?;
+            if key != e.key || label != e.meta.label || resource != e.meta.resource {
                 return Err(VaultError::BackupUnreadable);
             }
             entries.push((e.id, Entry { key, meta: e.meta }));

@@ -75,6 +75,36 @@ pub fn validate_label(label: &str) -> Result<String, String> {
     Ok(label.to_owned())
 }
 
+/// Checks the resource a `provider` key belongs to: for a provider that
+/// [needs one](Provider::needs_resource) (Azure), one DNS label, given in any case (returned in
+/// lowercase, as hosts are compared); for any other, none.
+///
+/// # Errors
+///
+/// A message saying what is wrong.
+pub fn validate_resource(
+    provider: Provider,
+    resource: Option<&str>,
+) -> Result<Option<String>, String> {
+    let resource = resource.map(str::trim).filter(|r| !r.is_empty());
+    match (resource, provider.needs_resource()) {
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(format!(
+            "{} keys have no resource name",
+            provider.display_name()
+        )),
+        (None, true) => Err(format!(
+            "{} keys need the name of their resource (the first part of its endpoint's host)",
+            provider.display_name()
+        )),
+        (Some(name), true) => {
+            let name = name.to_ascii_lowercase();
+            byok_providers::resource::check(&name).map_err(|e| e.to_string())?;
+            Ok(Some(name))
+        }
+    }
+}
+
 /// What shows of a key: its last four characters, and only when the key is long enough that
 /// four characters reveal little.
 #[must_use]
@@ -137,6 +167,10 @@ pub struct EntryMeta {
     /// with its `Retry-After` or a minute): other keys of the provider go first meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_until_ms: Option<u64>,
+    /// The resource the key belongs to, for a provider whose host is the user's resource
+    /// (Azure's `<resource>.openai.azure.com`); sealed with the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 impl EntryMeta {
@@ -157,6 +191,7 @@ impl EntryMeta {
             expires_ms: None,
             replaced_ms: None,
             cooldown_until_ms: None,
+            resource: None,
         }
     }
 
@@ -241,6 +276,8 @@ pub struct KeyInfo {
     /// Until when the provider asked for no more requests with it (a 429), if that is later
     /// than the last time it was read; other keys of the provider go first meanwhile.
     pub cooldown_until_ms: Option<u64>,
+    /// The resource the key belongs to (Azure), if its provider has them.
+    pub resource: Option<String>,
 }
 
 impl KeyInfo {
@@ -268,6 +305,7 @@ impl KeyInfo {
             expires_ms: m.expires_ms,
             replaced_ms: m.replaced_ms,
             cooldown_until_ms: m.cooldown_until_ms,
+            resource: m.resource.clone(),
         }
     }
 }

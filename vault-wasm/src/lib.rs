@@ -56,7 +56,7 @@ pub use autolock::{AutoLock, Clock, DEFAULT_TIMEOUT_MS, ManualClock, SystemClock
 pub use backup::{Backup, BackupContents, ImportReport};
 pub use entry::{
     EXPIRY_WARNING_MS, Entry, EntryMeta, Expiry, KeyInfo, Provider, TestStatus, UnknownProvider,
-    expiry, preview, validate_key, validate_label,
+    expiry, preview, validate_key, validate_label, validate_resource,
 };
 pub use envelope::{GRANT_PREFIX, PasskeyParams};
 pub use error::{KeyShapeError, Result, VaultError};

@@ -147,13 +147,18 @@ async fn create_add_reopen_and_unlock_again() {
     assert_eq!(done(vault.exists()).await.unwrap(), false);
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
     assert!(!vault.is_locked());
-    let info = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    let info = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
     assert_eq!(Reflect::get(&info, &"preview".into()).unwrap(), "…4242");
-    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
-        .await
-        .unwrap();
+    done(vault.add(
+        "anthropic".into(),
+        ANTHROPIC_KEY.into(),
+        "second".into(),
+        None,
+    ))
+    .await
+    .unwrap();
     let before = labels(vault.list().unwrap());
     drop(vault);
 
@@ -173,7 +178,7 @@ async fn wrong_password_rejects_and_leaves_data_intact() {
     let name = unique_name("wrongpw");
     let vault = open(&name, &[]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
     vault.lock();
@@ -196,12 +201,17 @@ async fn raw_indexeddb_never_holds_a_key_or_label_in_plaintext() {
     let name = unique_name("raw");
     let vault = open(&name, &[]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
-    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
-        .await
-        .unwrap();
+    done(vault.add(
+        "anthropic".into(),
+        ANTHROPIC_KEY.into(),
+        "second".into(),
+        None,
+    ))
+    .await
+    .unwrap();
     let records = raw_records(&name).await;
     assert_eq!(records.len(), 4, "vault key, settings, two entries");
     let dump = format!("{records:?}");
@@ -303,7 +313,7 @@ async fn a_proxy_without_a_seal_key_gets_plain_keys_only_when_the_vault_allows_t
         };
         let vault = open(&name, &extra).await;
         done(vault.create(PASSWORD.into(), None)).await.unwrap();
-        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
             .await
             .unwrap();
         // A FormData body: sent as before when the key goes plain (it cannot be sealed).
@@ -351,7 +361,7 @@ async fn a_proxy_that_rotated_its_seal_key_is_asked_again_once() {
         let base = format!("{ECHO_URL}/{prefix}/");
         let vault = open(&name, &[("proxyUrl", base.clone().into())]).await;
         done(vault.create(PASSWORD.into(), None)).await.unwrap();
-        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+        done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
             .await
             .unwrap();
         let init = js_sys::Object::new();
@@ -390,7 +400,7 @@ async fn fetch_attaches_the_key_header_only_for_the_proxy() {
         .unwrap_err();
     assert_eq!(code(&locked_err), "no_key");
 
-    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
     let init = js_sys::Object::new();
@@ -491,10 +501,10 @@ async fn corrupted_record_is_reported_and_the_rest_still_work() {
     let name = unique_name("corrupt");
     let vault = open(&name, &[]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    let a = done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
+    let a = done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into(), None))
         .await
         .unwrap();
-    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "b".into()))
+    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "b".into(), None))
         .await
         .unwrap();
     vault.lock();
@@ -529,7 +539,7 @@ async fn change_password_and_reset() {
         field(&hashing, &["description"]).as_deref(),
         Some("PBKDF2-SHA256, 600,000 iterations")
     );
-    done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), "a".into(), None))
         .await
         .unwrap();
     let err = done(vault.change_password("wrong password".into(), "new password".into(), None))
@@ -621,7 +631,7 @@ fn check_key_explains_shape_problems() {
     assert_eq!(Vault::check_key("openai", OPENAI_KEY).unwrap(), None);
     let problem = Vault::check_key("openai", ANTHROPIC_KEY).unwrap().unwrap();
     assert!(problem.contains("Anthropic"), "{problem}");
-    assert!(Vault::check_key("azure", OPENAI_KEY).is_err());
+    assert!(Vault::check_key("bedrock", OPENAI_KEY).is_err());
 }
 
 #[wasm_bindgen_test]
@@ -629,7 +639,7 @@ async fn grants_are_remembered_sealed_listed_and_revoked() {
     let name = unique_name("grants");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
     let options = js_sys::Object::new();
@@ -726,12 +736,17 @@ async fn a_backup_restores_every_key_after_a_reset_and_shows_nothing_in_plaintex
     let name = unique_name("backup");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
-    done(vault.add("anthropic".into(), ANTHROPIC_KEY.into(), "second".into()))
-        .await
-        .unwrap();
+    done(vault.add(
+        "anthropic".into(),
+        ANTHROPIC_KEY.into(),
+        "second".into(),
+        None,
+    ))
+    .await
+    .unwrap();
     let before = labels(vault.list().unwrap());
 
     // The vault password is asked again; a wrong one gives no file.
@@ -809,12 +824,12 @@ async fn off_and_expired_keys_are_never_sent_and_a_replaced_key_is() {
     let name = unique_name("life");
     let vault = open(&name, &[("proxyUrl", ECHO_URL.into())]).await;
     done(vault.create(PASSWORD.into(), None)).await.unwrap();
-    let first = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into()))
+    let first = done(vault.add("openai".into(), OPENAI_KEY.into(), LABEL.into(), None))
         .await
         .unwrap();
     let first = field(&first, &["id"]).unwrap();
     TimeoutFuture::new(5).await; // a later creation time: the second is "next"
-    let second = done(vault.add("openai".into(), OPENAI_KEY_2.into(), "second".into()))
+    let second = done(vault.add("openai".into(), OPENAI_KEY_2.into(), "second".into(), None))
         .await
         .unwrap();
     let second = field(&second, &["id"]).unwrap();
@@ -906,7 +921,7 @@ async fn daily_retest_is_off_until_turned_on_then_tests_each_usable_key() {
         } else {
             "openai"
         };
-        done(vault.add(provider.into(), key.into(), label.into()))
+        done(vault.add(provider.into(), key.into(), label.into(), None))
             .await
             .unwrap();
     }
@@ -1017,7 +1032,7 @@ fn header(response: &web_sys::Response, name: &str) -> Option<String> {
 
 /// Adds OpenAI key `key` to `vault`; its id.
 async fn add_openai(vault: &Vault, key: &str) -> String {
-    let added = done(vault.add("openai".into(), key.into(), "k".into()))
+    let added = done(vault.add("openai".into(), key.into(), "k".into(), None))
         .await
         .unwrap();
     field(&added, &["id"]).unwrap()
@@ -1139,4 +1154,69 @@ async fn a_refused_key_gives_way_to_the_next_and_rests_while_the_provider_asks()
         response.status()
     );
     assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("2"));
+}
+
+#[wasm_bindgen_test]
+async fn an_azure_request_goes_to_each_keys_own_resource() {
+    const EAST: &str = "limited0east0000aaaaaaaaaaaaaaaa";
+    const WEST: &str = "0west00000000000bbbbbbbbbbbbbbbb";
+    let name = unique_name("azure");
+    // The echo server's `/azure/` plays the provider (and the proxy's key source), as its
+    // `/failover/` does.
+    let base = format!("{ECHO_URL}/");
+    let vault = open(&name, &[("proxyUrl", base.clone().into())]).await;
+    done(vault.create(PASSWORD.into(), None)).await.unwrap();
+    let missing = done(vault.add("azure".into(), WEST.into(), "w".into(), None))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), "invalid_input");
+    for (key, resource) in [(EAST, "East-1"), (WEST, "west")] {
+        let added = done(vault.add(
+            "azure".into(),
+            key.into(),
+            "k".into(),
+            Some(resource.into()),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            field(&added, &["resource"]).as_deref(),
+            Some(resource.to_lowercase().as_str())
+        );
+        TimeoutFuture::new(5).await;
+    }
+    // The app names no resource; the first key's is refused (429), and the same request goes
+    // to the second key at its own resource.
+    let init = js_sys::Object::new();
+    Reflect::set(&init, &"method".into(), &"POST".into()).unwrap();
+    Reflect::set(&init, &"body".into(), &"{\"model\":\"gpt-4o\"}".into()).unwrap();
+    let url = format!("{base}azure/openai/v1/chat/completions?api-version=x");
+    let response: web_sys::Response = done(vault.fetch("azure".into(), url, init.clone().into()))
+        .await
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-byok-attempts").as_deref(), Some("2"));
+    let answer = done(response.json().unwrap()).await.unwrap();
+    assert_eq!(
+        field(&answer, &["path"]).as_deref(),
+        Some("/azure/west/openai/v1/chat/completions?api-version=x")
+    );
+    let log = web_sys::window()
+        .unwrap()
+        .fetch_with_str(&format!("{ECHO_URL}/failover-log"));
+    let log: web_sys::Response = done(log).await.unwrap().unchecked_into();
+    let paths = js_sys::Array::from(&done(log.json().unwrap()).await.unwrap()).length();
+    assert_eq!(paths, 2);
+    // A URL outside `azure/` cannot carry the resource: refused before anything is sent.
+    let elsewhere = format!("{base}v1/chat/completions");
+    let err = done(vault.fetch("azure".into(), elsewhere, init.into()))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "invalid_input");
+    assert!(
+        message(&err).contains("azure/openai/v1"),
+        "{}",
+        message(&err)
+    );
 }

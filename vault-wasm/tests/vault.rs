@@ -127,6 +127,68 @@ fn storage_holds_no_plaintext_key_label_or_provider() {
 }
 
 #[test]
+fn an_azure_key_keeps_its_resource_sealed_and_hands_it_to_each_request() {
+    const AZURE_KEY: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let (vault, _) = created();
+    let before = vault.store().snapshot();
+    for (resource, why) in [
+        (None, "need the name of their resource"),
+        (Some("  "), "need the name of their resource"),
+        (Some("evil.example"), "1 to 63"),
+        (Some("-contoso"), "1 to 63"),
+    ] {
+        let err = block_on(vault.add_at(Provider::Azure, resource, AZURE_KEY, "x")).unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{resource:?}");
+        assert!(err.to_string().contains(why), "{resource:?}: {err}");
+    }
+    let err =
+        block_on(vault.add_at(Provider::Openai, Some("contoso"), OPENAI_KEY, "x")).unwrap_err();
+    assert!(err.to_string().contains("no resource"), "{err}");
+    assert_eq!(vault.store().snapshot(), before, "nothing written");
+
+    // Given in any case, kept as hosts compare it.
+    let a = block_on(vault.add_at(Provider::Azure, Some(" Contoso-EU "), AZURE_KEY, "eu")).unwrap();
+    assert_eq!(a.resource.as_deref(), Some("contoso-eu"));
+    let b = block_on(vault.add_at(
+        Provider::Azure,
+        Some("fabrikam"),
+        "f0e1d2c3b4a5968778695a4b3c2d1e0f",
+        "us",
+    ))
+    .unwrap();
+    let dump = format!("{:?}", vault.store().snapshot());
+    assert!(
+        !dump.contains("contoso") && !dump.contains("fabrikam"),
+        "sealed"
+    );
+    let order = vault.keys_in_order(Provider::Azure).unwrap();
+    assert_eq!(
+        order
+            .iter()
+            .map(|c| (c.id.as_str(), c.resource.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (a.id.as_str(), Some("contoso-eu")),
+            (b.id.as_str(), Some("fabrikam"))
+        ]
+    );
+    assert_eq!(
+        vault.resource_of(&b.id).unwrap().as_deref(),
+        Some("fabrikam")
+    );
+    let reopened = reopen(&vault);
+    block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    let listed = reopened.list().unwrap();
+    assert_eq!(listed[0].resource.as_deref(), Some("contoso-eu"));
+    // Replacing the secret keeps the resource.
+    block_on(reopened.replace(&a.id, "99999999999999999999999999999999")).unwrap();
+    assert_eq!(
+        reopened.resource_of(&a.id).unwrap().as_deref(),
+        Some("contoso-eu")
+    );
+}
+
+#[test]
 fn defaults_follow_set_default_and_removal() {
     let (vault, clock) = created();
     let first = block_on(vault.add(Provider::Openai, OPENAI_KEY, "first")).unwrap();

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use super::records::{new_entry_id, seal_entry};
 use super::state::Vault;
 use crate::autolock::Clock;
-use crate::entry::{Entry, EntryMeta, KeyInfo, Provider, TestStatus, validate_key, validate_label};
+use crate::entry::{
+    Entry, EntryMeta, KeyInfo, Provider, TestStatus, validate_key, validate_label,
+    validate_resource,
+};
 use crate::error::{Result, VaultError};
 use crate::kdf::Kdf;
 use crate::secret::SecretString;
@@ -41,15 +44,34 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         self.with_session(|s| Ok(s.unreadable.iter().cloned().collect()))
     }
 
-    /// Checks and saves a key. The first key of a provider becomes its default.
+    /// Checks and saves a key of a provider without resources (all but Azure). The first key
+    /// of a provider becomes its default.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::add_at`].
+    pub async fn add(&self, provider: Provider, api_key: &str, label: &str) -> Result<KeyInfo> {
+        self.add_at(provider, None, api_key, label).await
+    }
+
+    /// Checks and saves a key, with the resource it belongs to for a provider that has them
+    /// (Azure). The first key of a provider becomes its default.
     ///
     /// # Errors
     ///
     /// [`VaultError::InvalidKey`] saying what is wrong with its shape;
-    /// [`VaultError::InvalidInput`] for a bad label; [`VaultError::Locked`]; storage.
-    pub async fn add(&self, provider: Provider, api_key: &str, label: &str) -> Result<KeyInfo> {
+    /// [`VaultError::InvalidInput`] for a bad label or resource (missing for Azure, given for
+    /// another provider); [`VaultError::Locked`]; storage.
+    pub async fn add_at(
+        &self,
+        provider: Provider,
+        resource: Option<&str>,
+        api_key: &str,
+        label: &str,
+    ) -> Result<KeyInfo> {
         let key = validate_key(provider, api_key)?;
         let label = validate_label(label).map_err(VaultError::InvalidInput)?;
+        let resource = validate_resource(provider, resource).map_err(VaultError::InvalidInput)?;
         let (epoch, vault_key) = self.active()?;
         let has_default = self.with_session(|s| {
             Ok(s.entries
@@ -59,7 +81,10 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         let now = self.clock.now_ms();
         let entry = Entry {
             key,
-            meta: EntryMeta::new(provider, label, !has_default, now),
+            meta: EntryMeta {
+                resource,
+                ..EntryMeta::new(provider, label, !has_default, now)
+            },
         };
         let id = new_entry_id()?;
         let record = seal_entry(&vault_key, &id, &entry)?;
@@ -232,6 +257,30 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
     ///
     /// [`VaultError::KeyOff`]; [`VaultError::NotFound`]; [`VaultError::Locked`].
     pub fn usable_key_by_id(&self, id: &str) -> Result<(Provider, SecretString)> {
+        self.usable_key_at(id)
+            .map(|(provider, _, key)| (provider, key))
+    }
+
+    /// The resource key `id` belongs to (Azure), if its provider has them.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Locked`].
+    pub fn resource_of(&self, id: &str) -> Result<Option<String>> {
+        self.with_session(|s| {
+            s.entries
+                .get(id)
+                .map(|e| e.meta.resource.clone())
+                .ok_or_else(|| VaultError::NotFound(id.to_owned()))
+        })
+    }
+
+    /// As [`Vault::usable_key_by_id`], with the resource the key belongs to (Azure).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::usable_key_by_id`].
+    pub fn usable_key_at(&self, id: &str) -> Result<(Provider, Option<String>, SecretString)> {
         let now = self.clock.now_ms();
         self.with_session(|s| {
             let entry = s
@@ -243,7 +292,11 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                     expired: !entry.meta.off,
                 });
             }
-            Ok((entry.meta.provider, entry.key.clone()))
+            Ok((
+                entry.meta.provider,
+                entry.meta.resource.clone(),
+                entry.key.clone(),
+            ))
         })
     }
 

@@ -31,6 +31,8 @@ pub struct Candidate {
     pub key: SecretString,
     /// Its daily cap, micro-dollars.
     pub cap_micro_usd: Option<u64>,
+    /// The resource it belongs to (Azure), which its requests name.
+    pub resource: Option<String>,
 }
 
 /// How a provider refused a key, before doing any of the request's work.
@@ -94,6 +96,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                     id: id.clone(),
                     key: e.key.clone(),
                     cap_micro_usd: e.meta.daily_cap_micro_usd,
+                    resource: e.meta.resource.clone(),
                 })
                 .collect::<Vec<_>>();
             Ok((order, spread))

@@ -28,7 +28,7 @@ export interface VaultOptions {
 }
 export type ProviderId =
   | "openai" | "anthropic" | "gemini" | "openrouter" | "mistral" | "groq" | "deepseek" | "xai"
-  | "together" | "fireworks" | "cerebras" | "perplexity" | "custom";
+  | "together" | "fireworks" | "cerebras" | "perplexity" | "azure" | "custom";
 /** What the vault shows of a saved key. The key itself is never returned. */
 export interface KeyInfo {
   id: string;
@@ -53,6 +53,8 @@ export interface KeyInfo {
   /** Until when the provider asked for no more requests with it (a 429's Retry-After, or a
    * minute), or null: other keys of the provider go first meanwhile. */
   cooldownUntilMs: number | null;
+  /** The Azure resource it belongs to (`<resource>.openai.azure.com`), or null. */
+  resource: string | null;
 }
 /** The proxy's verdict on a key. */
 export interface KeyTestResult {
@@ -203,13 +205,15 @@ impl Vault {
         });
     }
 
-    /// Checks and saves a provider key.
+    /// Checks and saves a provider key; an Azure key with the name of its resource (the first
+    /// label of `<resource>.openai.azure.com`), which no other provider takes.
     #[wasm_bindgen(unchecked_return_type = "Promise<KeyInfo>")]
     pub fn add(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProviderId")] provider: String,
         api_key: String,
         label: String,
+        resource: Option<String>,
     ) -> Promise {
         let vault = self.vault.clone();
         let api_key = SecretString::new(api_key);
@@ -217,7 +221,14 @@ impl Vault {
             let provider = parse_provider(&provider)?;
             let core = vault.core();
             // Validated and sealed inside.
-            let info = core.add(provider, api_key.expose_secret(), &label).await;
+            let info = core
+                .add_at(
+                    provider,
+                    resource.as_deref(),
+                    api_key.expose_secret(),
+                    &label,
+                )
+                .await;
             to_js(&info.map_err(js_error)?)
         })
     }

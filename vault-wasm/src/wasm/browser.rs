@@ -281,6 +281,30 @@ impl BrowserVault {
         }
     }
 
+    /// `url` (under the proxy) with `resource` put in its path, for a key that belongs to one
+    /// (Azure): the app writes `azure/openai/v1/...` and never learns the resource; the key's
+    /// goes after `azure/`, and a sealed key is sealed for that path.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::InvalidInput`] for a URL outside `azure/` below the proxy.
+    pub fn at_resource(&self, url: &str, resource: Option<&str>) -> Result<String, VaultError> {
+        let Some(resource) = resource else {
+            return Ok(url.to_owned());
+        };
+        let base = &self.inner.proxy_base;
+        match url
+            .strip_prefix(base.as_str())
+            .and_then(|rest| rest.strip_prefix("azure/"))
+        {
+            Some(rest) => Ok(format!("{base}azure/{resource}/{rest}")),
+            None => Err(invalid(
+                "Azure OpenAI requests go to azure/openai/v1/... below the proxy: the vault puts \
+                 each key's resource in the path",
+            )),
+        }
+    }
+
     /// `fetch(url, init)` with `provider`'s key (sealed, or in the `X-BYOK-Key` header; its
     /// daily cap in `X-BYOK-Daily-Cap`, the app's user token in `X-BYOK-User` when set), only
     /// to URLs under the proxy, refusing redirects: the default key first (or the next one,
@@ -347,9 +371,15 @@ impl BrowserVault {
     pub async fn check_with_provider(
         &self,
         provider: Provider,
+        resource: Option<&str>,
         api_key: &SecretString,
     ) -> Result<KeyTestResult, VaultError> {
-        let url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
+        let mut url = format!("{}byok/test/{}", self.inner.proxy_base, provider.id());
+        if let Some(resource) = resource {
+            // Checked when saved (one DNS label): nothing in it needs escaping.
+            url.push('/');
+            url.push_str(resource);
+        }
         let (status, body) = self.call_with_key("POST", &url, api_key, None).await?;
         if !(200..300).contains(&status) {
             // The proxy's own error: unreachable provider, limits.
@@ -366,8 +396,10 @@ impl BrowserVault {
     /// As [`BrowserVault::check_with_provider`], plus [`VaultError::Locked`],
     /// [`VaultError::NotFound`] and [`VaultError::KeyOff`] (an off or expired key is not sent).
     pub async fn test_key(&self, id: &str) -> Result<KeyTestResult, VaultError> {
-        let (provider, key) = self.inner.core.usable_key_by_id(id)?;
-        let result = self.check_with_provider(provider, &key).await?;
+        let (provider, resource, key) = self.inner.core.usable_key_at(id)?;
+        let result = self
+            .check_with_provider(provider, resource.as_deref(), &key)
+            .await?;
         let status = if result.valid {
             TestStatus::Valid
         } else {

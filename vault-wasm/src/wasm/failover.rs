@@ -43,7 +43,10 @@ impl BrowserVault {
                 cap_micro_usd: candidate.cap_micro_usd,
                 user,
             };
-            let response = send(&self.inner.sealer, url, init, &credentials).await?;
+            // Keys of one provider may belong to different resources (Azure): each attempt
+            // goes to its own key's.
+            let url = self.at_resource(url, candidate.resource.as_deref())?;
+            let response = send(&self.inner.sealer, &url, init, &credentials).await?;
             let refusal = refusal(&response);
             let id = candidate.id.clone();
             let inner = self.clone();

@@ -208,6 +208,8 @@ impl BrowserVault {
             }
             None => core.key_for(provider)?,
         };
+        // An Azure grant reaches the key's own resource and no other.
+        let resource = core.resource_of(&key_id)?;
         let cap = match &options.daily_cap_usd {
             Some(amount) => Some(amount.micro_usd()?),
             None => core.daily_cap(&key_id)?,
@@ -218,6 +220,7 @@ impl BrowserVault {
         let models = options.models.unwrap_or_default();
         let body = serde_json::json!({
             "provider": provider.id(),
+            "resource": resource,
             "ttl_seconds": options.ttl_seconds,
             "max_requests": options.max_requests,
             "models": models,

@@ -40,7 +40,10 @@ impl BrowserVault {
         if !test {
             return core.replace(id, api_key.expose_secret()).await;
         }
-        let verdict = self.check_with_provider(provider, &api_key).await?;
+        let resource = core.resource_of(id)?;
+        let verdict = self
+            .check_with_provider(provider, resource.as_deref(), &api_key)
+            .await?;
         if !verdict.valid {
             return Err(VaultError::KeyRejected(verdict.status));
         }
@@ -64,7 +67,11 @@ impl BrowserVault {
             if self.core().is_locked() {
                 break;
             }
-            let Ok(verdict) = self.check_with_provider(provider, &key).await else {
+            let resource = self.core().resource_of(&id).ok().flatten();
+            let Ok(verdict) = self
+                .check_with_provider(provider, resource.as_deref(), &key)
+                .await
+            else {
                 break;
             };
             let status = if verdict.valid {

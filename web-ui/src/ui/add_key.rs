@@ -1,7 +1,7 @@
-//! Adding a key: a label, the key with its shape checked as it is typed, and a test with the
-//! provider first if the user wants one.
+//! Adding a key: a label, the key with its shape checked as it is typed (and for Azure, the
+//! resource it belongs to), and a test with the provider first if the user wants one.
 
-use byok_vault::{Provider, SecretString, validate_key, validate_label};
+use byok_vault::{Provider, SecretString, validate_key, validate_label, validate_resource};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -21,6 +21,7 @@ pub(super) fn AddKeyForm(
     let ctx = Ctx::get();
     let label = NodeRef::<leptos::html::Input>::new();
     let key = NodeRef::<leptos::html::Input>::new();
+    let resource = NodeRef::<leptos::html::Input>::new();
     let test_first = RwSignal::new(provider != byok_vault::Provider::Custom);
     let error = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<&'static str>);
@@ -54,12 +55,23 @@ pub(super) fn AddKeyForm(
             error.set(format!("{}.", capitalize(&problem)));
             return;
         }
+        let typed_resource = resource.get_untracked().map(|el| el.value());
+        let resource = match validate_resource(provider, typed_resource.as_deref()) {
+            Ok(resource) => resource,
+            Err(problem) => {
+                error.set(format!("{}.", capitalize(&problem)));
+                return;
+            }
+        };
         let test = test_first.get_untracked();
         spawn_local(async move {
             let vault = ctx.vault();
             if test {
                 busy.set(Some("Testing…"));
-                match vault.check_with_provider(provider, &secret).await {
+                match vault
+                    .check_with_provider(provider, resource.as_deref(), &secret)
+                    .await
+                {
                     Ok(result) if result.valid => {}
                     Ok(result) => {
                         busy.set(None);
@@ -82,7 +94,7 @@ pub(super) fn AddKeyForm(
             busy.set(Some("Saving…"));
             let added = vault
                 .core()
-                .add(provider, secret.expose_secret(), &name)
+                .add_at(provider, resource.as_deref(), secret.expose_secret(), &name)
                 .await;
             busy.set(None);
             match added {
@@ -118,6 +130,22 @@ pub(super) fn AddKeyForm(
         <form class="add-form stack" on:submit=submit aria-label=format!("Add {} key", words::with_article(provider.display_name()))>
             <label for=ids("label")>"Name (optional)"</label>
             <input id=ids("label") type="text" maxlength="64" placeholder="e.g. Personal, Work" node_ref=label />
+            {provider.needs_resource().then(|| view! {
+                <label for=ids("resource")>"Resource name"</label>
+                <input
+                    id=ids("resource")
+                    type="text"
+                    maxlength="63"
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="e.g. contoso, from https://contoso.openai.azure.com"
+                    aria-describedby=ids("resource-hint")
+                    node_ref=resource
+                />
+                <p class="hint" id=ids("resource-hint")>
+                    "The first part of your resource's endpoint. Requests with this key go to that resource only."
+                </p>
+            })}
             <label for=ids("key")>"API key"</label>
             <KeyField field_id=ids("key") provider=provider key=key />
             <label class="check">

@@ -69,6 +69,9 @@ fn key_hint(provider: Provider) -> String {
         }
         (Provider::Gemini, _) => "Google AI Studio keys start with AIza.".to_owned(),
         (Provider::Custom, _) => "The key your OpenAI-compatible server expects.".to_owned(),
+        (Provider::Azure, _) => {
+            "Key 1 or Key 2 from your resource's Keys and Endpoint page.".to_owned()
+        }
         (_, "") => format!("The API key from your {} account.", provider.display_name()),
         (_, prefix) => format!("{} keys start with {prefix}.", provider.display_name()),
     }

@@ -251,6 +251,11 @@ fn KeyRow(
                 <code class="preview" aria-label=format!("ending in {}", info.preview.trim_start_matches('…'))>
                     {info.preview.clone()}
                 </code>
+                {info.resource.clone().map(|resource| view! {
+                    <span class="resource" title="The Azure resource this key belongs to">
+                        {format!("{resource}.openai.azure.com")}
+                    </span>
+                })}
                 <Show when=move || info.is_default>
                     <span class="badge default">"Default"</span>
                 </Show>

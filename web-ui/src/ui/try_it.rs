@@ -31,6 +31,8 @@ fn default_model(provider: Provider) -> &'static str {
         Provider::Together => "openai/gpt-oss-120b",
         Provider::Fireworks => "accounts/fireworks/models/gpt-oss-20b",
         Provider::Cerebras => "gpt-oss-120b",
+        // A deployment's name, which the user chose; Azure's default is the model's.
+        Provider::Azure => "gpt-4o-mini",
         Provider::Perplexity | Provider::Custom => "",
     }
 }
@@ -433,10 +435,20 @@ async fn stream_chat(
         "stream_options": { "include_usage": true },
         "messages": [{ "role": "user", "content": request.prompt }],
     });
+    let (url, body) = match request.provider.openai_compatible_path(UnifiedKind::Chat) {
+        // Azure's own OpenAI-compatible route, where the vault puts each key's resource in the
+        // path (the unified route's model would have to name it); the deployment is the model.
+        Some(path) if request.provider.needs_resource() => {
+            let mut body = body;
+            body["model"] = request.model.clone().into();
+            (format!("{}{path}", request.provider.id()), body)
+        }
+        _ => ("v1/chat/completions".to_owned(), body),
+    };
     let init =
         request_init(&body.to_string(), signal).map_err(|_| "the request could not be built")?;
     let response = vault
-        .fetch(request.provider, "v1/chat/completions", &init)
+        .fetch(request.provider, &url, &init)
         .await
         .map_err(|e| words::vault_error(&e))?;
     let header = |name: &str| response.headers().get(name).ok().flatten();
