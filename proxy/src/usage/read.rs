@@ -1,6 +1,8 @@
 //! Reading token usage from a provider's answer as it streams past: JSON bodies through the
-//! [`Scanner`], server-sent events line by line. Nothing is held back or changed; only the
-//! usage objects (and the lines that may carry one) are looked at.
+//! [`Scanner`]; server-sent events from their last few KiB, kept as they pass and read once
+//! when the stream ends (every provider puts its usage in the last event; Anthropic puts its
+//! input counts in the first, kept too). Nothing is held back or changed; only the usage
+//! objects and the last event are looked at.
 //!
 //! Where each provider puts usage, and which event ends a stream:
 //!
@@ -159,13 +161,11 @@ impl RawUsage {
 #[derive(Debug)]
 enum Framing {
     Json(Scanner),
+    /// An event stream: its usage and its end are read from its last bytes when it ends (see
+    /// [`Tail`]), and for Anthropic also from its first event.
     Sse {
-        /// How the stream ends.
-        kind: SseKind,
-        /// The start of a line that a read cut.
-        partial: Vec<u8>,
-        /// The line being read outgrew [`MAX_VALUE`]: skip to its end.
-        skipping: bool,
+        head: Option<Head>,
+        tail: Tail,
     },
     /// Neither: nothing to read.
     Opaque,
@@ -195,19 +195,95 @@ static FINISH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"finis
 static STOP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"message_stop\""));
 static RESPONSE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"response."));
 
-/// Whether an event of `provider` may be a final one: one search per event, for the marker
-/// that provider's final events carry (OpenAI's chat streams end with `[DONE]`, checked
-/// apart; its Responses streams with `response.completed`, `.incomplete` or `.failed`).
-fn may_end(provider: Provider, data: &[u8]) -> bool {
+/// Whether `data`, the last event of a stream from `provider`, is one of its final events:
+/// OpenAI's chat streams end with `[DONE]`, its Responses streams with `response.completed`,
+/// `.incomplete` or `.failed`; Anthropic's with `message_stop`; Gemini's last chunk carries a
+/// `finishReason`.
+fn ends(provider: Provider, data: &[u8]) -> bool {
     match provider.dialect() {
         Dialect::Gemini => FINISH.find(data).is_some(),
         Dialect::Anthropic => STOP.find(data).is_some(),
-        Dialect::Openai => RESPONSE.find(data).is_some_and(|at| {
-            let rest = &data[at + RESPONSE.needle().len()..];
-            [&b"completed\""[..], b"incomplete\"", b"failed\""]
-                .iter()
-                .any(|end| rest.starts_with(end))
-        }),
+        Dialect::Openai => {
+            data.len() < 16 && DONE.find(data).is_some()
+                || RESPONSE.find(data).is_some_and(|at| {
+                    let rest = &data[at + RESPONSE.needle().len()..];
+                    [&b"completed\""[..], b"incomplete\"", b"failed\""]
+                        .iter()
+                        .any(|end| rest.starts_with(end))
+                })
+        }
+    }
+}
+
+/// How much of a stream's end is kept: every provider's usage is in its last event, and what
+/// follows the usage object in that event (OpenAI Responses' `user` and `metadata`, Gemini's
+/// `modelVersion`) and after it (`[DONE]`, `message_stop`) is a few hundred bytes.
+pub const TAIL: usize = 4 * 1024;
+
+/// The last [`TAIL`] bytes (at least) of an event stream, copied as they pass: usage is read
+/// from them once, when the stream ends, rather than searched for in every event as it goes
+/// (which cost a quarter more instructions per streamed request, `bench/instructions.sh`).
+/// Grows with the stream to at most one and a half times [`TAIL`] (6 KiB), copying each byte
+/// in once and moving it at most twice.
+#[derive(Debug, Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    /// Whether bytes before these were dropped (the first line kept may be cut).
+    trimmed: bool,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        if chunk.len() >= TAIL {
+            self.bytes.clear();
+            self.bytes.extend_from_slice(&chunk[chunk.len() - TAIL..]);
+            self.trimmed = true;
+            return;
+        }
+        if self.bytes.len() + chunk.len() > TAIL + TAIL / 2 {
+            // Moves TAIL bytes for every TAIL / 2 or more pushed: a few copies per byte at most.
+            let drop = self.bytes.len() + chunk.len() - TAIL;
+            self.bytes.drain(..drop);
+            self.trimmed = true;
+        }
+        self.bytes.extend_from_slice(chunk);
+    }
+
+    /// The whole lines kept.
+    fn lines(&self) -> &[u8] {
+        if !self.trimmed {
+            return &self.bytes;
+        }
+        memchr::memchr(b'\n', &self.bytes).map_or(&[], |at| &self.bytes[at + 1..])
+    }
+}
+
+/// Anthropic's first event (`message_start`, with the input counts), kept until it ends.
+#[derive(Debug, Default)]
+struct Head {
+    bytes: Vec<u8>,
+    /// The first event is whole (or too long to be one, and given up).
+    done: bool,
+}
+
+impl Head {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.done {
+            return;
+        }
+        let before = self.bytes.len().saturating_sub(2);
+        self.bytes.extend_from_slice(chunk);
+        // A blank line ends an event; search only where the end could newly be.
+        let fresh = &self.bytes[before..];
+        if let Some(end) =
+            memchr::memmem::find(fresh, b"\n\n").or_else(|| memchr::memmem::find(fresh, b"\n\r\n"))
+        {
+            self.bytes.truncate(before + end + 1);
+            self.done = true;
+        } else if self.bytes.len() > MAX_VALUE {
+            self.bytes = Vec::new();
+            self.done = true;
+        }
     }
 }
 
@@ -217,12 +293,8 @@ impl Reader {
     pub fn new(provider: Provider, content_type: &[u8]) -> Self {
         let framing = if starts_with_ignore_case(content_type, b"text/event-stream") {
             Framing::Sse {
-                kind: SseKind {
-                    provider,
-                    responses: None,
-                },
-                partial: Vec::new(),
-                skipping: false,
+                head: (provider.dialect() == Dialect::Anthropic).then(Head::default),
+                tail: Tail::default(),
             }
         } else if contains_ignore_case(content_type, b"json") {
             Framing::Json(Scanner::new(USAGE_KEYS))
@@ -240,42 +312,18 @@ impl Reader {
     /// Reads the next piece of the answer.
     pub fn feed(&mut self, chunk: &[u8]) {
         let provider = self.provider;
-        let (usage, finished) = (&mut self.usage, &mut self.finished);
+        let usage = &mut self.usage;
         match &mut self.framing {
             Framing::Json(scanner) => scanner.feed(chunk, |_, value| {
                 if let Ok(raw) = serde_json::from_slice::<RawUsage>(value) {
                     take(usage, Some(raw), provider);
                 }
             }),
-            Framing::Sse {
-                kind,
-                partial,
-                skipping,
-            } => {
-                let mut rest = chunk;
-                while let Some(end) = memchr::memchr(b'\n', rest) {
-                    let (line, after) = (&rest[..end], &rest[end + 1..]);
-                    rest = after;
-                    if std::mem::take(skipping) {
-                        partial.clear();
-                        continue;
-                    }
-                    if partial.is_empty() {
-                        sse_line(line, kind, usage, finished);
-                    } else {
-                        partial.extend_from_slice(line);
-                        sse_line(partial, kind, usage, finished);
-                        partial.clear();
-                    }
+            Framing::Sse { head, tail } => {
+                if let Some(head) = head {
+                    head.push(chunk);
                 }
-                if !*skipping {
-                    if partial.len() + rest.len() > MAX_VALUE {
-                        partial.clear();
-                        *skipping = true;
-                    } else {
-                        partial.extend_from_slice(rest);
-                    }
-                }
+                tail.push(chunk);
             }
             Framing::Opaque => {}
         }
@@ -284,7 +332,16 @@ impl Reader {
     /// What was read. `ended` says whether the provider's body reached its end (rather than
     /// failing or being dropped).
     #[must_use]
-    pub fn finish(self, ended: bool) -> Reading {
+    pub fn finish(mut self, ended: bool) -> Reading {
+        if let Framing::Sse { head, tail } = &self.framing {
+            if let Some(head) = head {
+                // Anthropic's input counts are in its first event; the last one's usage is
+                // merged over them.
+                let events = head.bytes.rsplit(|b| *b == b'\n').filter_map(data_of);
+                read_usage(self.provider, events, &mut self.usage);
+            }
+            self.finished = read_end(self.provider, tail.lines(), &mut self.usage);
+        }
         let complete = ended
             && match &self.framing {
                 Framing::Json(scanner) => scanner.complete(),
@@ -307,52 +364,42 @@ fn take(usage: &mut Option<RawUsage>, newer: Option<RawUsage>, provider: Provide
     }
 }
 
-/// One line of an event stream. Only the usage object is parsed (from where its key is found,
-/// to its end: an event's other fields, often most of it, are not read), and an event ends the
-/// stream when it carries its provider's final marker.
-fn sse_line(line: &[u8], stream: &mut SseKind, usage: &mut Option<RawUsage>, finished: &mut bool) {
-    let Some(data) = line.strip_prefix(b"data:") else {
-        return; // `event:`, `id:`, comments and blank lines
-    };
+/// An event stream line's data, if it is a `data:` line (`event:`, `id:`, comments and blank
+/// lines are not).
+fn data_of(line: &[u8]) -> Option<&[u8]> {
+    let data = line.strip_prefix(b"data:")?;
     let data = data.strip_suffix(b"\r").unwrap_or(data);
-    let data = data.strip_prefix(b" ").unwrap_or(data);
-    if data.len() < 16 && DONE.find(data).is_some() {
-        *finished = true;
-        return;
-    }
-    if let Some(at) = usage_object(data) {
-        let mut de = serde_json::Deserializer::from_slice(&data[at..]);
-        if let Ok(raw) = RawUsage::deserialize(&mut de) {
-            take(usage, Some(raw), stream.provider);
-        }
-    }
-    if stream.may_end(data) {
-        *finished = true;
-    }
+    Some(data.strip_prefix(b" ").unwrap_or(data))
 }
 
-/// What an event stream is, as far as how it ends: known from its provider, and for OpenAI's
-/// API from its first event (chat streams end with `[DONE]`, Responses streams with a
-/// `response.*` event), so most events are searched once, for usage, not twice.
-#[derive(Debug, Clone, Copy)]
-struct SseKind {
+/// Reads the usage of the first of `events` (each a `data:` line's data, given last first)
+/// that carries a usage object. Only that object is parsed, from where its key is found to its
+/// end.
+fn read_usage<'a>(
     provider: Provider,
-    /// For OpenAI-compatible streams: whether this is a Responses API stream, once known.
-    responses: Option<bool>,
-}
-
-impl SseKind {
-    fn may_end(&mut self, data: &[u8]) -> bool {
-        match self.provider.dialect() {
-            Dialect::Openai => {
-                let responses = *self
-                    .responses
-                    .get_or_insert_with(|| RESPONSE.find(data).is_some());
-                responses && may_end(self.provider, data)
+    events: impl Iterator<Item = &'a [u8]>,
+    usage: &mut Option<RawUsage>,
+) {
+    for data in events {
+        if let Some(at) = usage_object(data) {
+            let mut de = serde_json::Deserializer::from_slice(&data[at..]);
+            if let Ok(raw) = RawUsage::deserialize(&mut de) {
+                take(usage, Some(raw), provider);
+                return;
             }
-            _ => may_end(self.provider, data),
         }
     }
+}
+
+/// Reads the end of a stream (whole `lines`): the last usage it carries, and whether its last
+/// event is a final one (see [`ends`]).
+fn read_end(provider: Provider, lines: &[u8], usage: &mut Option<RawUsage>) -> bool {
+    let mut events = lines.rsplit(|b| *b == b'\n').filter_map(data_of);
+    let last = events.next();
+    let ended = last.is_some_and(|data| ends(provider, data));
+    // The last event may carry the usage itself (Gemini, OpenAI Responses).
+    read_usage(provider, last.into_iter().chain(events), usage);
+    ended
 }
 
 /// Where the first `"usage…":` with an object for its value starts that object (OpenAI puts
@@ -646,6 +693,54 @@ mod tests {
             Reading {
                 tokens: None,
                 complete: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_long_stream_is_read_from_its_first_event_and_its_tail() {
+        // Anthropic: input counts in `message_start`, output in the last `message_delta`,
+        // with far more than the tail between them, in reads of every size.
+        let text = include_str!("fixtures/anthropic_stream.sse");
+        let first_end = text.find("\n\n").unwrap() + 2;
+        let filler = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"usage \\\"usage\\\": {}\"}}\n\n";
+        let long = format!(
+            "{}{}{}",
+            &text[..first_end],
+            filler.repeat(3 * TAIL / filler.len()),
+            &text[first_end..]
+        );
+        for size in [1, 7, 100, 4096, TAIL, 3 * TAIL] {
+            let mut reader = Reader::new(Provider::Anthropic, b"text/event-stream");
+            for piece in long.as_bytes().chunks(size) {
+                reader.feed(piece);
+            }
+            let reading = reader.finish(true);
+            let tokens = reading.tokens.unwrap();
+            assert_eq!((tokens.input, tokens.output), (40, 15), "reads of {size}");
+            assert!(reading.complete, "reads of {size}");
+        }
+        // OpenAI chat: `"usage":null` in every chunk, the counts in the last before `[DONE]`.
+        let chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n";
+        let long = format!(
+            "{}data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":3,\"completion_tokens\":2}}}}\n\ndata: [DONE]\n\n",
+            chunk.repeat(2 * TAIL / chunk.len())
+        );
+        let mut reader = Reader::new(Provider::Openai, b"text/event-stream");
+        for piece in long.as_bytes().chunks(333) {
+            reader.feed(piece);
+        }
+        let reading = reader.finish(true);
+        assert_eq!(reading.tokens.unwrap().output, 2);
+        assert!(reading.complete);
+        // Cut before its last event: what had arrived, and incomplete.
+        let mut reader = Reader::new(Provider::Openai, b"text/event-stream");
+        reader.feed(chunk.repeat(2 * TAIL / chunk.len()).as_bytes());
+        assert_eq!(
+            reader.finish(true),
+            Reading {
+                tokens: None,
+                complete: false
             }
         );
     }
