@@ -54,18 +54,17 @@ pub fn base_url(template: &str, name: &str) -> Result<String, BadResource> {
     Ok(template.replacen(SLOT, name, 1))
 }
 
-/// Splits a path below a provider's prefix (`<resource>/<rest>`) into the resource name and the
+/// Splits a path below a provider's prefix (`<resource>/<rest>`) into the resource and the
 /// rest (which keeps its leading `/`).
 ///
 /// # Errors
 ///
 /// [`BadResource`] when the first segment is not one DNS label, or nothing follows it.
-pub fn split_path(path: &str) -> Result<(&str, &str), BadResource> {
+pub fn split_path(path: &str) -> Result<(Resource, &str), BadResource> {
     let path = path.strip_prefix('/').unwrap_or(path);
     let slash = path.find('/').ok_or(BadResource)?;
     let (name, rest) = path.split_at(slash);
-    check(name)?;
-    Ok((name, rest))
+    Ok((Resource::new(name)?, rest))
 }
 
 /// A checked resource name.
@@ -144,11 +143,12 @@ mod tests {
 
     #[test]
     fn a_path_starts_with_its_resource() {
+        let contoso = Resource::new("contoso").unwrap();
         assert_eq!(
             split_path("/contoso/openai/v1/models"),
-            Ok(("contoso", "/openai/v1/models"))
+            Ok((contoso.clone(), "/openai/v1/models"))
         );
-        assert_eq!(split_path("contoso/x"), Ok(("contoso", "/x")));
+        assert_eq!(split_path("contoso/x"), Ok((contoso, "/x")));
         for bad in ["/contoso", "/", "", "/Evil.com/x", "//x", "/a%2fb/x"] {
             assert_eq!(split_path(bad), Err(BadResource), "{bad:?}");
         }

@@ -336,6 +336,23 @@ const until = (test) => new Promise((resolve) => {
 ";
 
 /// Opens tab `name` of the settings page (`keys`, `security`, ...).
+/// Opens the card of provider `id` from the "Another provider" list, with its add form.
+async fn add_another_provider(browser: &Browser, id: &str) {
+    browser
+        .run(&format!("const s = document.querySelector('#other-provider'); s.value = '{id}'; s.dispatchEvent(new Event('change'));"))
+        .await;
+    browser.click_button("#more-providers", "Add a key").await;
+}
+
+/// The last key test the fake provider saw (a request for its model list).
+fn last_key_test(fake: &FakeProvider) -> byok_e2e::Recorded {
+    fake.requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.uri.ends_with("/models"))
+        .unwrap()
+}
+
 async fn open_tab(browser: &Browser, name: &str) {
     browser
         .el(&format!("a[href='#{name}']"))
@@ -517,22 +534,14 @@ async fn the_whole_journey_in_a_real_browser() {
         picker.contains("Groq") && picker.contains("Mistral"),
         "{picker}"
     );
-    browser
-        .run("const s = document.querySelector('#other-provider'); s.value = 'groq'; s.dispatchEvent(new Event('change'));")
-        .await;
-    browser.click_button("#more-providers", "Add a key").await;
+    add_another_provider(&browser, "groq").await;
     browser
         .wait_text("#provider-groq", "Groq keys start with gsk_.")
         .await;
     browser.type_into("#add-groq-key", GROQ_KEY).await;
     browser.click_button("#provider-groq", "Save key").await;
     browser.wait_text("#provider-groq .count", "1 key").await;
-    let tested = fake
-        .requests()
-        .into_iter()
-        .rev()
-        .find(|r| r.uri.ends_with("/models"))
-        .unwrap();
+    let tested = last_key_test(&fake);
     assert_eq!(tested.uri, "/openai/v1/models");
     assert_eq!(
         tested.header("authorization"),
@@ -547,10 +556,7 @@ async fn the_whole_journey_in_a_real_browser() {
 
     // Azure OpenAI: the key comes with its resource's name, which must be one DNS label; the
     // key is tested at that resource, in `api-key`.
-    browser
-        .run("const s = document.querySelector('#other-provider'); s.value = 'azure'; s.dispatchEvent(new Event('change'));")
-        .await;
-    browser.click_button("#more-providers", "Add a key").await;
+    add_another_provider(&browser, "azure").await;
     browser
         .wait_text("#provider-azure", "Keys and Endpoint")
         .await;
@@ -568,12 +574,7 @@ async fn the_whole_journey_in_a_real_browser() {
     browser
         .wait_text("#provider-azure .resource", "contoso.openai.azure.com")
         .await;
-    let tested = fake
-        .requests()
-        .into_iter()
-        .rev()
-        .find(|r| r.uri.ends_with("/models"))
-        .unwrap();
+    let tested = last_key_test(&fake);
     assert_eq!(tested.uri, "/r/contoso/openai/v1/models");
     assert_eq!(tested.header("api-key"), Some(AZURE_KEY));
     browser.shot("05c-azure").await;

@@ -178,8 +178,10 @@ fn an_azure_key_keeps_its_resource_sealed_and_hands_it_to_each_request() {
     );
     let reopened = reopen(&vault);
     block_on(reopened.unlock(&PASSWORD.into())).unwrap();
+    // Both were saved at the same instant: found by id, not by place in the list.
     let listed = reopened.list().unwrap();
-    assert_eq!(listed[0].resource.as_deref(), Some("contoso-eu"));
+    let listed_a = listed.iter().find(|k| k.id == a.id).unwrap();
+    assert_eq!(listed_a.resource.as_deref(), Some("contoso-eu"));
     // Replacing the secret keeps the resource.
     block_on(reopened.replace(&a.id, "99999999999999999999999999999999")).unwrap();
     assert_eq!(

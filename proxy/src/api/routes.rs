@@ -22,7 +22,7 @@ use super::request_log::RequestLogLayer;
 use super::unseal::{Door, door, unseal};
 use super::{grants, info, models, proxy, static_files, usage};
 use crate::core::headers::KEY_SOURCE_NAME;
-use crate::core::{Provider, ProxyError, Resource};
+use crate::core::{Provider, ProxyError};
 use crate::http::forward;
 use crate::pipeline::{self, InBody, Outbound};
 use crate::state::AppState;
@@ -252,9 +252,7 @@ async fn passthrough(
     // Azure's: `/azure/<resource>/...`, the resource checked before anything else is.
     let (resource, path) = match provider.needs_resource() {
         false => (Ok(None), path),
-        true => match resource::split_path(path)
-            .and_then(|(name, rest)| Ok((Resource::new(name)?, rest)))
-        {
+        true => match resource::split_path(path) {
             Ok((resource, rest)) => (Ok(Some(resource)), rest),
             Err(_) => (Err(ProxyError::BadResource(provider.id())), path),
         },

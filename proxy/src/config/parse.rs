@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use byok_providers::resource;
 use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use crate::core::Provider;
-use rustls::pki_types::pem::PemObject;
 
 /// A configuration error, naming the setting.
 #[derive(Debug, thiserror::Error)]

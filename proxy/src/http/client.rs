@@ -144,9 +144,10 @@ struct Lane {
 }
 
 impl Lane {
-    /// Whether no connection of the lane is idle or shared, so dropping it closes nothing.
+    /// Whether no connection of the lane is idle or shared and open, so dropping it closes
+    /// nothing.
     fn is_empty(&self) -> bool {
-        lock(&self.idle).is_empty() && lock(&self.shared).is_none()
+        lock(&self.idle).is_empty() && lock(&self.shared).as_ref().is_none_or(|s| s.is_closed())
     }
 }
 
@@ -298,22 +299,13 @@ impl Client {
                     return Ok((Arc::clone(endpoint), Arc::clone(lane)));
                 }
                 if resources.len() >= MAX_RESOURCES {
-                    // A lane some request still holds stays; otherwise any unused one goes.
+                    // A lane no request holds goes (its idle connections close with it).
                     let spare = resources
                         .iter()
-                        .find(|(_, (_, lane))| Arc::strong_count(lane) == 1 && lane.is_empty())
-                        .or_else(|| {
-                            resources
-                                .iter()
-                                .find(|(_, (_, l))| Arc::strong_count(l) == 1)
-                        })
-                        .map(|(key, _)| key.clone());
-                    match spare {
-                        Some(key) => {
-                            resources.remove(&key);
-                        }
-                        None => return Err("too many Azure resources in use at once".into()),
-                    }
+                        .find(|(_, (_, lane))| Arc::strong_count(lane) == 1)
+                        .map(|(key, _)| key.clone())
+                        .ok_or("too many Azure resources in use at once")?;
+                    resources.remove(&spare);
                 }
                 let endpoint =
                     Arc::new(Endpoint::new(&template_with(template, resource.as_str())?)?);
@@ -335,11 +327,7 @@ impl Client {
         self.0.lanes.iter().for_each(|lane| sweep(lane));
         lock(&self.0.resources).retain(|_, (_, lane)| {
             sweep(lane);
-            let closed = lock(&lane.shared).as_ref().is_some_and(|s| s.is_closed());
-            if closed {
-                *lock(&lane.shared) = None;
-            }
-            // A resource's lane with nothing in it and no request holding it goes.
+            // A resource's lane with nothing open in it and no request holding it goes.
             Arc::strong_count(lane) > 1 || !lane.is_empty()
         });
     }

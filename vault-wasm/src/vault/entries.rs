@@ -246,21 +246,6 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         })
     }
 
-    /// The key stored under `id`, with its provider, to send to that provider (a test, a
-    /// grant): refused when it is off or expired.
-    ///
-    /// # Security
-    ///
-    /// As for [`Vault::key_for`].
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::KeyOff`]; [`VaultError::NotFound`]; [`VaultError::Locked`].
-    pub fn usable_key_by_id(&self, id: &str) -> Result<(Provider, SecretString)> {
-        self.usable_key_at(id)
-            .map(|(provider, _, key)| (provider, key))
-    }
-
     /// The resource key `id` belongs to (Azure), if its provider has them.
     ///
     /// # Errors
@@ -275,12 +260,17 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
         })
     }
 
-    /// As [`Vault::usable_key_by_id`], with the resource the key belongs to (Azure).
+    /// The key stored under `id`, with its provider, to send to that provider (a test, a
+    /// grant): refused when it is off or expired.
+    ///
+    /// # Security
+    ///
+    /// As for [`Vault::key_for`].
     ///
     /// # Errors
     ///
-    /// As [`Vault::usable_key_by_id`].
-    pub fn usable_key_at(&self, id: &str) -> Result<(Provider, Option<String>, SecretString)> {
+    /// [`VaultError::KeyOff`]; [`VaultError::NotFound`]; [`VaultError::Locked`].
+    pub fn usable_key_by_id(&self, id: &str) -> Result<(Provider, SecretString)> {
         let now = self.clock.now_ms();
         self.with_session(|s| {
             let entry = s
@@ -292,11 +282,7 @@ impl<S: Store, K: Kdf, C: Clock> Vault<S, K, C> {
                     expired: !entry.meta.off,
                 });
             }
-            Ok((
-                entry.meta.provider,
-                entry.meta.resource.clone(),
-                entry.key.clone(),
-            ))
+            Ok((entry.meta.provider, entry.key.clone()))
         })
     }
 

@@ -396,7 +396,8 @@ impl BrowserVault {
     /// As [`BrowserVault::check_with_provider`], plus [`VaultError::Locked`],
     /// [`VaultError::NotFound`] and [`VaultError::KeyOff`] (an off or expired key is not sent).
     pub async fn test_key(&self, id: &str) -> Result<KeyTestResult, VaultError> {
-        let (provider, resource, key) = self.inner.core.usable_key_at(id)?;
+        let (provider, key) = self.inner.core.usable_key_by_id(id)?;
+        let resource = self.inner.core.resource_of(id)?;
         let result = self
             .check_with_provider(provider, resource.as_deref(), &key)
             .await?;
