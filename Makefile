@@ -10,6 +10,7 @@ BINARYEN_VERSION := 132.0.0
 OPENAI_SDK_VERSION := 2.54.0
 PYHPKE_VERSION := 0.6.5
 CARGO_FUZZ_VERSION := 0.13.2
+TWIGGY_VERSION := 0.8.0
 # wasm-bindgen-cli MUST match the wasm-bindgen library in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
 TOOLS  := $(CURDIR)/.tools
@@ -18,7 +19,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WASM := --target wasm32-unknown-unknown
 
-.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy bench-isolated test-native test-browser proxy fuzz
+.PHONY: help run test lint tools build-tools test-tools ui pkg bench bench-vault bench-proxy bench-isolated bench-weight test-native test-browser proxy fuzz
 
 help:
 	@echo "make run    build the UI and start byok-proxy at http://127.0.0.1:8787/"
@@ -66,8 +67,9 @@ test-tools:
 # with the vault's own package (not the page's larger bundle), and the client library.
 ui: build-tools pkg
 	trunk build --release
-	mkdir -p dist/vault
+	mkdir -p dist/vault dist/embed
 	cp vault-wasm/pkg/byok_vault.js vault-wasm/pkg/byok_vault_bg.wasm dist/vault/
+	cp vault-wasm/pkg-embed/byok_embed.js vault-wasm/pkg-embed/byok_embed_bg.wasm dist/embed/
 	cp vault-wasm/embed/embed.html vault-wasm/embed/embed.js vault-wasm/client/byok-client.js dist/
 
 run: ui
@@ -108,6 +110,9 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p byok-vault -p byok-seal -p byok-web-ui --all-targets $(WASM) -- -D warnings
+	@# The vault as the settings page builds it (no JavaScript API) and as the embed document does.
+	cargo clippy -p byok-vault --lib --no-default-features $(WASM) -- -D warnings
+	cargo clippy -p byok-vault --lib --no-default-features --features embed $(WASM) -- -D warnings
 	@# The fuzz targets are built (not run) on stable, so one that no longer builds is caught.
 	cargo build -p byok-fuzz --bins
 	python3 tools/layers.py proxy/src $(PROXY_LAYERS)
@@ -118,7 +123,7 @@ lint:
 
 ## ---- extras --------------------------------------------------------------------------------
 
-bench: bench-vault bench-proxy bench-isolated
+bench: bench-vault bench-proxy bench-isolated bench-weight
 
 # Unlock time (WebCrypto vs the pbkdf2 crate) and per-entry crypto, in headless Chromium.
 bench-vault: tools
@@ -145,6 +150,13 @@ bench-proxy:
 bench-isolated: tools ui
 	cargo test -p byok-e2e --test ui bench_the_isolated_mode -- --ignored --nocapture
 
+# What a page costs to load: gzip bytes of the settings page, the vault package and the embed
+# document's vault, and their ten largest contributors by crate and by function (twiggy).
+bench-weight: ui
+	@twiggy --version 2>/dev/null | grep -q "$(TWIGGY_VERSION)" \
+	  || cargo install --locked twiggy --version $(TWIGGY_VERSION)
+	python3 bench/weight.py
+
 # Fuzzing, not part of `make test`: nightly and cargo-fuzz, then fuzz/run.sh (executions and
 # crashes per target; crash inputs in target/fuzz/artifacts/).
 fuzz:
@@ -160,7 +172,14 @@ pkg: build-tools
 	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
 	  vault-wasm/pkg/byok_vault_bg.wasm -o vault-wasm/pkg/byok_vault_bg.wasm
 	cp vault-wasm/package.json vault-wasm/pkg/package.json
+	@# The embed document's vault (the isolated mode): `serveEmbed` without the JavaScript API,
+	@# what an app's users load (178 KB gzip against the whole package's 302 KB).
+	cargo build --profile wasm-release -p byok-vault --lib --no-default-features --features embed $(WASM)
+	wasm-bindgen --target web --out-name byok_embed --out-dir vault-wasm/pkg-embed \
+	  target/wasm32-unknown-unknown/wasm-release/byok_vault.wasm
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+	  vault-wasm/pkg-embed/byok_embed_bg.wasm -o vault-wasm/pkg-embed/byok_embed_bg.wasm
 	@# The client library apps use in the isolated mode: plain JavaScript, its own package.
 	mkdir -p vault-wasm/pkg-client
 	cp vault-wasm/client/byok-client.js vault-wasm/client/byok-client.d.ts vault-wasm/client/package.json vault-wasm/pkg-client/
-	@ls -l vault-wasm/pkg vault-wasm/pkg-client
+	@ls -l vault-wasm/pkg vault-wasm/pkg-embed vault-wasm/pkg-client

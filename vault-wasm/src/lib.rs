@@ -8,7 +8,8 @@
 //! period of inactivity and drops (zeroizes) all key material when it does.
 //!
 //! The core ([`Vault`]) is plain Rust and tested natively; the `wasm` module (wasm32 only) is
-//! a thin JavaScript API over it with IndexedDB, WebCrypto and a browser timer.
+//! the browser vault over it with IndexedDB, WebCrypto and a browser timer, and (with the `js`
+//! feature, on by default) a thin JavaScript API over that.
 //!
 //! See [`envelope`] for the stored format and `README.md` for the threat model.
 //!
@@ -28,7 +29,8 @@
 //! - [`embed`]: what an app's page may ask of the vault in the isolated mode (paths, headers).
 //! - `vault`: the [`Vault`] itself, one file per part (session and lock, password, settings,
 //!   keys, backups, passkeys, grants).
-//! - `wasm` (wasm32 only): the JavaScript API.
+//! - `wasm` (wasm32 only): the browser vault, and with the `js` feature its JavaScript API
+//!   (`wasm::api`) and the embed document's side of the isolated mode.
 
 mod autolock;
 mod entry;

@@ -70,7 +70,7 @@ async fn unlock_and_entry_crypto() {
             .unwrap();
         for i in 0..10 {
             let key = format!("sk-proj-benchmarkbenchmark{i:04}");
-            JsFuture::from(vault.add("openai".into(), key, format!("key {i}")))
+            JsFuture::from(vault.add("openai".into(), key, format!("key {i}"), None))
                 .await
                 .unwrap();
         }

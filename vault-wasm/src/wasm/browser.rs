@@ -13,7 +13,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{BroadcastChannel, MessageEvent, Response, Url};
 
 use super::idb::IdbStore;
-use super::js::invalid;
+use super::invalid;
 use super::kdf::BrowserKdf;
 use super::request::{Credentials, call, proxy_error, send};
 use super::seal::{SealMode, Sealer};

@@ -12,9 +12,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Headers, ReadableStream, Response, ResponseInit};
 
-use super::api::Vault;
 use super::browser::BrowserVault;
-use super::js::{invalid, js_error, parse_provider};
+use super::invalid;
 use super::request::{Credentials, send};
 use crate::{Candidate, Refusal, SecretString, VaultError, retry_after_ms};
 
@@ -111,29 +110,4 @@ fn labelled(response: &Response, id: &str, attempts: usize) -> Result<Response, 
     init.set_status_text(&response.status_text());
     init.set_headers(&headers);
     Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init).map_err(broken)
-}
-
-#[wasm_bindgen]
-impl Vault {
-    /// Whether requests to `provider` rotate over its usable keys ("spread") rather than
-    /// always starting with the default.
-    pub fn spreads(&self, provider: String) -> Result<bool, JsValue> {
-        let provider = parse_provider(&provider)?;
-        self.vault.core().spreads(provider).map_err(js_error)
-    }
-
-    /// Turns spread on or off for `provider` (off by default), stored with the vault.
-    #[wasm_bindgen(js_name = setSpread, unchecked_return_type = "Promise<void>")]
-    pub fn set_spread(&self, provider: String, on: bool) -> js_sys::Promise {
-        let vault = self.vault.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let provider = parse_provider(&provider)?;
-            vault
-                .core()
-                .set_spread(provider, on)
-                .await
-                .map_err(js_error)?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
 }

@@ -1,12 +1,4 @@
-//! Passkeys for JavaScript: the WebAuthn ceremonies around [`crate::passkey`].
-//!
-//! ```js
-//! const { available, reason } = await vault.passkeySupport();
-//! const info = await vault.addPasskey("Laptop"); // unlocked; the browser asks for the passkey
-//! vault.lock();
-//! if (await vault.hasPasskeys()) await vault.unlockWithPasskey();
-//! await vault.removePasskey(info.id);            // its wrapped copy of the vault key is deleted
-//! ```
+//! Passkeys in the browser: the WebAuthn ceremonies around [`crate::passkey`].
 //!
 //! Registering creates a credential with the PRF extension and asks it for the output for a
 //! fresh random input (at creation where the browser can, else with one more assertion);
@@ -21,32 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
-use super::api::Vault;
 use super::browser::BrowserVault;
-use super::js::{js_error, to_js};
+
 use crate::VaultError;
 use crate::envelope::PasskeyParams;
 use crate::passkey::{PasskeyInfo, new_prf_salt};
 use crate::secret::fill_random;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** Whether this browser can unlock the vault with a passkey. */
-export interface PasskeySupport {
-  available: boolean;
-  /** Why not, in words, when `available` is false. */
-  reason: string | null;
-}
-/** A registered passkey. */
-export interface PasskeyInfo {
-  id: string;
-  label: string;
-  createdMs: number;
-}
-"#;
 
 /// How long the browser waits for the person, in milliseconds.
 const CEREMONY_TIMEOUT_MS: u32 = 120_000;
@@ -406,59 +381,5 @@ impl BrowserVault {
             .collect();
         let (credential, output) = self.assert(&allowed).await?;
         self.core().unlock_with_passkey(&credential, &output).await
-    }
-}
-
-#[wasm_bindgen]
-impl Vault {
-    /// Whether passkeys can unlock the vault in this browser: `{ available, reason }`.
-    #[wasm_bindgen(js_name = passkeySupport, unchecked_return_type = "Promise<PasskeySupport>")]
-    pub fn passkey_support(&self) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move { to_js(&vault.passkey_support().await) })
-    }
-
-    /// Registers a passkey named `label` (the vault must be unlocked); resolves to its info.
-    #[wasm_bindgen(js_name = addPasskey, unchecked_return_type = "Promise<PasskeyInfo>")]
-    pub fn add_passkey(&self, label: String) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move { to_js(&vault.add_passkey(&label).await.map_err(js_error)?) })
-    }
-
-    /// Whether any passkey is registered (readable while locked).
-    #[wasm_bindgen(js_name = hasPasskeys, unchecked_return_type = "Promise<boolean>")]
-    pub fn has_passkeys(&self) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move {
-            let requests = vault.core().passkey_requests().await.map_err(js_error)?;
-            Ok((!requests.is_empty()).into())
-        })
-    }
-
-    /// Unlocks with a registered passkey (the browser asks which).
-    #[wasm_bindgen(js_name = unlockWithPasskey, unchecked_return_type = "Promise<void>")]
-    pub fn unlock_with_passkey(&self) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move {
-            vault.unlock_with_passkey().await.map_err(js_error)?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// The registered passkeys (the vault must be unlocked).
-    #[wasm_bindgen(unchecked_return_type = "Promise<PasskeyInfo[]>")]
-    pub fn passkeys(&self) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move { to_js(&vault.core().passkeys().await.map_err(js_error)?) })
-    }
-
-    /// Removes passkey `id`: it can no longer unlock the vault.
-    #[wasm_bindgen(js_name = removePasskey, unchecked_return_type = "Promise<void>")]
-    pub fn remove_passkey(&self, id: String) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move {
-            vault.core().remove_passkey(&id).await.map_err(js_error)?;
-            Ok(JsValue::UNDEFINED)
-        })
     }
 }

@@ -7,9 +7,8 @@
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 
-use super::api::Vault;
 use super::browser::BrowserVault;
 
 /// Calls `navigator.storage.<method>()`: `Some(answer)`, or `None` where the browser has no
@@ -39,16 +38,5 @@ impl BrowserVault {
     /// Whether the browser has agreed to keep this origin's storage, without asking.
     pub async fn storage_persisted(&self) -> Option<bool> {
         storage_manager("persisted").await
-    }
-}
-
-#[wasm_bindgen]
-impl Vault {
-    /// Asks the browser to keep the vault's storage (`create` does this too). Resolves to
-    /// `true` when it will, `false` when it declined, `undefined` when it cannot say.
-    #[wasm_bindgen(js_name = persistStorage, unchecked_return_type = "Promise<boolean | undefined>")]
-    pub fn persist_storage(&self) -> Promise {
-        let vault = self.vault.clone();
-        future_to_promise(async move { Ok(vault.persist_storage().await.into()) })
     }
 }

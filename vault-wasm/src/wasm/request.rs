@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Response};
 
-use super::js::invalid;
+use super::invalid;
 use super::seal::{Sealable, Sealer, is_unknown_seal_key};
 use crate::{SecretString, VaultError, format_usd};
 

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Headers, Response};
 
-use super::js::invalid;
+use super::invalid;
 use crate::VaultError;
 
 /// When keys go sealed (`Vault.open({ seal })`).

@@ -12,7 +12,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::api::Vault;
+use super::Vault;
 use super::js::{js_error, to_js};
 
 #[wasm_bindgen(typescript_custom_section)]

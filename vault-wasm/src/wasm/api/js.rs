@@ -19,9 +19,7 @@ pub(super) fn js_error(err: VaultError) -> JsValue {
     error.into()
 }
 
-pub(super) fn invalid(message: impl Into<String>) -> VaultError {
-    VaultError::InvalidInput(message.into())
-}
+pub(super) use crate::wasm::invalid;
 
 pub(super) fn parse_provider(provider: &str) -> Result<Provider, JsValue> {
     provider
