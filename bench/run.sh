@@ -3,15 +3,17 @@
 #   direct, through byok-proxy, and through nginx as a plain keep-alive reverse proxy. The
 #   upstream, nginx-as-proxy and byok-proxy are three processes; the two proxies get the same
 #   number of workers ($WORKERS, default one per core).
-# Prints throughput and p50/p99 latency for JSON and SSE (memory per open stream is
-# bench/streams.sh). Loopback only. Usage: bench/run.sh (after `cargo build --release -p byok-proxy`).
+# Prints throughput, CPU per request and p50/p99 latency for JSON and SSE at 16 and 64
+# connections, and the latency each proxy adds over going direct (the gateway benchmark
+# convention: through the proxy minus straight to the same upstream). Memory per open stream is
+# bench/streams.sh. Loopback only. Usage: bench/run.sh (after `cargo build --release -p byok-proxy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 
 DURATION=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-5}
-CONNECTIONS=${BENCH_CONNECTIONS:-64}
+CONNECTIONS=${BENCH_CONNECTIONS:-16 64}
 UPSTREAM_PORT=18081 NGINX_PORT=18082 BYOK_PORT=18083
 dir=$(mktemp -d)
 pids=()
@@ -49,30 +51,32 @@ medians = {}
 for name, group in zip(("direct", "via nginx", "via byok-proxy"), rest):
     runs = [list(map(float, r.split(","))) for r in group.split()]
     rps, p50, p99, bad, cpu = (st.median(col) for col in zip(*runs))
-    medians[name] = (rps, p99, cpu)
+    medians[name] = (rps, p50, p99, cpu)
     print(f"{kind + ' ' + name:22} {rps:9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
           f"CPU {cpu:5.1f} µs/req   (runs: {', '.join(str(round(r[0])) for r in runs)})"
           f"{'  !! non-2xx' if bad else ''}")
-(d_rps, d_p99, _), (n_rps, n_p99, n_cpu), (b_rps, b_p99, b_cpu) = medians.values()
+(d_rps, d_p50, d_p99, _), (n_rps, n_p50, n_p99, n_cpu), (b_rps, b_p50, b_p99, b_cpu) = medians.values()
 print(f"{kind}: byok-proxy at {b_rps / n_rps:.2f}x nginx's throughput (target >= 0.9), "
-      f"{b_cpu / n_cpu:.2f}x its CPU per request; added p99 {b_p99 - d_p99:+.2f} ms "
-      f"(nginx {n_p99 - d_p99:+.2f} ms)")
+      f"{b_cpu / n_cpu:.2f}x its CPU per request; added over direct: p50 {b_p50 - d_p50:+.2f} ms, "
+      f"p99 {b_p99 - d_p99:+.2f} ms (nginx: p50 {n_p50 - d_p50:+.2f} ms, p99 {n_p99 - d_p99:+.2f} ms)")
 PY
 }
 
-echo "== byok-proxy benchmark: $CONNECTIONS connections, $DURATION x $ROUNDS rounds each (medians), 2 wrk threads, $(nproc) cores, $WORKERS proxy workers =="
+for connections in $CONNECTIONS; do
+echo "== byok-proxy benchmark: $connections connections, $DURATION x $ROUNDS rounds each (medians), 2 wrk threads, $(nproc) cores, $WORKERS proxy workers =="
 for kind in "JSON:/v1/chat/completions" "SSE:/v1/sse"; do
   name=${kind%%:*} path=${kind#*:}
   direct=() nginx=() byok=()
   # One unmeasured second each first: connections, pools and allocator arenas warm up.
   for url in "http://127.0.0.1:$UPSTREAM_PORT$path" "http://127.0.0.1:$NGINX_PORT$path" \
       "http://127.0.0.1:$BYOK_PORT/openai$path"; do
-    wrk -t2 -c"$CONNECTIONS" -d1s -s bench/post.lua "$url" >/dev/null
+    wrk -t2 -c"$connections" -d1s -s bench/post.lua "$url" >/dev/null
   done
   for _ in $(seq "$ROUNDS"); do
-    direct+=("$(run_wrk bench/post.lua "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
-    nginx+=("$(run_wrk bench/post.lua "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
-    byok+=("$(run_wrk bench/post.lua "http://127.0.0.1:$BYOK_PORT/openai$path" "$byok_pid")")
+    direct+=("$(CONNECTIONS=$connections run_wrk bench/post.lua "http://127.0.0.1:$UPSTREAM_PORT$path" "${upstream_workers[@]}")")
+    nginx+=("$(CONNECTIONS=$connections run_wrk bench/post.lua "http://127.0.0.1:$NGINX_PORT$path" "${nginx_workers[@]}")")
+    byok+=("$(CONNECTIONS=$connections run_wrk bench/post.lua "http://127.0.0.1:$BYOK_PORT/openai$path" "$byok_pid")")
   done
-  report "$name" "${direct[@]}" -- "${nginx[@]}" -- "${byok[@]}"
+  report "$name ($connections)" "${direct[@]}" -- "${nginx[@]}" -- "${byok[@]}"
+done
 done
