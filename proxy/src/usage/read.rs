@@ -215,39 +215,66 @@ fn ends(provider: Provider, data: &[u8]) -> bool {
     }
 }
 
-/// How much of a stream's end is kept: every provider's usage is in its last event, and what
-/// follows the usage object in that event (OpenAI Responses' `user` and `metadata`, Gemini's
-/// `modelVersion`) and after it (`[DONE]`, `message_stop`) is a few hundred bytes.
+/// How much of a stream's end is kept at least: every provider's usage is in its last event,
+/// and what follows the usage object in that event (Gemini's `modelVersion`) and after it
+/// (`[DONE]`, `message_stop`) is a few hundred bytes.
 pub const TAIL: usize = 4 * 1024;
 
-/// The last [`TAIL`] bytes (at least) of an event stream, copied as they pass: usage is read
-/// from them once, when the stream ends, rather than searched for in every event as it goes
-/// (which cost 9% more instructions per streamed request than the same stream without
-/// usage, `bench/instructions.sh`; now 2.8%).
-/// Grows with the stream to at most one and a half times [`TAIL`] (6 KiB), copying each byte
-/// in once and moving it at most twice.
+/// The end of an event stream, copied as it passes: usage is read from it once, when the
+/// stream ends, rather than searched for in every event as it goes (which cost 9% more
+/// instructions per streamed request than the same stream without usage,
+/// `bench/instructions.sh`; now 2.8%).
+///
+/// It keeps the last [`TAIL`] bytes and, when the last line with content is longer, that whole
+/// line up to [`MAX_VALUE`]: OpenAI Responses repeats the whole answer in its final event,
+/// type first and usage near the end, followed by the request's `metadata`. Short lines keep
+/// it at most one and a half times [`TAIL`] (6 KiB), each byte copied in once and moved a few
+/// times at most.
 #[derive(Debug, Default)]
 struct Tail {
     bytes: Vec<u8>,
-    /// Whether bytes before these were dropped (the first line kept may be cut).
+    /// Where the last line with content starts in `bytes` (0 when it started before them).
+    line_start: usize,
+    /// Whether `bytes` may begin inside a line (the first line kept is then not read).
     trimmed: bool,
 }
 
 impl Tail {
-    fn push(&mut self, chunk: &[u8]) {
-        if chunk.len() >= TAIL {
+    fn push(&mut self, mut chunk: &[u8]) {
+        if chunk.len() > MAX_VALUE {
+            // Nothing before the chunk's last MAX_VALUE bytes can be kept.
             self.bytes.clear();
-            self.bytes.extend_from_slice(&chunk[chunk.len() - TAIL..]);
+            self.line_start = 0;
             self.trimmed = true;
-            return;
+            chunk = &chunk[chunk.len() - MAX_VALUE..];
         }
-        if self.bytes.len() + chunk.len() > TAIL + TAIL / 2 {
-            // Moves TAIL bytes for every TAIL / 2 or more pushed: a few copies per byte at most.
-            let drop = self.bytes.len() + chunk.len() - TAIL;
-            self.bytes.drain(..drop);
-            self.trimmed = true;
+        let base = self.bytes.len();
+        // The chunk's last content byte ends the last line with content; the line starts after
+        // the newline before it, or continues the line the bytes before ended in.
+        if let Some(last) = chunk.iter().rposition(|b| !matches!(b, b'\n' | b'\r')) {
+            if let Some(newline) = memchr::memrchr(b'\n', &chunk[..last]) {
+                self.line_start = base + newline + 1;
+            } else if self.bytes.last().is_none_or(|b| *b == b'\n') {
+                self.line_start = base;
+            }
         }
         self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() <= TAIL + TAIL / 2 {
+            return;
+        }
+        let len = self.bytes.len();
+        let whole_line = len - self.line_start <= MAX_VALUE;
+        let from = if whole_line {
+            self.line_start.min(len - TAIL)
+        } else {
+            len - TAIL
+        };
+        if from > 0 {
+            self.bytes.drain(..from);
+            // A line's start is kept whole; anything else may cut a line.
+            self.trimmed = from != self.line_start;
+            self.line_start = self.line_start.saturating_sub(from);
+        }
     }
 
     /// The whole lines kept.
@@ -744,6 +771,38 @@ mod tests {
                 complete: false
             }
         );
+    }
+
+    #[test]
+    fn a_final_event_longer_than_the_tail_is_read_whole() {
+        // OpenAI Responses repeats the whole answer in `response.completed`: its type first,
+        // then the output, the usage, and the request's `metadata` (up to 16 values of 512
+        // characters) after that.
+        let text = include_str!("fixtures/openai_responses_stream.sse");
+        let output = format!("\"output\":[{{\"text\":\"{}\"}}]", "x".repeat(3 * TAIL));
+        let metadata = (0..16)
+            .map(|i| format!("\"k{i}\":\"{}\"", "v".repeat(512)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let after_usage =
+            format!("\"total_tokens\":48}},\"user\":null,\"metadata\":{{{metadata}}}}}}}");
+        let long = text
+            .replace("\"output\":[]", &output)
+            .replace("\"total_tokens\":48}}}", &after_usage);
+        assert!(long.contains(&after_usage), "the fixture changed");
+        for size in [1, 100, 4096, 3 * TAIL, long.len()] {
+            let mut reader = Reader::new(Provider::Openai, b"text/event-stream");
+            for piece in long.as_bytes().chunks(size) {
+                reader.feed(piece);
+            }
+            let reading = reader.finish(true);
+            assert_eq!(
+                reading.tokens.map(|t| (t.input, t.output)),
+                Some((37, 11)),
+                "reads of {size}"
+            );
+            assert!(reading.complete, "reads of {size}");
+        }
     }
 
     #[test]
